@@ -1,0 +1,99 @@
+#pragma once
+// The one interface every positional scheme implements.
+//
+// Position enters attention in exactly three ways, and a scheme declares which (its Family):
+//   additive : a table PE(p) added to token embeddings,        x_p = e_w + PE(p)
+//   rotary   : queries/keys rotated by position,               q_m -> R(m) q_m
+//   bias     : a term b_h(i, j) added to attention logits of head h
+//
+// Each family has one operation, always evaluated in float64 (angles p*theta in double, so
+// float32 outputs stay accurate at positions up to 1e7). Reduced-precision storage is done by
+// the free functions in encoders/apply.h, which call these and round once at the end.
+//
+// Shapes are row-major (C order) and given in the comments as [dim0, dim1, ...].
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace posbench {
+
+enum class Family { additive, rotary, bias };
+
+const char* to_string(Family family);
+
+// Which side of attention a rotary input is on. RoPE ignores it; xPos scales queries by
+// zeta^(+n/scale_base) and keys by zeta^(-m/scale_base), so it must know.
+enum class Role { query, key };
+
+// How the rotated channels of a head are paired.
+//   half        : pairs (x_i, x_{i + d'/2})   (GPT-NeoX / HuggingFace)
+//   interleaved : pairs (x_{2i}, x_{2i+1})    (GPT-J / Meta LLaMA)
+enum class RotaryPairing { half, interleaved };
+
+// Everything about a rotary call besides positions and data.
+struct RotaryContext {
+  Role role = Role::query;
+  // Total sequence length the rotation is part of. Only length-dependent schemes (dynamic
+  // NTK scaling) read it; 0 means "the largest position + 1 of this call".
+  int64_t seq_len = 0;
+};
+
+// A request the scheme cannot serve (e.g. a learned table asked for a position past max_len
+// with out_of_range = "error"). Experiments report it as "unsupported" rather than failing.
+class UnsupportedPosition : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A parameter value the scheme cannot work with: a cross-field check in a factory (init =
+// "file" without `path`), or a shape check (odd dim for a rotary scheme, ALiBi `slopes` whose
+// length is not `heads`). `param` names the offending parameter, or "" when the shape itself
+// (dim/heads) is at fault; the harness prefixes the JSON path.
+class ParamError : public std::invalid_argument {
+ public:
+  ParamError(std::string param, const std::string& message)
+      : std::invalid_argument(message), param_(std::move(param)) {}
+  const std::string& param() const { return param_; }
+
+ private:
+  std::string param_;
+};
+
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  virtual Family family() const = 0;
+
+  // Throws ParamError if the scheme cannot be used with this shape. `dim` is the embedding
+  // width (additive), the head width (rotary) or unused (bias); `heads` is the number of
+  // attention heads (used by bias schemes and per-head rotary variants).
+  virtual void check_shape(int64_t dim, int64_t heads) const = 0;
+
+  // ---- additive ---------------------------------------------------------------------------
+  // out[t, c] = PE(positions[t])[c];  out: [positions.size(), dim].
+  virtual void additive_table(std::span<const int64_t> positions, int64_t dim, double* out) const;
+
+  // ---- rotary -----------------------------------------------------------------------------
+  // Number of leading channels of a head of width head_dim that rotate (d' <= head_dim, even);
+  // the rest pass through unchanged.
+  virtual int64_t rotary_dims(int64_t head_dim) const;
+  virtual RotaryPairing rotary_pairing() const;
+  // Rotation coefficients for each position and pair i in [0, d'/2):
+  //   cos_out[t, i] = a(t, i) * cos(angle(t, i)),  sin_out[t, i] = a(t, i) * sin(angle(t, i))
+  // where a is a magnitude factor (1 for plain RoPE; HuggingFace's attention factor for
+  // YaRN/LongRoPE; xPos's zeta power). Pair (x, y) then becomes (x*c - y*s, x*s + y*c).
+  // cos_out, sin_out: [positions.size(), rotary_dims(head_dim) / 2].
+  virtual void rotary_coefficients(std::span<const int64_t> positions, int64_t head_dim,
+                                   const RotaryContext& ctx, double* cos_out,
+                                   double* sin_out) const;
+
+  // ---- bias -------------------------------------------------------------------------------
+  // out[h, i, j] = b_h(q_positions[i], k_positions[j]);
+  // out: [heads, q_positions.size(), k_positions.size()].
+  virtual void bias(std::span<const int64_t> q_positions, std::span<const int64_t> k_positions,
+                    int64_t heads, double* out) const;
+};
+
+}  // namespace posbench

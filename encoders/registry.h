@@ -1,0 +1,108 @@
+#pragma once
+// A strict name -> factory registry (after LLVM's Registry<T>). A scheme registers itself
+// from its own file with one file-level object:
+//
+//   static const posbench::EncoderRegistration kRegistration{{
+//       .name = "rope", .family = Family::rotary, .description = "...", .version = 1,
+//       .params = {...}, .factory = [](const Params& p) { return std::make_unique<Rope>(p); }}};
+//
+// A second registration under a taken name is recorded, and check() reports both sources at
+// start-up; an unknown name answers with the closest match and the full list.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "encoders/diagnostics.h"
+#include "encoders/encoder.h"
+#include "encoders/params.h"
+
+namespace posbench {
+
+// Bump when the ABI of Encoder / EncoderInfo changes; plugins built against another value
+// are refused at load time.
+inline constexpr int kInterfaceVersion = 1;
+
+template <class Info>
+class Registry {
+ public:
+  static Registry& instance() {
+    static Registry registry;
+    return registry;
+  }
+
+  void add(Info info) {
+    auto it = entries_.find(info.name);
+    if (it != entries_.end()) {
+      duplicates_.push_back("'" + info.name + "' is registered twice: by " + it->second.source +
+                            " and by " + info.source);
+      return;
+    }
+    std::string name = info.name;
+    entries_.emplace(std::move(name), std::move(info));
+  }
+
+  // Undo an add (used when a plugin fails to load after registering).
+  void remove(const std::string& name) { entries_.erase(name); }
+
+  const Info* find(const std::string& name) const {
+    auto it = entries_.find(name);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+
+  // Throws UserError("unknown <kind> 'x'; did you mean 'y'? available: ...").
+  const Info& get(const std::string& name, const std::string& kind) const {
+    if (const Info* info = find(name)) return *info;
+    throw UserError(unknown_name_message(kind, name, names()));
+  }
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, info] : entries_) out.push_back(name);
+    return out;  // std::map keeps them sorted
+  }
+
+  std::vector<const Info*> all() const {
+    std::vector<const Info*> out;
+    for (const auto& [name, info] : entries_) out.push_back(&info);
+    return out;
+  }
+
+  // Duplicate registrations seen so far ("'x' is registered twice: by A and by B").
+  const std::vector<std::string>& duplicates() const { return duplicates_; }
+  void clear_duplicates() { duplicates_.clear(); }
+
+ private:
+  std::map<std::string, Info> entries_;
+  std::vector<std::string> duplicates_;
+};
+
+struct EncoderInfo {
+  std::string name;  // registry key, the name used in configs (lowercase)
+  Family family = Family::additive;
+  std::string description;  // one line
+  int version = 1;          // bump when the scheme's numbers change
+  std::vector<ParamSpec> params;
+  // Builds the encoder from resolved params. May throw ParamError for cross-field checks.
+  std::function<std::unique_ptr<Encoder>(const Params&)> factory;
+  std::string source = "?";  // where it was registered (file or plugin path)
+};
+
+using EncoderRegistry = Registry<EncoderInfo>;
+
+struct EncoderRegistration {
+  explicit EncoderRegistration(EncoderInfo info, const char* source = __builtin_FILE()) {
+    if (info.source == "?") info.source = source;
+    EncoderRegistry::instance().add(std::move(info));
+  }
+};
+
+}  // namespace posbench
+
+// In a plugin's source, once: lets posbench check the interface version at load time.
+#define POSBENCH_PLUGIN()                                                                     \
+  extern "C" __attribute__((visibility("default"))) int posbench_plugin_interface_version() { \
+    return ::posbench::kInterfaceVersion;                                                     \
+  }

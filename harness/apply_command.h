@@ -1,0 +1,26 @@
+#pragma once
+// `posbench apply NAME --input IN.npy --output OUT.npy [--params JSON] [--offset P]`:
+// applies one scheme to a numpy array so any scheme can be checked against another
+// implementation from outside.
+//   additive : IN [n, d]                       -> IN[t] + PE(P + t)
+//   rotary   : IN [n, heads, head_dim] or [n, head_dim] -> rows rotated at position P + t
+//   bias     : IN [heads, n_q, n_k] logits     -> IN[h, i, j] + b_h(P + i, j)
+// float32 or float64 in, same dtype out, C order.
+
+#include <cstdint>
+#include <string>
+
+namespace posbench {
+
+struct ApplyArgs {
+  std::string scheme;
+  std::string input, output;
+  std::string params_json = "{}";
+  int64_t offset = 0;
+  uint64_t max_memory = 0;  // bytes; 0: half of physical memory
+};
+
+// Throws UserError for bad input (exit 2); the output file is written atomically.
+void apply_command(const ApplyArgs& args);
+
+}  // namespace posbench

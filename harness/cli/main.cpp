@@ -1,0 +1,252 @@
+// build/posbench — the command line. Exit codes: 0 ok, 2 bad usage/config/input,
+// 1 runtime failure. Errors go to stderr.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "harness/apply_command.h"
+#include "harness/config.h"
+#include "harness/plugins.h"
+#include "harness/report_console.h"
+#include "harness/results_file.h"
+#include "harness/runner.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace posbench;
+
+namespace {
+
+// "12G", "512M", "1048576" -> bytes.
+uint64_t parse_bytes(const std::string& text) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    used = 0;
+  }
+  std::string suffix = text.substr(used);
+  double mult = suffix.empty() || suffix == "B"    ? 1
+                : suffix == "K" || suffix == "KiB" ? 1024.0
+                : suffix == "M" || suffix == "MiB" ? 1024.0 * 1024
+                : suffix == "G" || suffix == "GiB" ? 1024.0 * 1024 * 1024
+                                                   : -1;
+  if (used == 0 || mult < 0 || !(v > 0))
+    throw UserError("--max-memory: got '" + text + "', expected a size such as 12G, 512M or bytes");
+  return uint64_t(v * mult);
+}
+
+json encoder_json(const EncoderInfo& e) {
+  json params = json::array();
+  for (const auto& p : e.params) params.push_back(p.to_json());
+  return {{"name", e.name},
+          {"kind", "encoder"},
+          {"family", to_string(e.family)},
+          {"version", e.version},
+          {"description", e.description},
+          {"params", params},
+          {"source", e.source}};
+}
+
+json experiment_json(const ExperimentInfo& e) {
+  json params = json::array();
+  for (const auto& p : e.params) params.push_back(p.to_json());
+  return {{"name", e.name},
+          {"kind", "experiment"},
+          {"description", e.description},
+          {"params", params},
+          {"source", e.source}};
+}
+
+void print_params(const json& params) {
+  for (const auto& p : params) {
+    std::string dflt = p["required"].get<bool>() ? "required"
+                       : p["default"].is_null()  ? "optional"
+                                                 : "default " + p["default"].dump();
+    fmt::print("    {:<22} {:<12} {:<22} {}\n", p["name"].get<std::string>(),
+               p["type"].get<std::string>(), dflt, p["description"].get<std::string>());
+    fmt::print("    {:<22} {:<12} {:<22} expected {}\n", "", "", "",
+               p["expected"].get<std::string>());
+  }
+}
+
+int cmd_list(bool as_json) {
+  json encoders = json::array(), experiments = json::array();
+  for (const auto* e : EncoderRegistry::instance().all()) encoders.push_back(encoder_json(*e));
+  for (const auto* e : ExperimentRegistry::instance().all())
+    experiments.push_back(experiment_json(*e));
+  if (as_json) {
+    std::cout << json{{"encoders", encoders}, {"experiments", experiments}}.dump(2) << "\n";
+    return 0;
+  }
+  fmt::print("Schemes:\n");
+  for (const auto& e : encoders)
+    fmt::print("  {:<14} {:<9} v{:<3} {}\n", e["name"].get<std::string>(),
+               e["family"].get<std::string>(), e["version"].get<int>(),
+               e["description"].get<std::string>());
+  fmt::print("Experiments:\n");
+  for (const auto& e : experiments)
+    fmt::print("  {:<22} {}\n", e["name"].get<std::string>(), e["description"].get<std::string>());
+  fmt::print("`posbench describe NAME` shows a scheme's or experiment's parameters.\n");
+  return 0;
+}
+
+int cmd_describe(const std::string& name, bool as_json) {
+  json j;
+  if (const auto* e = EncoderRegistry::instance().find(name))
+    j = encoder_json(*e);
+  else if (const auto* x = ExperimentRegistry::instance().find(name))
+    j = experiment_json(*x);
+  else {
+    auto names = EncoderRegistry::instance().names();
+    for (const auto& n : ExperimentRegistry::instance().names()) names.push_back(n);
+    throw UserError(unknown_name_message("scheme or experiment", name, names));
+  }
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  fmt::print("{} ({}{})\n  {}\n  registered in {}\n", j["name"].get<std::string>(),
+             j["kind"].get<std::string>(),
+             j.contains("family") ? ", " + j["family"].get<std::string>() + ", version " +
+                                        std::to_string(j["version"].get<int>())
+                                  : "",
+             j["description"].get<std::string>(), j["source"].get<std::string>());
+  fmt::print("  params:\n");
+  print_params(j["params"]);
+  return 0;
+}
+
+void load_config_plugins(const json& config) {
+  Diagnostics diag;
+  for (const auto& p : config_plugins(config, diag)) load_plugin(p);
+  diag.throw_if_any();
+}
+
+Plan load_plan(const std::string& file) {
+  json config = read_json_file(file);
+  load_config_plugins(config);
+  Diagnostics diag;
+  Plan plan = build_plan(config, diag);
+  diag.throw_if_any();
+  return plan;
+}
+
+int cmd_validate(const std::string& file, uint64_t max_memory) {
+  json config = read_json_file(file);
+  load_config_plugins(config);
+  Diagnostics diag;
+  Plan plan = build_plan(config, diag);
+  if (diag.ok()) {
+    try {
+      check_memory(plan, max_memory ? max_memory : default_memory_limit());
+    } catch (const UserError& e) {
+      for (const auto& p : e.problems()) diag.error(p.path, p.message);
+    }
+  }
+  if (!diag.ok()) {
+    fmt::print(stderr, "{}: {} problem{}\n", file, diag.problems().size(),
+               diag.problems().size() == 1 ? "" : "s");
+    for (const auto& p : diag.problems()) fmt::print(stderr, "  {}\n", p.str());
+    return 2;
+  }
+  size_t encoders = 0;
+  for (const auto& e : plan.experiments) encoders += e.encoders.size();
+  fmt::print("{}: valid ({} experiments, {} encoder entries)\n", file, plan.experiments.size(),
+             encoders);
+  return 0;
+}
+
+int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory) {
+  Plan plan = load_plan(file);
+  fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
+  if (fs::exists(out))
+    throw UserError(out.string() +
+                    ": already exists; posbench never overwrites results (choose "
+                    "another -o)");
+  RunOptions options;
+  options.threads = threads;
+  options.max_memory = max_memory;
+  options.artifact_prefix = (out.parent_path() / out.stem()).string();
+  RunOutput run = run_plan(plan, options);
+  std::cout << format_summary(run);
+  write_file_atomically(out, run.document.dump(2) + "\n");
+  fmt::print("\nresults: {}\n", out.string());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"posbench: benchmark and compare positional encodings"};
+  app.require_subcommand(1);
+  std::vector<std::string> plugins;
+  std::string max_memory_text;
+  app.add_option("--plugin", plugins, "load a scheme plugin (shared library); repeatable");
+  app.add_option("--max-memory", max_memory_text,
+                 "refuse runs needing more memory than this (e.g. 12G; default: half of RAM)");
+
+  bool list_json = false, describe_json = false;
+  auto* list = app.add_subcommand("list", "list schemes and experiments");
+  list->add_flag("--json", list_json, "machine-readable output");
+
+  std::string describe_name;
+  auto* describe = app.add_subcommand("describe", "show one scheme or experiment in full");
+  describe->add_option("NAME", describe_name, "scheme or experiment name")->required();
+  describe->add_flag("--json", describe_json, "machine-readable output");
+
+  std::string config_file;
+  auto* validate = app.add_subcommand("validate", "check a config; report every problem");
+  validate->add_option("CONFIG", config_file, "config JSON file")->required();
+
+  std::string output;
+  int threads = 0;
+  auto* run = app.add_subcommand("run", "run a config, print a summary, write results JSON");
+  run->add_option("CONFIG", config_file, "config JSON file")->required();
+  run->add_option("-o,--output", output, "results file (default results/<stem>-<UTC time>.json)");
+  run->add_option("--threads", threads, "OpenMP threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+
+  ApplyArgs apply_args;
+  auto* apply = app.add_subcommand("apply", "apply one scheme to a .npy array");
+  apply->add_option("NAME", apply_args.scheme, "scheme name")->required();
+  apply->add_option("--input", apply_args.input, "input .npy (float32/float64, C order)")
+      ->required();
+  apply->add_option("--output", apply_args.output, "output .npy (must not exist)")->required();
+  apply->add_option("--params", apply_args.params_json, "scheme params as JSON");
+  apply->add_option("--offset", apply_args.offset, "position of the first row")
+      ->check(CLI::NonNegativeNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    for (const auto& p : plugins) load_plugin(p);
+    for (const auto& d : EncoderRegistry::instance().duplicates()) throw std::runtime_error(d);
+    for (const auto& d : ExperimentRegistry::instance().duplicates()) throw std::runtime_error(d);
+    const uint64_t max_memory = max_memory_text.empty() ? 0 : parse_bytes(max_memory_text);
+    if (*list) return cmd_list(list_json);
+    if (*describe) return cmd_describe(describe_name, describe_json);
+    if (*validate) return cmd_validate(config_file, max_memory);
+    if (*run) return cmd_run(config_file, output, threads, max_memory);
+    if (*apply) {
+      apply_args.max_memory = max_memory;
+      apply_command(apply_args);
+      return 0;
+    }
+  } catch (const UserError& e) {
+    for (const auto& p : e.problems()) fmt::print(stderr, "posbench: error: {}\n", p.str());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "posbench: failure: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+#include "harness/results_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "encoders/diagnostics.h"
+#include "harness/context.h"
+
+namespace posbench {
+
+namespace fs = std::filesystem;
+
+fs::path default_results_path(const fs::path& config_file) {
+  const std::string stem = config_file.stem().string();
+  const std::string ts = utc_timestamp(true);
+  fs::path p = fs::path("results") / (stem + "-" + ts + ".json");
+  for (int i = 2; fs::exists(p); ++i)
+    p = fs::path("results") / (stem + "-" + ts + "-" + std::to_string(i) + ".json");
+  return p;
+}
+
+void write_file_atomically(const fs::path& target, const std::string& content) {
+  if (fs::exists(target))
+    throw UserError(target.string() +
+                    ": already exists; posbench never overwrites results "
+                    "(choose another -o)");
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = mkstemp(tmpl.data());
+  if (fd < 0) throw std::runtime_error(tmpl + ": cannot create: " + std::strerror(errno));
+  auto fail = [&](const std::string& what) {
+    int err = errno;
+    close(fd);
+    unlink(tmpl.c_str());
+    throw std::runtime_error(target.string() + ": " + what + ": " + std::strerror(err));
+  };
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed");
+    }
+    done += size_t(n);
+  }
+  if (fsync(fd) != 0) fail("fsync failed");
+  fchmod(fd, 0644);
+  close(fd);
+  // link() refuses to replace an existing file, unlike rename(): no overwrite even in a race.
+  if (link(tmpl.c_str(), target.c_str()) != 0) {
+    int err = errno;
+    unlink(tmpl.c_str());
+    if (err == EEXIST)
+      throw UserError(target.string() + ": already exists; posbench never overwrites results");
+    throw std::runtime_error(target.string() + ": cannot create: " + std::strerror(err));
+  }
+  unlink(tmpl.c_str());
+}
+
+}  // namespace posbench
