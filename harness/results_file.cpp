@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fmt/format.h>
 
 #include "encoders/diagnostics.h"
 #include "harness/context.h"
@@ -31,7 +32,7 @@ void write_file_atomically(const fs::path& target, const std::string& content) {
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(dir, ec);
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string tmpl = (dir / fmt::format(".{}.tmp-XXXXXX", target.filename().string())).string();
   int fd = mkstemp(tmpl.data());
   if (fd < 0) throw std::runtime_error(tmpl + ": cannot create: " + std::strerror(errno));
   auto fail = [&](const std::string& what) {
