@@ -44,6 +44,8 @@ class Alibi final : public Encoder {
                                      ")");
   }
 
+  bool bias_is_relative() const override { return true; }
+
   void bias(std::span<const int64_t> q_positions, std::span<const int64_t> k_positions,
             int64_t heads, double* out) const override {
     check_shape(0, heads);

@@ -33,4 +33,8 @@ void Encoder::bias(std::span<const int64_t>, std::span<const int64_t>, int64_t, 
   throw not_implemented("bias", family());
 }
 
+std::optional<Encoder::AngularForm> Encoder::angular_form(int64_t, const RotaryContext&) const {
+  return std::nullopt;
+}
+
 }  // namespace posbench

@@ -13,9 +13,11 @@
 // Shapes are row-major (C order) and given in the comments as [dim0, dim1, ...].
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace posbench {
 
@@ -94,6 +96,23 @@ class Encoder {
   // out: [heads, q_positions.size(), k_positions.size()].
   virtual void bias(std::span<const int64_t> q_positions, std::span<const int64_t> k_positions,
                     int64_t heads, double* out) const;
+
+  // ---- optional closed forms, used only by fast kernels (harness/kernels) -------------------
+  // Schemes whose values follow `angle = position * inv_freq[i]` with a position-independent
+  // magnitude (sinusoidal; RoPE without length-dependent scaling) describe it here so a
+  // vectorised kernel can build tables without calling the scheme per element:
+  //   additive : PE columns for pair i are sin/cos(p * inv_freq[i]), inv_freq: [dim / 2]
+  //   rotary   : coefficients are magnitude * cos/sin(p * inv_freq[i]), inv_freq: [d' / 2]
+  // The default (std::nullopt) means "no closed form": kernels fall back to the methods above.
+  struct AngularForm {
+    std::vector<double> inv_freq;
+    double magnitude = 1.0;
+  };
+  virtual std::optional<AngularForm> angular_form(int64_t dim, const RotaryContext& ctx) const;
+
+  // True when b_h(i, j) depends only on i - j (ALiBi, T5, Kerple): kernels may then evaluate
+  // one row of distances per head and reuse it instead of materialising [heads, n_q, n_k].
+  virtual bool bias_is_relative() const { return false; }
 };
 
 }  // namespace posbench
