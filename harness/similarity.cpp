@@ -66,6 +66,14 @@ double dot(const double* a, const double* b, int64_t n) {
   return (s0 + s1) + (s2 + s3);
 }
 
+SimilarityOptions similarity_options(const PropertyShape& shape, uint64_t seed,
+                                     std::string stream) {
+  return SimilarityOptions{shape.dim,     shape.heads, shape.positions,
+                           shape.samples, seed,        std::move(stream)};
+}
+
+const char* phi_unit(Family family) { return family == Family::additive ? "1" : "logit"; }
+
 static std::vector<int64_t> iota_positions(int64_t n) {
   std::vector<int64_t> pos(static_cast<size_t>(n));
   std::iota(pos.begin(), pos.end(), int64_t(0));

@@ -76,6 +76,12 @@ struct SimilarityOptions {
   std::string stream = "similarity";  // rotary: Rng stream name, one per experiment
 };
 
+// Options from the common params: SimilarityOptions{dim, heads, positions, samples, seed, stream}.
+SimilarityOptions similarity_options(const PropertyShape& shape, uint64_t seed, std::string stream);
+
+// Unit of phi for a family: "1" (additive, <PE, PE>) or "logit" (rotary, bias).
+const char* phi_unit(Family family);
+
 class Similarity {
  public:
   // Builds the tables. May throw UnsupportedPosition (scheme cannot serve a position).
