@@ -28,10 +28,12 @@ inline constexpr int kInterfaceVersion = 1;
 template <class Info>
 class Registry {
  public:
-  static Registry& instance() {
-    static Registry registry;
-    return registry;
-  }
+  // The one registry of this kind in the process. Defined out of line (harness/plugins.cpp,
+  // explicitly instantiated for EncoderInfo and ExperimentInfo) so a plugin holds only an
+  // undefined reference that dlopen binds to the executable's copy, whatever visibility flags
+  // the plugin was compiled with (an inline function-local static would be duplicated inside
+  // a plugin built with -fvisibility=hidden, and its schemes would silently vanish).
+  static Registry& instance();
 
   void add(Info info) {
     auto it = entries_.find(info.name);
@@ -101,8 +103,10 @@ struct EncoderRegistration {
 
 }  // namespace posbench
 
-// In a plugin's source, once: lets posbench check the interface version at load time.
-#define POSBENCH_PLUGIN()                                                                     \
-  extern "C" __attribute__((visibility("default"))) int posbench_plugin_interface_version() { \
-    return ::posbench::kInterfaceVersion;                                                     \
-  }
+// In a plugin's source, once: records the interface version the plugin was built against in
+// a section of its own (.posbench_plugin), which posbench reads from the file *before*
+// dlopen runs any of the plugin's code, so a plugin built against another interface version
+// is refused with a message instead of crashing in its registrations.
+#define POSBENCH_PLUGIN()                                                              \
+  extern "C" __attribute__((visibility("default"), used, section(".posbench_plugin"))) \
+  const int posbench_plugin_interface_version = ::posbench::kInterfaceVersion

@@ -183,6 +183,8 @@ int cmd_run(const std::string& file, std::string output, int threads, uint64_t m
 int main(int argc, char** argv) {
   CLI::App app{"posbench: benchmark and compare positional encodings"};
   app.require_subcommand(1);
+  // Global options (--plugin, --max-memory) are also accepted after the subcommand.
+  app.fallthrough();
   std::vector<std::string> plugins;
   std::string max_memory_text;
   app.add_option("--plugin", plugins, "load a scheme plugin (shared library); repeatable");
