@@ -20,6 +20,7 @@
 //                   row exactly).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,6 +83,10 @@ class Learned final : public Encoder {
 
   void check_shape(int64_t dim, int64_t) const override {
     if (dim < 1) throw ParamError("", "learned needs dim >= 1; got " + std::to_string(dim));
+    if (dim > std::numeric_limits<int64_t>::max() / max_len_)
+      throw ParamError("max_len", "max_len " + std::to_string(max_len_) + " x dim " +
+                                      std::to_string(dim) +
+                                      " entries overflow; expected a table that fits in memory");
     if (from_file_ && dim != file_dim_)
       throw ParamError("path", path_ + ": table has d = " + std::to_string(file_dim_) +
                                    " columns but the model dim is " + std::to_string(dim) +

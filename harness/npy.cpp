@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
