@@ -9,6 +9,10 @@
 // rise); null when it never rises within max_offset.
 // Bias schemes, per head: `spearman` is the mean over heads, `spearman_max_head` the least
 // monotone head, `first_rise` the earliest head; curves per head.
+// Rotary with independent q, k: E[q_s . k_s] = 0 on every pair, so mean phi(x, x+m) is a
+// sampled sum of A_i cos(m theta_i) + B_i sin(m theta_i) with zero-mean weights A_i, B_i that
+// shrink like 1/sqrt(samples): its rho (scale-free) is a property of the draw, not a systematic
+// decay.
 // Expected: alibi exactly -1; sinusoidal d = 128, base 1e4: monotone up to m = 11, first rise at
 // m = 12 (sum_i cos(m theta_i) goes 42.344 -> 42.381), then slowly oscillating down.
 // Spearman's rho with average ranks for ties is written out here (a few lines): none of
