@@ -39,6 +39,15 @@ class Sinusoidal final : public Encoder {
     }
   }
 
+  // Columns of pair i are sin/cos(p * base^(-2i/d)) (in either layout).
+  std::optional<AngularForm> angular_form(int64_t dim, const RotaryContext&) const override {
+    check_shape(dim, 1);
+    AngularForm form;
+    for (int64_t i = 0; i < dim / 2; ++i)
+      form.inv_freq.push_back(std::pow(base_, -2.0 * double(i) / double(dim)));
+    return form;
+  }
+
  private:
   double base_;
   bool concat_;
