@@ -1,0 +1,544 @@
+// length_extrapolation — how far does a scheme's behaviour at sequence length n drift from what
+// it showed up to the training length L? No model is trained; every quantity is a property of
+// the scheme alone (plus seeded random content). Lengths: L and every n in `eval_lengths`
+// (default L * {1, 2, 4, 8, 16}); each n must be >= L.
+//
+// 1. Attention statistics (every family). For each of `samples` draws, the last query of a
+//    length-n sequence (position n - 1) attends causally over keys j in [0, n). Content
+//    q, k_j ~ N(0, content_std^2 I) of width `dim`. Logits (all in float64):
+//      additive : (q + PE(n-1)) . (k_j + PE(j)) / sqrt(dim)
+//      rotary   : (R(n-1) q) . (R(j) k_j) / sqrt(dim)      (q rotated as query, k_j as key)
+//      bias     : q . k_j / sqrt(dim) + b_h(n-1, j)        (the softmax scale applies to the dot
+//                                                           product; the bias is added after it,
+//                                                           as in ALiBi and T5)
+//    All positions of length n come from one encoder call over [0, n) with seq_len n, so
+//    length-dependent schemes (learned "interpolate", dynamic rotary scaling) see length n.
+//    `content` "independent" (default): a new k_j per key. Each logit is linear in k_j,
+//    g_j . k_j + h_j, and g_j . k_j ~ N(0, content_std^2 |g_j|^2) independently over j, so
+//    posbench samples that scalar directly (z_j ~ N(0, 1), one per key) instead of drawing
+//    dim values per key: the same distribution, 1/dim of the random numbers. (Consequence
+//    worth knowing: for a norm-preserving rotary scheme |g_j| = |q| for every j, so with
+//    independent random keys RoPE's attention statistics do not depend on position at all.)
+//    `content` "shared": one k repeated at every key, so the logits vary with position only
+//    through the scheme (the composed logit exactly as written above).
+//    Per length: normalized entropy H / ln(n), the largest attention weight, and the
+//    attention mass on the last `window` keys (j >= n - window), each averaged over samples
+//    (bias: over samples and heads; the per-head values at the largest length are in the curve
+//    "*_by_head").
+// 2. rotary (the wavelength analysis of YaRN, Peng et al. 2023): theta_i per rotated pair
+//    (from Encoder::angular_form, else atan2 of the coefficients at position 1, which assumes
+//    theta_i < pi). Pair i "completes a full turn within L" when L * theta_i >= 2 pi (its
+//    wavelength 2 pi / theta_i <= L). Among the other pairs, the fraction whose angle range at
+//    length n, (n - 1) * theta_i(n), exceeds the range seen up to L, (L - 1) * theta_i(L):
+//    those pairs meet angles at length n that never occurred in training. theta_i(n) is read
+//    with seq_len = n (dynamic scaling may shrink it).
+// 3. additive: for each unseen position p in [L, n), the largest cosine similarity between
+//    PE(p) (from the length-n call) and any seen PE(q), q in [0, L) (from the length-L call):
+//    the min and the mean over p, per n. 1 means p looks like some seen position; random
+//    vectors in 128 dimensions give ~0.3.
+// 4. bias: the logit gap between the nearest and the farthest key at length n, per head:
+//    b_h(n-1, n-1) - b_h(n-1, 0) (ALiBi: m_h * (n - 1)).
+// A length the scheme cannot produce (learned with out_of_range "error" past max_len) is
+// reported as unsupported: NaN (null) in the curves, listed in the note and in
+// extra.unsupported_lengths, and the outcome's status is "unsupported"; lengths that work are
+// still reported.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <string>
+#include <vector>
+
+#include "encoders/apply.h"
+#include "harness/experiment.h"
+#include "harness/position_features.h"
+#include "harness/random.h"
+
+namespace posbench {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Softmax statistics of one row of logits.
+struct AttentionStats {
+  double entropy = 0, max_weight = 0, window_mass = 0;
+};
+
+AttentionStats attention_stats(const double* x, int64_t n, int64_t window) {
+  double m = x[0];
+  for (int64_t j = 1; j < n; ++j) m = std::max(m, x[j]);
+  double z = 0, zx = 0, zw = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const double e = std::exp(x[j] - m);
+    z += e;
+    zx += e * (x[j] - m);
+    if (j >= n - window) zw += e;
+  }
+  // H = -sum w log w with w = e^{x - m} / z:  H = log z - sum w (x - m).
+  return {(std::log(z) - zx / z) / std::log(double(n)), 1.0 / z, zw / z};
+}
+
+class LengthExtrapolation final : public Experiment {
+ public:
+  explicit LengthExtrapolation(const Params& p)
+      : dim_(p.integer("dim")),
+        heads_(p.integer("heads")),
+        samples_(p.integer("samples")),
+        train_(p.integer("train_length")),
+        window_(p.integer("window")),
+        content_std_(p.number("content_std")),
+        shared_(p.string("content") == "shared") {
+    std::vector<int64_t> evals;
+    if (p.has("eval_lengths")) {
+      for (double v : p.numbers("eval_lengths")) {
+        if (v != std::floor(v))
+          throw ParamError("eval_lengths", "length " + std::to_string(v) +
+                                               " is not an integer; expected lengths "
+                                               ">= train_length = " +
+                                               std::to_string(train_));
+        if (int64_t(v) < train_)
+          throw ParamError("eval_lengths",
+                           "length " + std::to_string(int64_t(v)) +
+                               " is below train_length = " + std::to_string(train_) +
+                               "; expected every eval length >= train_length");
+        evals.push_back(int64_t(v));
+      }
+      if (evals.empty())
+        throw ParamError("eval_lengths", "is empty; expected at least one length >= train_length");
+    } else {
+      for (int64_t f : {1, 2, 4, 8, 16}) evals.push_back(train_ * f);
+    }
+    if (window_ > train_)
+      throw ParamError("window", "window " + std::to_string(window_) +
+                                     " is longer than train_length = " + std::to_string(train_) +
+                                     "; expected window <= train_length");
+    lengths_ = evals;
+    lengths_.push_back(train_);  // L is always the first point of every curve: the reference
+    std::sort(lengths_.begin(), lengths_.end());
+    lengths_.erase(std::unique(lengths_.begin(), lengths_.end()), lengths_.end());
+  }
+
+  void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }
+
+  uint64_t memory_bytes(const EncoderInstance& enc) const override {
+    uint64_t total = 0;
+    for (int64_t n : lengths_) total += uint64_t(n);
+    const uint64_t nmax = uint64_t(lengths_.back());
+    const uint64_t threads = uint64_t(std::max(1, omp_get_max_threads()));
+    // Per thread: the z draws, one row of logits per head slot, a rotated key.
+    const uint64_t per_thread = (nmax * (1 + uint64_t(heads_)) + uint64_t(dim_) * 4) * 8;
+    const uint64_t stats = uint64_t(samples_) * lengths_.size() * uint64_t(heads_) * 3 * 8;
+    switch (enc.family) {
+      case Family::additive:
+        // Tables of every length, the normalised seen/unseen rows, a [256, L] dot block per
+        // thread.
+        return total * uint64_t(dim_) * 8 + (uint64_t(train_) + nmax) * uint64_t(dim_) * 8 +
+               threads * (256 * uint64_t(train_) * 8 + per_thread) + stats;
+      case Family::rotary:
+        return total * uint64_t(dim_) * 8 + threads * per_thread + stats;
+      case Family::bias:
+        return total * uint64_t(heads_) * 8 + threads * per_thread + stats;
+    }
+    return 0;
+  }
+
+  EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
+    const Encoder& e = *enc.encoder;
+    const size_t nl = lengths_.size();
+    const int64_t slots = enc.family == Family::bias ? heads_ : 1;  // attention rows per draw
+
+    // ---- per-length data from the encoder (serial: encoders are called from one thread) ----
+    std::vector<LengthData> data(nl);
+    std::vector<std::string> unsupported;
+    for (size_t li = 0; li < nl; ++li) {
+      try {
+        data[li] = length_data(e, enc.family, lengths_[li]);
+        data[li].supported = true;
+      } catch (const UnsupportedPosition& ex) {
+        data[li] = LengthData{};
+        unsupported.push_back(ex.what());
+      }
+    }
+
+    // ---- attention statistics, one independent draw per sample (parallel) ----
+    // stats[((s * nl + li) * slots + h) * 3 + {0, 1, 2}]
+    std::vector<double> stats(size_t(samples_) * nl * slots * 3, kNaN);
+    const int64_t nmax = lengths_.back();
+    const double scale = 1.0 / std::sqrt(double(dim_));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t s = 0; s < samples_; ++s) {
+      Rng rng(ctx.seed, "length_extrapolation/content/" + std::to_string(s));
+      const std::vector<double> q = rng.normal_vector(dim_, content_std_);
+      // shared: the one key vector; independent: z_j ~ N(0, 1), one per key.
+      const std::vector<double> k =
+          shared_ ? rng.normal_vector(dim_, content_std_) : std::vector<double>();
+      const std::vector<double> z = shared_ ? std::vector<double>() : rng.normal_vector(nmax);
+      std::vector<double> logits(size_t(slots) * nmax), work(dim_), g(dim_);
+      for (size_t li = 0; li < nl; ++li) {
+        if (!data[li].supported) continue;
+        const int64_t n = lengths_[li];
+        const LengthData& d = data[li];
+        fill_logits(e, enc.family, d, n, q, k, z, scale, g, work, logits);
+        for (int64_t h = 0; h < slots; ++h) {
+          const AttentionStats a = attention_stats(&logits[size_t(h) * n], n, window_);
+          double* out = &stats[((size_t(s) * nl + li) * slots + h) * 3];
+          out[0] = a.entropy, out[1] = a.max_weight, out[2] = a.window_mass;
+        }
+      }
+    }
+
+    // ---- reduce in a fixed order ----
+    EncoderOutcome out;
+    std::vector<double> xs(lengths_.begin(), lengths_.end());
+    Curve c_entropy{"normalized_entropy", "length", "positions", "1", xs, {}};
+    Curve c_maxw{"max_attention_weight", "length", "positions", "1", xs, {}};
+    Curve c_window{"window_mass", "length", "positions", "1", xs, {}};
+    auto mean_stat = [&](size_t li, int64_t h_begin, int64_t h_end, int which) {
+      double sum = 0;
+      for (int64_t s = 0; s < samples_; ++s)
+        for (int64_t h = h_begin; h < h_end; ++h)
+          sum += stats[((size_t(s) * nl + li) * slots + h) * 3 + which];
+      return sum / double(samples_ * (h_end - h_begin));
+    };
+    for (size_t li = 0; li < nl; ++li) {
+      const bool ok = data[li].supported;
+      c_entropy.y.push_back(ok ? mean_stat(li, 0, slots, 0) : kNaN);
+      c_maxw.y.push_back(ok ? mean_stat(li, 0, slots, 1) : kNaN);
+      c_window.y.push_back(ok ? mean_stat(li, 0, slots, 2) : kNaN);
+    }
+    int64_t max_supported = 0;
+    for (size_t li = 0; li < nl; ++li)
+      if (data[li].supported) max_supported = lengths_[li];
+    out.metrics = {
+        {"normalized_entropy", c_entropy.y.back(), "1"},
+        {"max_attention_weight", c_maxw.y.back(), "1"},
+        {"window_mass", c_window.y.back(), "1"},
+        {"normalized_entropy_drift", c_entropy.y.back() - c_entropy.y.front(), "1"},
+        {"max_supported_length", max_supported ? double(max_supported) : kNaN, "positions"},
+    };
+    out.curves = {c_entropy, c_maxw, c_window};
+    if (enc.family == Family::bias && data.back().supported) {
+      Curve he{"normalized_entropy_by_head", "head", "index", "1", {}, {}};
+      Curve hm{"max_attention_weight_by_head", "head", "index", "1", {}, {}};
+      Curve hw{"window_mass_by_head", "head", "index", "1", {}, {}};
+      for (int64_t h = 0; h < heads_; ++h) {
+        he.x.push_back(double(h)), hm.x.push_back(double(h)), hw.x.push_back(double(h));
+        he.y.push_back(mean_stat(nl - 1, h, h + 1, 0));
+        hm.y.push_back(mean_stat(nl - 1, h, h + 1, 1));
+        hw.y.push_back(mean_stat(nl - 1, h, h + 1, 2));
+      }
+      out.curves.insert(out.curves.end(), {he, hm, hw});
+    }
+    out.extra["lengths"] = lengths_;
+    out.extra["content"] = shared_ ? "shared" : "independent";
+    out.extra["attention_average"] =
+        enc.family == Family::bias ? "mean over samples and heads" : "mean over samples";
+
+    switch (enc.family) {
+      case Family::rotary:
+        rotary_wavelengths(e, out);
+        break;
+      case Family::additive:
+        additive_novelty(data, out);
+        break;
+      case Family::bias:
+        bias_gaps(data, out);
+        break;
+    }
+
+    if (!unsupported.empty()) {
+      std::vector<int64_t> bad;
+      std::string list;
+      for (size_t li = 0; li < nl; ++li)
+        if (!data[li].supported) {
+          bad.push_back(lengths_[li]);
+          list += (list.empty() ? "" : ", ") + std::to_string(lengths_[li]);
+        }
+      out.status = Status::unsupported;
+      out.note = "unsupported lengths " + list + " (first: " + unsupported.front() +
+                 "); metrics at the largest length are NaN";
+      out.extra["unsupported_lengths"] = bad;
+    }
+    return out;
+  }
+
+  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
+                           const RunContext& ctx) const override {
+    ExperimentResult r = Experiment::run_all(encoders, ctx);
+    r.summary_columns = {
+        "normalized_entropy",       "max_attention_weight", "window_mass",
+        "normalized_entropy_drift", "full_turn_pairs",      "unseen_angle_fraction",
+        "mean_max_cosine_unseen",   "logit_gap_max_head"};
+    return r;
+  }
+
+ private:
+  struct LengthData {
+    bool supported = false;
+    RowMatrix table;             // additive: PE of [0, n)             [n, dim]
+    std::vector<double> ck, sk;  // rotary: key coefficients of [0, n) [n, half]
+    std::vector<double> cq, sq;  // rotary: query coefficients at n-1  [half]
+    std::vector<double> brow;    // bias: b_h(n-1, j)                  [heads, n]
+  };
+
+  LengthData length_data(const Encoder& e, Family family, int64_t n) const {
+    LengthData d;
+    const std::vector<int64_t> pos = position_range(0, n);
+    switch (family) {
+      case Family::additive:
+        d.table.resize(n, dim_);
+        e.additive_table(pos, dim_, d.table.data());
+        break;
+      case Family::rotary: {
+        const int64_t half = e.rotary_dims(dim_) / 2;
+        d.ck.resize(size_t(n) * half), d.sk.resize(size_t(n) * half);
+        d.cq.resize(half), d.sq.resize(half);
+        e.rotary_coefficients(pos, dim_, RotaryContext{Role::key, n}, d.ck.data(), d.sk.data());
+        const int64_t last[1] = {n - 1};
+        e.rotary_coefficients(last, dim_, RotaryContext{Role::query, n}, d.cq.data(), d.sq.data());
+        break;
+      }
+      case Family::bias: {
+        d.brow.resize(size_t(heads_) * n);
+        const int64_t last[1] = {n - 1};
+        e.bias(last, pos, heads_, d.brow.data());
+        break;
+      }
+    }
+    return d;
+  }
+
+  // logits[h * n + j] for the query at n - 1 (see the header comment).
+  void fill_logits(const Encoder& e, Family family, const LengthData& d, int64_t n,
+                   const std::vector<double>& q, const std::vector<double>& k,
+                   const std::vector<double>& z, double scale, std::vector<double>& g,
+                   std::vector<double>& work, std::vector<double>& logits) const {
+    auto dot = [&](const double* a, const double* b) {
+      double s = 0;
+      for (int64_t c = 0; c < dim_; ++c) s += a[c] * b[c];
+      return s;
+    };
+    switch (family) {
+      case Family::additive: {
+        const double* pe_last = d.table.row(n - 1).data();
+        for (int64_t c = 0; c < dim_; ++c) g[c] = q[c] + pe_last[c];
+        if (shared_) {
+          for (int64_t j = 0; j < n; ++j) {
+            const double* pe = d.table.row(j).data();
+            double s = 0;
+            for (int64_t c = 0; c < dim_; ++c) s += g[c] * (k[c] + pe[c]);
+            logits[j] = s * scale;
+          }
+        } else {
+          const double gnorm = std::sqrt(dot(g.data(), g.data()));
+          for (int64_t j = 0; j < n; ++j)
+            logits[j] =
+                (content_std_ * gnorm * z[j] + dot(g.data(), d.table.row(j).data())) * scale;
+        }
+        break;
+      }
+      case Family::rotary: {
+        const int64_t rd = e.rotary_dims(dim_), half = rd / 2;
+        const RotaryPairing pairing = e.rotary_pairing();
+        std::copy(q.begin(), q.end(), g.begin());  // g = R(n-1) q
+        rotate_vector(pairing, rd, d.cq.data(), d.sq.data(), g.data());
+        if (shared_) {
+          for (int64_t j = 0; j < n; ++j) {
+            std::copy(k.begin(), k.end(), work.begin());
+            rotate_vector(pairing, rd, &d.ck[size_t(j) * half], &d.sk[size_t(j) * half],
+                          work.data());
+            logits[j] = dot(g.data(), work.data()) * scale;
+          }
+        } else {
+          // logit_j = (R(j)^T R(n-1) q) . k_j; per pair, R(j)^T scales the pair's length by
+          // a = sqrt(c^2 + s^2), so |R(j)^T g|^2 = sum_i a_ji^2 |g_pair i|^2 + |g_pass|^2.
+          std::vector<double> pair_sq(half);
+          for (int64_t i = 0; i < half; ++i) {
+            const int64_t ia = pairing == RotaryPairing::half ? i : 2 * i;
+            const int64_t ib = pairing == RotaryPairing::half ? i + half : 2 * i + 1;
+            pair_sq[i] = g[ia] * g[ia] + g[ib] * g[ib];
+          }
+          double pass = 0;
+          for (int64_t c = rd; c < dim_; ++c) pass += g[c] * g[c];
+          for (int64_t j = 0; j < n; ++j) {
+            const double* c = &d.ck[size_t(j) * half];
+            const double* s = &d.sk[size_t(j) * half];
+            double norm2 = pass;
+            for (int64_t i = 0; i < half; ++i) norm2 += (c[i] * c[i] + s[i] * s[i]) * pair_sq[i];
+            logits[j] = content_std_ * std::sqrt(norm2) * z[j] * scale;
+          }
+        }
+        break;
+      }
+      case Family::bias: {
+        // Content part q . k_j / sqrt(dim), then + b_h(n-1, j) per head.
+        const double qk_shared = shared_ ? dot(q.data(), k.data()) : 0;
+        const double qnorm = std::sqrt(dot(q.data(), q.data()));
+        for (int64_t h = 0; h < heads_; ++h)
+          for (int64_t j = 0; j < n; ++j)
+            logits[size_t(h) * n + j] =
+                (shared_ ? qk_shared : content_std_ * qnorm * z[j]) * scale +
+                d.brow[size_t(h) * n + j];
+        break;
+      }
+    }
+  }
+
+  std::vector<double> rotary_thetas(const Encoder& e, int64_t seq_len) const {
+    const RotaryContext ctx{Role::query, seq_len};
+    if (auto form = e.angular_form(dim_, ctx)) return form->inv_freq;
+    const int64_t half = e.rotary_dims(dim_) / 2;
+    std::vector<double> c(half), s(half), theta(half);
+    const int64_t one[1] = {1};
+    e.rotary_coefficients(one, dim_, ctx, c.data(), s.data());
+    for (int64_t i = 0; i < half; ++i) theta[i] = std::atan2(s[i], c[i]);
+    return theta;
+  }
+
+  void rotary_wavelengths(const Encoder& e, EncoderOutcome& out) const {
+    const std::vector<double> theta_train = rotary_thetas(e, train_);
+    const int64_t pairs = int64_t(theta_train.size());
+    const double two_pi = 2 * std::numbers::pi;
+    std::vector<bool> full(pairs);
+    int64_t full_count = 0;
+    for (int64_t i = 0; i < pairs; ++i) {
+      full[i] = double(train_) * theta_train[i] >= two_pi;
+      full_count += full[i];
+    }
+    const int64_t partial = pairs - full_count;
+    Curve frac{"unseen_angle_fraction", "length", "positions", "1", {}, {}};
+    for (int64_t n : lengths_) {
+      const std::vector<double> theta_n = rotary_thetas(e, n);
+      int64_t unseen = 0;
+      for (int64_t i = 0; i < pairs; ++i)
+        if (!full[i] &&
+            double(n - 1) * theta_n[i] > double(train_ - 1) * theta_train[i] * (1 + 1e-12))
+          ++unseen;
+      frac.x.push_back(double(n));
+      frac.y.push_back(partial ? double(unseen) / double(partial) : kNaN);
+    }
+    Curve wavelength{"wavelength", "pair", "index", "positions", {}, {}};
+    for (int64_t i = 0; i < pairs; ++i) {
+      wavelength.x.push_back(double(i));
+      wavelength.y.push_back(two_pi / theta_train[i]);
+    }
+    out.metrics.push_back({"full_turn_pairs", double(full_count), "pairs"});
+    out.metrics.push_back({"rotary_pairs", double(pairs), "pairs"});
+    out.metrics.push_back({"unseen_angle_fraction", frac.y.back(), "1"});
+    out.curves.push_back(frac);
+    out.curves.push_back(wavelength);
+  }
+
+  static RowMatrix normalized_rows(const RowMatrix& m) {
+    RowMatrix out = m;
+    for (int64_t r = 0; r < out.rows(); ++r) {
+      const double norm = out.row(r).norm();
+      if (norm > 0) out.row(r) /= norm;  // a zero row has cosine 0 with everything
+    }
+    return out;
+  }
+
+  void additive_novelty(const std::vector<LengthData>& data, EncoderOutcome& out) const {
+    Curve cmin{"min_max_cosine_unseen", "length", "positions", "1", {}, {}};
+    Curve cmean{"mean_max_cosine_unseen", "length", "positions", "1", {}, {}};
+    Curve per_pos{"max_cosine_to_seen", "position", "positions", "1", {}, {}};
+    double last_min = kNaN, last_mean = kNaN;
+    if (data.front().supported) {
+      const RowMatrix seen = normalized_rows(data.front().table);  // length L: rows [0, L)
+      for (size_t li = 0; li < lengths_.size(); ++li) {
+        const int64_t n = lengths_[li];
+        if (n == train_) continue;
+        cmin.x.push_back(double(n)), cmean.x.push_back(double(n));
+        if (!data[li].supported) {
+          cmin.y.push_back(kNaN), cmean.y.push_back(kNaN);
+          last_min = last_mean = kNaN;
+          continue;
+        }
+        const RowMatrix unseen = normalized_rows(data[li].table.bottomRows(n - train_));
+        std::vector<double> best(n - train_);
+        for_each_dot_block(unseen, seen, 256, [&](int64_t r0, const RowMatrix& G) {
+          for (int64_t r = 0; r < G.rows(); ++r) best[r0 + r] = G.row(r).maxCoeff();
+        });
+        double mn = best[0], sum = 0;
+        for (double b : best) mn = std::min(mn, b), sum += b;
+        last_min = mn, last_mean = sum / double(best.size());
+        cmin.y.push_back(last_min), cmean.y.push_back(last_mean);
+        if (li + 1 == lengths_.size()) {
+          for (int64_t p = train_; p < n; ++p) per_pos.x.push_back(double(p));
+          per_pos.y = best;
+        }
+      }
+    }
+    out.metrics.push_back({"min_max_cosine_unseen", last_min, "1"});
+    out.metrics.push_back({"mean_max_cosine_unseen", last_mean, "1"});
+    out.curves.insert(out.curves.end(), {cmin, cmean});
+    if (!per_pos.x.empty()) out.curves.push_back(per_pos);
+  }
+
+  void bias_gaps(const std::vector<LengthData>& data, EncoderOutcome& out) const {
+    std::vector<Curve> gaps;
+    for (int64_t h = 0; h < heads_; ++h)
+      gaps.push_back(
+          {"logit_gap_head" + std::to_string(h), "length", "positions", "logit", {}, {}});
+    for (size_t li = 0; li < lengths_.size(); ++li) {
+      const int64_t n = lengths_[li];
+      for (int64_t h = 0; h < heads_; ++h) {
+        gaps[h].x.push_back(double(n));
+        gaps[h].y.push_back(data[li].supported ? data[li].brow[size_t(h) * n + n - 1] -
+                                                     data[li].brow[size_t(h) * n]
+                                               : kNaN);
+      }
+    }
+    double lo = kNaN, hi = kNaN;
+    if (data.back().supported) {
+      lo = hi = gaps[0].y.back();
+      for (const auto& c : gaps) lo = std::min(lo, c.y.back()), hi = std::max(hi, c.y.back());
+    }
+    out.metrics.push_back({"logit_gap_head0", gaps[0].y.back(), "logit"});
+    out.metrics.push_back({"logit_gap_min_head", lo, "logit"});
+    out.metrics.push_back({"logit_gap_max_head", hi, "logit"});
+    out.curves.insert(out.curves.end(), gaps.begin(), gaps.end());
+  }
+
+  int64_t dim_, heads_, samples_, train_, window_;
+  double content_std_;
+  bool shared_;
+  std::vector<int64_t> lengths_;  // sorted, unique, lengths_[0] = train_length
+};
+
+std::vector<ParamSpec> length_extrapolation_params() {
+  std::vector<ParamSpec> specs = property_common_params(
+      "unused by this experiment (lengths come from train_length / eval_lengths)",
+      "random draws of the content q, k per length");
+  specs.push_back(
+      ParamSpec::integer("train_length", 512, "training length L").at_least(2).at_most(1 << 24));
+  specs.push_back(ParamSpec::number_list("eval_lengths", nullptr,
+                                         "lengths n >= train_length to evaluate (default: "
+                                         "train_length * [1, 2, 4, 8, 16])")
+                      .at_least(2)
+                      .at_most(1 << 24));
+  specs.push_back(
+      ParamSpec::integer("window", 64, "attention mass is measured on the last `window` keys")
+          .at_least(1)
+          .at_most(1 << 24));
+  specs.push_back(ParamSpec::number("content_std", 1.0,
+                                    "standard deviation of the random content q, k (0: "
+                                    "position-only logits)")
+                      .at_least(0));
+  specs.push_back(ParamSpec::choice("content", "independent", {"independent", "shared"},
+                                    "independent: a new random k_j per key; shared: one k at "
+                                    "every key (logits vary with position only)"));
+  return specs;
+}
+
+const ExperimentRegistration kRegistration{{
+    .name = "length_extrapolation",
+    .description = "drift from train_length L to longer n: attention entropy/locality, rotary "
+                   "unseen angles (YaRN), additive novelty, bias logit gap",
+    .params = length_extrapolation_params(),
+    .factory = [](const Params& p) { return std::make_unique<LengthExtrapolation>(p); },
+}};
+
+}  // namespace
+}  // namespace posbench

@@ -1,0 +1,169 @@
+// resolution — can positions be told apart by their encodings? Over p in [0, `positions`) with
+//   additive : e_p = PE(p)                                 [dim]
+//   rotary   : e_p = R(p) u, u a seeded unit vector        [dim]  (stream "resolution/u")
+//   bias     : e_p = the query row of every head over all keys, concatenated:
+//              [b_0(p, 0..N-1), b_1(p, 0..N-1), ...]       [heads * N]
+//              (keys on both sides of p, N = positions: what a query at p "sees"; ALiBi's
+//              |i - j| makes it the symmetric form)
+// report, with L2 distances d(p, q) = ||e_p - e_q|| over all pairs p < q (float64):
+//   min_distance_ratio : min d / mean d (0: two positions collide; the scale of the encoding
+//                        cancels, so schemes are comparable)
+//   nn_accuracy        : the fraction of p whose nearest other encoding (minimum L2 distance)
+//                        is p - 1 or p + 1: a neighbour must be strictly nearer than every
+//                        other position (a tie with a non-neighbour counts as a miss; p - 1
+//                        and p + 1 tying with each other is a hit)
+// The curve nearest_neighbour_offset gives q - p for the nearest q (ties to the lower q).
+// Distances come from the Gram matrix of the column-centred encodings (centring leaves the
+// distances unchanged and avoids cancellation), in fixed blocks of rows so the numbers are
+// identical for any thread count.
+// (For additive schemes with rows of equal norm and for rotary schemes, minimum L2 distance and
+// maximum cosine similarity pick the same neighbour.)
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "harness/experiment.h"
+#include "harness/position_features.h"
+#include "harness/random.h"
+
+namespace posbench {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kBlock = 64;
+
+class Resolution final : public Experiment {
+ public:
+  explicit Resolution(const Params& p)
+      : dim_(p.integer("dim")), heads_(p.integer("heads")), positions_(p.integer("positions")) {}
+
+  void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }
+
+  uint64_t memory_bytes(const EncoderInstance& enc) const override {
+    const uint64_t n = uint64_t(positions_);
+    const uint64_t width = enc.family == Family::bias ? uint64_t(heads_) * n : uint64_t(dim_);
+    const uint64_t threads = uint64_t(std::max(1, omp_get_max_threads()));
+    // The encodings (and their centred copy), one [kBlock, n] Gram block per thread, per-row
+    // results.
+    return 2 * n * width * 8 + threads * uint64_t(kBlock) * n * 8 + 8 * n * 8;
+  }
+
+  EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
+    const Encoder& e = *enc.encoder;
+    const int64_t n = positions_;
+    const std::vector<int64_t> pos = position_range(0, n);
+    RowMatrix F;
+    if (enc.family == Family::bias) {
+      F = bias_rows(e, pos, pos, heads_);
+    } else {
+      std::vector<double> u;
+      if (enc.family == Family::rotary) u = Rng(ctx.seed, "resolution/u").unit_vector(dim_);
+      F = position_encodings(e, pos, dim_, u, n);  // may throw UnsupportedPosition
+    }
+    // Centre the columns (fixed-order sums).
+    for (int64_t c = 0; c < F.cols(); ++c) {
+      double mean = 0;
+      for (int64_t r = 0; r < n; ++r) mean += F(r, c);
+      mean /= double(n);
+      for (int64_t r = 0; r < n; ++r) F(r, c) -= mean;
+    }
+    std::vector<double> sq(n);
+    for (int64_t r = 0; r < n; ++r) sq[r] = F.row(r).squaredNorm();
+
+    // Per row p: the nearest other row, whether a neighbour p +- 1 is strictly nearer than
+    // every other position, the sum of d(p, q) over q > p, and the closest q > p.
+    std::vector<int64_t> nn(n), upper_arg(n, -1);
+    std::vector<char> hit(n, 0);
+    std::vector<double> nn_dist(n), upper_sum(n, 0.0), upper_min(n, kNaN), adjacent(n, kNaN);
+    for_each_dot_block(F, F, kBlock, [&](int64_t r0, const RowMatrix& G) {
+      constexpr double kInf = std::numeric_limits<double>::infinity();
+      for (int64_t r = 0; r < G.rows(); ++r) {
+        const int64_t p = r0 + r;
+        double best = kInf, sum = 0, umin = kInf, near = kInf, far = kInf;
+        int64_t arg = -1, uarg = -1;
+        for (int64_t q = 0; q < n; ++q) {
+          if (q == p) continue;
+          const double d = std::sqrt(std::max(0.0, sq[p] + sq[q] - 2 * G(r, q)));
+          if (d < best) best = d, arg = q;
+          if (q == p - 1 || q == p + 1)
+            near = std::min(near, d);
+          else
+            far = std::min(far, d);
+          if (q > p) {
+            sum += d;
+            if (d < umin) umin = d, uarg = q;
+          }
+        }
+        nn[p] = arg, nn_dist[p] = best, upper_sum[p] = sum, hit[p] = near < far;
+        if (uarg >= 0) upper_min[p] = umin, upper_arg[p] = uarg;
+        if (p + 1 < n) adjacent[p] = std::sqrt(std::max(0.0, sq[p] + sq[p + 1] - 2 * G(r, p + 1)));
+      }
+    });
+
+    double total = 0, dmin = std::numeric_limits<double>::infinity();
+    int64_t pmin = -1, qmin = -1, hits = 0;
+    for (int64_t p = 0; p < n; ++p) {
+      total += upper_sum[p];
+      if (upper_arg[p] >= 0 && upper_min[p] < dmin)
+        dmin = upper_min[p], pmin = p, qmin = upper_arg[p];
+      hits += hit[p];
+    }
+    const double mean = total / (double(n) * double(n - 1) / 2);
+    const std::string unit = "1";  // encodings and logits are dimensionless
+
+    EncoderOutcome out;
+    out.metrics = {
+        // A collision (d = 0) is ratio 0 even when every encoding is the same (mean 0).
+        {"min_distance_ratio", dmin == 0 ? 0.0 : dmin / mean, "1"},
+        {"nn_accuracy", double(hits) / double(n), "1"},
+        {"min_distance", dmin, unit},
+        {"mean_distance", mean, unit},
+        {"closest_pair_offset", double(qmin - pmin), "positions"},
+    };
+    Curve nnd{"nearest_neighbour_distance", "position", "positions", unit, {}, nn_dist};
+    Curve nno{"nearest_neighbour_offset", "position", "positions", "positions", {}, {}};
+    Curve adj{"adjacent_distance", "position", "positions", unit, {}, {}};
+    for (int64_t p = 0; p < n; ++p) {
+      nnd.x.push_back(double(p));
+      nno.x.push_back(double(p));
+      nno.y.push_back(double(nn[p] - p));
+      if (p + 1 < n) adj.x.push_back(double(p)), adj.y.push_back(adjacent[p]);
+    }
+    out.curves = {nnd, nno, adj};
+    out.extra["closest_pair"] = {pmin, qmin};
+    out.extra["encoding"] = enc.family == Family::additive ? "PE(p)"
+                            : enc.family == Family::rotary
+                                ? "R(p) u, u a seeded unit vector"
+                                : "concat over heads of b_h(p, k), k in [0, positions)";
+    out.extra["neighbour"] =
+        "minimum L2 distance; a hit needs p-1 or p+1 strictly nearer than any other position";
+    return out;
+  }
+
+  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
+                           const RunContext& ctx) const override {
+    ExperimentResult r = Experiment::run_all(encoders, ctx);
+    r.summary_columns = {"min_distance_ratio", "nn_accuracy", "min_distance", "mean_distance",
+                         "closest_pair_offset"};
+    return r;
+  }
+
+ private:
+  int64_t dim_, heads_, positions_;
+};
+
+const ExperimentRegistration kRegistration{{
+    .name = "resolution",
+    .description = "can positions be told apart? min/mean pairwise L2 distance of encodings and "
+                   "nearest-neighbour accuracy",
+    .params = property_common_params("positions [0, positions) compared pairwise",
+                                     "unused by this experiment (one seeded u for rotary)"),
+    .factory = [](const Params& p) { return std::make_unique<Resolution>(p); },
+}};
+
+}  // namespace
+}  // namespace posbench
