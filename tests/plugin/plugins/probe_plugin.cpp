@@ -46,7 +46,10 @@ class BiasProbe final : public Experiment {
       throw ParamError("head", "got " + std::to_string(head_) + ", expected < heads (" +
                                    std::to_string(heads_) + ")");
   }
-  void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(0, heads_); }
+  // Only bias schemes are probed; the others are reported not_applicable.
+  void check(const EncoderInstance& enc) const override {
+    if (enc.family == Family::bias) enc.encoder->check_shape(0, heads_);
+  }
   uint64_t memory_bytes(const EncoderInstance&) const override { return 8 * uint64_t(heads_); }
   EncoderOutcome run(const EncoderInstance& enc, const RunContext&) const override {
     EncoderOutcome o;
