@@ -269,7 +269,7 @@ class LengthExtrapolation final : public Experiment {
     r.summary_columns = {
         "normalized_entropy",       "max_attention_weight", "window_mass",
         "normalized_entropy_drift", "full_turn_pairs",      "unseen_angle_fraction",
-        "mean_max_cosine_unseen",   "logit_gap_max_head"};
+        "mean_max_cosine_unseen",   "logit_gap_max_head",   "max_supported_length"};
     return r;
   }
 
