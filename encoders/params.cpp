@@ -160,6 +160,8 @@ static bool check_value(const ParamSpec& s, const json& v) {
     case ParamType::number:
       return v.is_number() && in_range(s, v.get<double>());
     case ParamType::integer:
+      // An unsigned value above INT64_MAX would wrap when read as int64_t.
+      if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return false;
       return (v.is_number_integer() ||
               (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
                std::abs(v.get<double>()) < 9e15)) &&

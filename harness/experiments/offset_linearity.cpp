@@ -8,6 +8,7 @@
 // determine; see run_matrix), and the numerical rank of P[:-k].
 //   bias     : per head h, fit b_h(i, i + k) over all i and all k as a + slope * k; report R^2
 //              and the slope (ALiBi: R^2 = 1, slope = -m_h).
+#include <fmt/format.h>
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -27,11 +28,10 @@ class OffsetLinearity final : public Experiment {
     for (double k : p.numbers("offsets")) {
       if (k != std::floor(k) || k < 1)
         throw ParamError("offsets", "offset " + std::to_string(k) + " is not a positive integer");
-      if (int64_t(k) >= positions_)
-        throw ParamError("offsets",
-                         "offset " + std::to_string(int64_t(k)) +
-                             " leaves no pair inside positions = " + std::to_string(positions_) +
-                             "; expected offsets < positions");
+      if (k >= double(positions_))  // compared as double: int64_t(1e20) would be undefined
+        throw ParamError(
+            "offsets", "offset " + fmt::format("{:g}", k) + " leaves no pair inside positions = " +
+                           std::to_string(positions_) + "; expected offsets < positions");
       offsets_.push_back(int64_t(k));
     }
     if (offsets_.empty()) throw ParamError("offsets", "is empty; expected at least one offset");

@@ -188,6 +188,8 @@ TEST(Config, ExperimentFactoryParamError) {
   const Problem p = only_problem(config_with({e}));
   EXPECT_EQ(p.path, "experiments[0].offsets");
   EXPECT_TRUE(has(p.message, "16")) << p.message;
+  e["offsets"] = {1e20};  // integral, but beyond int64
+  EXPECT_EQ(only_problem(config_with({e})).path, "experiments[0].offsets");
 }
 
 TEST(Config, DuplicateLabels) {

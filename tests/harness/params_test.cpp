@@ -59,6 +59,18 @@ TEST(ParamsResolve, IntegerType) {
   EXPECT_TRUE(has(p[0].message, "expected an integer")) << p[0].message;
 }
 
+TEST(ParamsResolve, IntegerBeyondInt64IsRejected) {
+  // 2^64 - 1 parses as an unsigned JSON integer; it must not wrap to -1 in the resolved params.
+  const auto s = ParamSpec::integer("seed", 0, "").at_least(0);
+  const json huge = json::parse("18446744073709551615");
+  ASSERT_TRUE(huge.is_number_unsigned());
+  Diagnostics diag;
+  json r = resolve_params({s}, {{"seed", huge}}, "x", diag);
+  ASSERT_EQ(diag.problems().size(), 1u) << r.dump();
+  EXPECT_EQ(diag.problems()[0].path, "x.seed");
+  EXPECT_TRUE(accepts(s, json::parse("9223372036854775807")));  // INT64_MAX fits
+}
+
 TEST(ParamsResolve, IntegerGivenAsFloatIsNormalised) {
   Diagnostics diag;
   json r = resolve_params({ParamSpec::integer("n", 1, "")}, {{"n", 4.0}}, "x", diag);
