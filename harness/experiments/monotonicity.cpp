@@ -8,7 +8,9 @@
 // (mean_phi[m] > mean_phi[m - 1] + 1e-12 max|mean_phi|, so rounding noise on a flat phi is not a
 // rise); null when it never rises within max_offset.
 // Bias schemes, per head: `spearman` is the mean over heads, `spearman_max_head` the least
-// monotone head, `first_rise` the earliest head; curves per head.
+// monotone head, `first_rise` the earliest head; curves per head. Where phi(x, x + m) is
+// constant in m (e.g. a causal bias for keys after the query), rho is undefined: NaN, written
+// as null, and said in the note.
 // Rotary with independent q, k: E[q_s . k_s] = 0 on every pair, so mean phi(x, x+m) is a
 // sampled sum of A_i cos(m theta_i) + B_i sin(m theta_i) with zero-mean weights A_i, B_i that
 // shrink like 1/sqrt(samples): its rho (scale-free) is a property of the draw, not a systematic
@@ -101,7 +103,10 @@ class Monotonicity final : public Experiment {
     for (int64_t v = 0; v < phi.views(); ++v) {
       const ViewResult r = measure(phi, v);
       spearman += r.spearman;
-      spearman_max = std::max(spearman_max, r.spearman);
+      // A head whose rho is undefined (NaN: phi constant in m) makes the worst head undefined.
+      spearman_max = std::isnan(r.spearman) || std::isnan(spearman_max)
+                         ? std::numeric_limits<double>::quiet_NaN()
+                         : std::max(spearman_max, r.spearman);
       if (r.first_rise >= 0 && (first_rise < 0 || r.first_rise < first_rise))
         first_rise = r.first_rise;
       Curve c{per_head ? "mean_phi_head" + std::to_string(v) : "mean_phi",
@@ -126,6 +131,10 @@ class Monotonicity final : public Experiment {
     };
     if (first_rise < 0)
       out.note = "mean phi never rises within max_offset = " + std::to_string(max_offset_);
+    if (std::isnan(spearman))
+      out.note += std::string(out.note.empty() ? "" : "; ") +
+                  "phi(x, x+m) does not vary with m for some anchor" +
+                  (per_head ? " or head" : "") + ": Spearman's rho is undefined (null)";
     if (per_head) {
       out.metrics.push_back({"spearman_max_head", spearman_max, "1"});
       out.curves.push_back(std::move(per_head_rho));
