@@ -245,7 +245,12 @@ TEST(Rope, DeclaredParamsAndDefaults) {
   Diagnostics diag;
   json resolved = resolve_params(info.params, json::object(), "p", diag);
   ASSERT_TRUE(diag.ok());
-  EXPECT_EQ(resolved, json({{"base", 10000.0}, {"layout", "half"}, {"rotary_fraction", 1.0}}));
+  EXPECT_EQ(resolved, json({{"base", 10000.0},
+                            {"layout", "half"},
+                            {"rotary_fraction", 1.0},
+                            {"scaling", nullptr},
+                            {"max_position_embeddings", nullptr},
+                            {"partial_rotary_factor", nullptr}}));
   Diagnostics bad;
   resolve_params(info.params, {{"rotary_fraction", 0.0}, {"base", 0.5}}, "p", bad);
   EXPECT_EQ(bad.problems().size(), 2u);
