@@ -64,6 +64,20 @@ TEST(Monotonicity, AlibiIsExactlyMinusOne) {
   for (double r : rho.y) EXPECT_EQ(r, -1.0);
 }
 
+TEST(Monotonicity, ConstantPhiHasUndefinedRank) {
+  // Causal T5 (Raffel et al. 2020, HF's _relative_position_bucket with bidirectional=False) puts
+  // every key after the query (relative position > 0) into bucket 0: b_h(x, x+m) is the same
+  // for every m >= 0, so Spearman's rho is undefined for every head.
+  const auto e = make_experiment("monotonicity", {{"positions", 64}, {"max_offset", 16}});
+  const EncoderOutcome o =
+      run_with(*e, make_encoder({{"name", "t5"}, {"params", {{"bidirectional", false}}}}));
+  ASSERT_EQ(o.status, Status::ok);
+  EXPECT_TRUE(std::isnan(metric(o, "spearman")));
+  EXPECT_TRUE(std::isnan(metric(o, "spearman_max_head")));
+  EXPECT_TRUE(std::isnan(metric(o, "first_rise")));
+  EXPECT_NE(o.note.find("undefined"), std::string::npos) << o.note;
+}
+
 TEST(Monotonicity, SinusoidalFirstRiseAndRank) {
   const int M = 64;
   const auto e = make_experiment("monotonicity", {{"positions", 256}, {"max_offset", M}});
