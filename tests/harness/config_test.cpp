@@ -218,6 +218,22 @@ TEST(Config, EmptyOrMissingExperiments) {
   EXPECT_EQ(only_problem(json::array()).path, "");
 }
 
+TEST(Config, StructuralErrors) {
+  // An experiment that is not an object, one without "type", an encoder that is not an object,
+  // an encoder without "name", and a non-string config name: five problems, five paths.
+  json c = config_with({json(3), json({{"encoders", json::array({json({{"name", "rope"}})})}}),
+                        small_experiment({json("rope"), json({{"label", "x"}})})});
+  c["name"] = 5;
+  const auto ps = problems_of(c);
+  std::vector<std::string> paths;
+  for (const auto& p : ps) paths.push_back(p.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"name", "experiments[0]", "experiments[1].type",
+                                             "experiments[2].encoders[0]",
+                                             "experiments[2].encoders[1].name"}))
+      << dump(ps);
+  EXPECT_TRUE(has(ps[2].message, "offset_linearity")) << ps[2].message;  // lists the types
+}
+
 TEST(Config, SeedMustBeNonNegativeInteger) {
   auto c = config_with({small_experiment({{{"name", "rope"}}})});
   for (const json& bad : {json(-1), json(1.5), json("3")}) {
