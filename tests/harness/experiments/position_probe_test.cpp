@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -54,7 +56,8 @@ class LinearTable : public ::testing::Test {
     arr.shape = {rows, d};
     arr.f64.assign(size_t(rows * d), 0.0);
     for (int64_t p = 0; p < rows; ++p) arr.f64[size_t(p * d)] = a * double(p) + c;
-    const auto file = dir_ / ("t" + std::to_string(counter_++) + ".npy");
+    // (fmt::format: "t" + std::to_string(...) trips a GCC 12 -Wrestrict false positive)
+    const auto file = dir_ / fmt::format("t{}.npy", counter_++);
     write_npy(file, arr);
     return file.string();
   }
