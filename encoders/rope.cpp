@@ -65,6 +65,8 @@
 // resolved rotary_fraction of 1 cannot be told apart from an absent one, partial_rotary_factor
 // overrides the default 1 and must equal any other rotary_fraction; rope_theta likewise
 // overrides the default base 10000 and must equal any other base.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -127,10 +129,8 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-std::string num_text(double v) {
-  json j = v;
-  return j.dump();
-}
+// Shortest round-trip text of a number: 1, 0.5, 500000.
+std::string num_text(double v) { return fmt::format("{}", v); }
 
 // HuggingFace's get_mscale (YaRN's attention temperature): 0.1 m ln(s) + 1, 1 for s <= 1.
 double yarn_mscale(double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * std::log(s) + 1.0; }
@@ -335,15 +335,15 @@ class Rope final : public Encoder {
         if (contains(k.required, key) || contains(k.optional, key)) owners.push_back(k.name);
       std::string msg = "unknown key '" + key + "' for rope_type \"" + name + "\"";
       if (!owners.empty()) {
-        msg += " (it belongs to " + join_names(owners, "\"") + ")";
+        msg += "; it belongs to " + join_names(owners, "\"");
       } else {
         std::vector<std::string> candidates = allowed;
         candidates.insert(candidates.end(), kCommonKeys.begin(), kCommonKeys.end());
         const std::string guess = closest_match(key, candidates);
         if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
       }
-      msg += allowed.empty() ? "; \"" + name + "\" takes no keys besides rope_type"
-                             : "; keys of \"" + name + "\": " + join_names(allowed);
+      msg += allowed.empty() ? " (\"" + name + "\" takes no keys besides rope_type)"
+                             : " (keys of \"" + name + "\": " + join_names(allowed) + ")";
       r.fail(key, msg);
     }
     for (const auto& key : info->required)

@@ -854,7 +854,7 @@ TEST(RopeScaling, RefusesDisagreeingAliases) {
                   {"scaling", {{"rope_type", "default"}, {"partial_rotary_factor", 0.25}}}},
                  "enc.params.scaling.partial_rotary_factor", "but partial_rotary_factor is 0.5");
   expect_refused({{"base", 500000.0}, {"scaling", {{"rope_type", "default"}, {"rope_theta", 1e6}}}},
-                 "enc.params.scaling.rope_theta", "but base is 500000.0");
+                 "enc.params.scaling.rope_theta", "but base is 500000");
   expect_refused(with_scaling({{"rope_type", "default"}, {"partial_rotary_factor", 1.5}}),
                  "enc.params.scaling.partial_rotary_factor", "expected a number > 0 and <= 1");
   // Agreeing values are fine.
