@@ -174,7 +174,7 @@ void load_plugin(const std::string& given) {
   auto refuse = [&](const std::string& problem) { throw UserError(where + problem); };
   if (given.empty()) refuse("empty path; expected the path of a shared library (.so)");
   std::error_code ec;
-  const fs::path path = fs::absolute(given, ec);
+  const fs::path path = fs::absolute(given, ec).lexically_normal();
   if (ec || !fs::exists(path, ec)) refuse("no such file");
   if (fs::is_directory(path, ec)) refuse("is a directory; expected a shared library (.so)");
 
