@@ -34,7 +34,7 @@ uint64_t parse_bytes(const std::string& text) {
                 : suffix == "M" || suffix == "MiB" ? 1024.0 * 1024
                 : suffix == "G" || suffix == "GiB" ? 1024.0 * 1024 * 1024
                                                    : -1;
-  if (used == 0 || mult < 0 || !(v > 0))
+  if (used == 0 || mult < 0 || !(v > 0) || v * mult >= 1.8e19)
     throw UserError("--max-memory: got '" + text + "', expected a size such as 12G, 512M or bytes");
   return uint64_t(v * mult);
 }
