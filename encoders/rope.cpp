@@ -15,8 +15,8 @@
 //   default  : f_i = theta_i, a = 1.
 //   linear   : f_i = theta_i / factor (position interpolation, Chen et al. 2023).
 //   ntk      : static NTK-aware scaling (bloc97): base' = base factor^(d'/(d'-2)). "ntk" is
-//              posbench's name: it is not a rope_type of released transformers, so no Hub
-//              config contains it.
+//              posbench's name: transformers' ROPE_INIT_FUNCTIONS has no such rope_type (only
+//              some forks add one), so Hub configs do not use it.
 //   dynamic  : dynamic NTK (bloc97, emozilla): with n the sequence length and L the original
 //              context, base' = base (factor n / L - (factor - 1))^(d'/(d'-2)) when n > L, else
 //              theta_i unchanged. L is `max_position_embeddings`, which is what HuggingFace's
@@ -41,8 +41,7 @@
 //              short_factor (both of length d'/2). a = attention_factor, else
 //              sqrt(1 + ln(factor) / ln(L)) (1 for factor <= 1), factor = scaling.factor, else
 //              max_position_embeddings / L.
-//   llama3   : Llama 3.1. wavelength w_i = 2 pi / theta_i; with L =
-//   original_max_position_embeddings,
+//   llama3   : Llama 3.1. With L = original_max_position_embeddings and w_i = 2 pi / theta_i:
 //              w_i > L / low_freq_factor: f_i = theta_i / factor; w_i < L / high_freq_factor:
 //              f_i = theta_i; otherwise, s = (L / w_i - low_freq_factor) / (high_freq_factor -
 //              low_freq_factor), f_i = (1 - s) theta_i / factor + s theta_i.
@@ -52,7 +51,7 @@
 // So with these two variants the rotation of a position depends on the length of the sequence it
 // is part of: a key rotated and cached at length 2048 and a query rotated at length 16384 use
 // different frequencies, and their logit is no longer a function of the offset alone
-// (HuggingFace's KV cache behaves the same way). The other variants are length-independent and
+// (HuggingFace's KV cache has the same mismatch). The other variants are length-independent and
 // describe themselves through angular_form(); dynamic and longrope do not.
 //
 // Where HuggingFace only logs a warning, posbench refuses, naming the key (a factor below 1,
@@ -61,7 +60,7 @@
 // original_max_position_embeddings >= max_position_embeddings).
 // `partial_rotary_factor` (top level, or inside `scaling`) is HuggingFace's name for
 // rotary_fraction; rotary dims are floor(fraction * head_dim) rounded down to even (HuggingFace
-// uses int(head_dim * partial_rotary_factor), the same for every published config). Since a
+// uses int(head_dim * partial_rotary_factor), the same whenever that is even). Since a
 // resolved rotary_fraction of 1 cannot be told apart from an absent one, partial_rotary_factor
 // overrides the default 1 and must equal any other rotary_fraction; rope_theta likewise
 // overrides the default base 10000 and must equal any other base.
