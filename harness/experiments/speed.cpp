@@ -1,0 +1,1255 @@
+// speed — what each scheme costs on the operations a model runs, next to this machine's own
+// memory bandwidth measured in the same run.
+//
+// One Google Benchmark is registered per (encoder, operation, shape, threads, implementation)
+// with benchmark::RegisterBenchmark and run by benchmark::RunSpecifiedBenchmarks; a custom
+// reporter collects every repetition into the results (median / mean / stddev / CV of time,
+// GB/s, ns per element, fraction of the bandwidth probe) and forwards the runs to Google
+// Benchmark's JSONReporter, whose file is written beside the results
+// (<results>.<experiment index>.gbench.json).
+//
+// Operations (per family; others are reported as not applicable):
+//   table            additive: PE [seq, dim];  rotary: cos/sin cache [seq, d'/2] each.
+//                    Compared with the fill probe, but arithmetic-bound.
+//   apply            additive: x += PE (x, PE [seq, dim]);  rotary: q and k [seq, heads,
+//                    head_dim] rotated in place with a precomputed cos/sin cache;  bias: logits
+//                    [heads, seq, seq] += b.  Memory-bound: compared with the in-place probe.
+//                    In-place iterations alternate the operation and its inverse (R then R^-1,
+//                    +PE then -PE, +b then -b) so the data stay bounded; both cost the same.
+//   materialize_bias b [heads, seq, seq] written to a buffer. Compared with the fill probe.
+//   attention        one causal attention head group (harness/kernels/ops.h AttentionOp);
+//                    bias schemes also run `attention_fused` (the bias computed inside the
+//                    logits loop, never materialised). With `attention_baseline`, attention
+//                    without any scheme is measured once per shape so each scheme's share of
+//                    the attention time is reported.
+// Shapes: {"seq", "heads", "head_dim"} or {"seq", "dim"} (= 1 head of width dim). Additive
+// schemes use dim = heads * head_dim; bias schemes use heads and seq.
+//
+// Bandwidth probes (in-place a = s - a, copy, fill; float32, the widest SIMD, OpenMP) run at
+// every memory-bound operation's working-set size and at `probe_mib`, at each thread count, in
+// the same Google Benchmark session, just before the first operation that needs them.
+//
+// Every buffer is allocated and pre-faulted (every page written) once per group of benchmarks
+// sharing the same data, outside the timing loops, and reused by every iteration; groups run one
+// after another and free their memory. Inputs are a seeded block of 65537 uniform(-1, 1) values
+// (posbench::Rng) tiled over each buffer.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "harness/experiment.h"
+#include "harness/kernels/buffer.h"
+#include "harness/kernels/ops.h"
+#include "harness/kernels/simd.h"
+#include "harness/random.h"
+
+namespace posbench {
+namespace {
+
+using kernels::Buffer;
+using kernels::Impl;
+using nlohmann::json;
+
+// ---- configuration
+// ---------------------------------------------------------------------------------
+
+struct Shape {
+  int64_t seq = 0, heads = 1, head_dim = 0;
+  bool flat = false;  // given as {seq, dim}
+  std::string text() const {
+    return flat ? fmt::format("{}x{}", seq, head_dim)
+                : fmt::format("{}x{}x{}", seq, heads, head_dim);
+  }
+  json to_json() const {
+    return flat ? json{{"seq", seq}, {"dim", head_dim}}
+                : json{{"seq", seq}, {"heads", heads}, {"head_dim", head_dim}};
+  }
+};
+
+enum class Op {
+  table,
+  apply,
+  materialize_bias,
+  attention,
+  attention_fused,
+  attention_none,
+  probe_inplace,
+  probe_copy,
+  probe_fill
+};
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::table:
+      return "table";
+    case Op::apply:
+      return "apply";
+    case Op::materialize_bias:
+      return "materialize_bias";
+    case Op::attention:
+      return "attention";
+    case Op::attention_fused:
+      return "attention_fused";
+    case Op::attention_none:
+      return "attention_none";
+    case Op::probe_inplace:
+      return "inplace";
+    case Op::probe_copy:
+      return "copy";
+    case Op::probe_fill:
+      return "fill";
+  }
+  return "?";
+}
+
+const std::vector<std::string> kOperations = {"table", "apply", "materialize_bias", "attention"};
+const std::vector<std::string> kImplementations = {"reference", "simd"};
+
+std::vector<std::string> string_list(const json& j, const std::string& param,
+                                     const std::vector<std::string>& allowed) {
+  if (!j.is_array() || j.empty())
+    throw ParamError(param, "got " + show(j) + ", expected a non-empty list of strings from " +
+                                show(json(allowed)));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_string() ||
+        std::find(allowed.begin(), allowed.end(), j[i].get<std::string>()) == allowed.end())
+      throw ParamError(param, fmt::format("[{}]: got {}, expected one of {}", i, show(j[i]),
+                                          show(json(allowed))));
+    if (std::find(out.begin(), out.end(), j[i].get<std::string>()) == out.end())
+      out.push_back(j[i].get<std::string>());
+  }
+  return out;
+}
+
+int64_t positive_int(const json& obj, const char* key, size_t index) {
+  const json& v = obj.at(key);
+  if (!v.is_number_integer() || v.get<int64_t>() < 1)
+    throw ParamError("shapes",
+                     fmt::format("[{}].{}: got {}, expected an integer >= 1", index, key, show(v)));
+  return v.get<int64_t>();
+}
+
+std::vector<Shape> parse_shapes(const json& j) {
+  if (!j.is_array() || j.empty())
+    throw ParamError("shapes", "got " + show(j) +
+                                   ", expected a non-empty list of {\"seq\", \"heads\", "
+                                   "\"head_dim\"} or {\"seq\", \"dim\"} objects");
+  std::vector<Shape> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const json& s = j[i];
+    if (!s.is_object() || !s.contains("seq"))
+      throw ParamError("shapes", fmt::format("[{}]: got {}, expected {{\"seq\", \"heads\", "
+                                             "\"head_dim\"}} or {{\"seq\", \"dim\"}}",
+                                             i, show(s)));
+    for (auto it = s.begin(); it != s.end(); ++it)
+      if (it.key() != "seq" && it.key() != "heads" && it.key() != "head_dim" && it.key() != "dim")
+        throw ParamError("shapes", fmt::format("[{}]: unknown key \"{}\"; expected seq, heads, "
+                                               "head_dim or seq, dim",
+                                               i, it.key()));
+    Shape shape;
+    shape.seq = positive_int(s, "seq", i);
+    if (s.contains("dim")) {
+      if (s.contains("heads") || s.contains("head_dim"))
+        throw ParamError("shapes", fmt::format("[{}]: give either dim or heads and head_dim, "
+                                               "not both",
+                                               i));
+      shape.flat = true;
+      shape.heads = 1;
+      shape.head_dim = positive_int(s, "dim", i);
+    } else {
+      if (!s.contains("heads") || !s.contains("head_dim"))
+        throw ParamError("shapes", fmt::format("[{}]: got {}, expected both heads and head_dim "
+                                               "(or dim)",
+                                               i, show(s)));
+      shape.heads = positive_int(s, "heads", i);
+      shape.head_dim = positive_int(s, "head_dim", i);
+    }
+    out.push_back(shape);
+  }
+  return out;
+}
+
+// ---- statistics
+// ------------------------------------------------------------------------------------
+
+struct Stats {
+  double median = NAN, mean = NAN, stddev = NAN, cv = NAN;
+  json to_json(const std::vector<double>& all) const {
+    auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    return {{"median", num(median)},
+            {"mean", num(mean)},
+            {"stddev", num(stddev)},
+            {"cv", num(cv)},
+            {"all", all}};
+  }
+};
+
+Stats stats_of(std::vector<double> v) {
+  Stats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / double(n);
+  double ss = 0;
+  for (double x : v) ss += (x - s.mean) * (x - s.mean);
+  s.stddev = n > 1 ? std::sqrt(ss / double(n - 1)) : 0.0;
+  s.cv = s.mean != 0 ? s.stddev / s.mean : NAN;
+  return s;
+}
+
+// ---- benchmarks and workspaces
+// -------------------------------------------------------------------
+
+struct Bench {
+  std::string name;
+  int encoder = -1;  // index into the encoders, -1 for probes and the attention baseline
+  Op op = Op::table;
+  int shape = -1;
+  int threads = 1;
+  Impl impl = Impl::simd;
+  int group = -1;
+  double bytes = 0;     // bytes moved per iteration (0: not reported)
+  double elements = 0;  // elements produced / updated per iteration
+  double flops = 0;     // useful floating-point operations per iteration (attention)
+  uint64_t working_set = 0;
+  Op probe = Op::table;  // probe_inplace / probe_fill for memory-bound operations
+  bool memory_bound = false;
+  // filled while running
+  bool warmed = false, checked = false;
+  int64_t calls = 0;
+  std::vector<double> seconds;
+  std::vector<int64_t> iterations;
+  std::string error;
+  json detail = json::object();
+};
+
+class Workspace {
+ public:
+  virtual ~Workspace() = default;
+  virtual void run(Bench& b) = 0;
+  virtual void check(Bench&) {}
+};
+
+template <class T>
+void fill_random(T* p, int64_t n, uint64_t seed, const std::string& stream) {
+  Rng rng(seed, "speed/" + stream);
+  std::vector<T> block(65537);
+  for (auto& v : block) v = T(2.0 * rng.uniform() - 1.0);
+  for (int64_t i = 0; i < n; ++i) p[i] = block[size_t(i % 65537)];
+}
+
+template <class T>
+Buffer random_buffer(int64_t n, uint64_t seed, const std::string& stream, bool huge) {
+  Buffer b(size_t(n) * sizeof(T), huge);
+  fill_random(b.as<T>(), n, seed, stream);
+  return b;
+}
+
+template <class T>
+double max_abs_diff(const T* a, const double* b, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+  return m;
+}
+
+struct Setup {
+  const Encoder* enc = nullptr;
+  Shape shape;
+  int max_threads = 1;
+  uint64_t seed = 0;
+  bool huge = true;
+};
+
+// table: additive PE or rotary cos/sin cache, checked against the scheme's float64 values.
+template <class T>
+class TableWorkspace final : public Workspace {
+ public:
+  explicit TableWorkspace(const Setup& s) : s_(s) {
+    const Shape& sh = s.shape;
+    if (s.enc->family() == Family::additive) {
+      const int64_t dim = sh.heads * sh.head_dim;
+      additive_ = std::make_unique<kernels::AdditiveTable<T>>(*s.enc, sh.seq, dim);
+      n_ = sh.seq * dim;
+      out_ = Buffer(size_t(n_) * sizeof(T), s.huge);
+      ref_ = Buffer(size_t(n_) * sizeof(double), s.huge);
+      std::vector<int64_t> pos(size_t(sh.seq));
+      std::iota(pos.begin(), pos.end(), int64_t(0));
+      s.enc->additive_table(pos, dim, ref_.as<double>());
+    } else {
+      rotary_ = std::make_unique<kernels::RotaryTable<T>>(*s.enc, sh.seq, sh.head_dim, Role::query);
+      n_ = sh.seq * rotary_->pairs();
+      out_ = Buffer(size_t(2 * n_) * sizeof(T), s.huge);
+      ref_ = Buffer(size_t(2 * n_) * sizeof(double), s.huge);
+      std::vector<int64_t> pos(size_t(sh.seq));
+      std::iota(pos.begin(), pos.end(), int64_t(0));
+      s.enc->rotary_coefficients(pos, sh.head_dim, RotaryContext{Role::query, sh.seq},
+                                 ref_.as<double>(), ref_.as<double>() + n_);
+      n_ *= 2;
+    }
+  }
+  void run(Bench& b) override {
+    if (additive_)
+      additive_->run(b.impl, b.threads, out_.as<T>());
+    else
+      rotary_->run(b.impl, b.threads, out_.as<T>(), out_.as<T>() + n_ / 2);
+  }
+  void check(Bench& b) override {
+    b.detail["method"] = additive_ ? additive_->method() : rotary_->method();
+    b.detail["closed_form"] = additive_ ? additive_->closed_form() : rotary_->closed_form();
+    b.detail["max_abs_error_vs_float64"] = max_abs_diff(out_.as<T>(), ref_.as<double>(), n_);
+  }
+
+ private:
+  Setup s_;
+  std::unique_ptr<kernels::AdditiveTable<T>> additive_;
+  std::unique_ptr<kernels::RotaryTable<T>> rotary_;
+  int64_t n_ = 0;
+  Buffer out_, ref_;
+};
+
+// apply: x += PE, rotate q and k in place, or logits += bias.
+template <class T>
+class ApplyWorkspace final : public Workspace {
+ public:
+  explicit ApplyWorkspace(const Setup& s) : s_(s) {
+    const Shape& sh = s.shape;
+    switch (s.enc->family()) {
+      case Family::additive: {
+        n_ = sh.seq * sh.heads * sh.head_dim;
+        x_ = random_buffer<T>(n_, s.seed, "x", s.huge);
+        pe_ = Buffer(size_t(n_) * sizeof(T), s.huge);
+        kernels::AdditiveTable<T>(*s.enc, sh.seq, sh.heads * sh.head_dim)
+            .run(Impl::reference, s.max_threads, pe_.as<T>());
+        break;
+      }
+      case Family::rotary: {
+        n_ = sh.seq * sh.heads * sh.head_dim;
+        x_ = random_buffer<T>(n_, s.seed, "q", s.huge);
+        k_ = random_buffer<T>(n_, s.seed, "k", s.huge);
+        rd_ = s.enc->rotary_dims(sh.head_dim);
+        pairing_ = s.enc->rotary_pairing();
+        const int64_t c = sh.seq * (rd_ / 2);
+        // [q cos, q sin, k cos, k sin, then the same four for R^-1]
+        caches_ = Buffer(size_t(8 * c) * sizeof(T), s.huge);
+        T* p = caches_.as<T>();
+        kernels::RotaryTable<T>(*s.enc, sh.seq, sh.head_dim, Role::query)
+            .run(Impl::reference, s.max_threads, p, p + c);
+        kernels::RotaryTable<T>(*s.enc, sh.seq, sh.head_dim, Role::key)
+            .run(Impl::reference, s.max_threads, p + 2 * c, p + 3 * c);
+        for (int64_t r = 0; r < 2; ++r)
+          for (int64_t i = 0; i < c; ++i) {
+            const double cc = p[2 * r * c + i], ss = p[(2 * r + 1) * c + i];
+            const double m2 = cc * cc + ss * ss;
+            p[(4 + 2 * r) * c + i] = T(cc / m2);
+            p[(5 + 2 * r) * c + i] = T(-ss / m2);
+          }
+        cache_ = c;
+        break;
+      }
+      case Family::bias: {
+        n_ = sh.heads * sh.seq * sh.seq;
+        x_ = random_buffer<T>(n_, s.seed, "logits", s.huge);
+        bias_ = std::make_unique<kernels::BiasOp<T>>(*s.enc, sh.seq, sh.heads, s.max_threads);
+        break;
+      }
+    }
+  }
+  void run(Bench& b) override {
+    const bool inverse = (b.calls++ % 2) == 1;
+    const Shape& sh = s_.shape;
+    switch (s_.enc->family()) {
+      case Family::additive:
+        kernels::axpy(b.impl, b.threads, x_.as<T>(), x_.as<T>(), pe_.as<T>(), n_,
+                      inverse ? T(-1) : T(1));
+        break;
+      case Family::rotary: {
+        const T* p = caches_.as<T>() + (inverse ? 4 * cache_ : 0);
+        kernels::rotate(b.impl, b.threads, x_.as<T>(), x_.as<T>(), sh.seq, sh.heads, sh.head_dim,
+                        rd_, pairing_, p, p + cache_);
+        kernels::rotate(b.impl, b.threads, k_.as<T>(), k_.as<T>(), sh.seq, sh.heads, sh.head_dim,
+                        rd_, pairing_, p + 2 * cache_, p + 3 * cache_);
+        break;
+      }
+      case Family::bias:
+        bias_->add(b.impl, b.threads, x_.as<T>(), inverse ? T(-1) : T(1));
+        break;
+    }
+  }
+  void check(Bench& b) override {
+    if (bias_) b.detail["method"] = bias_->method(b.impl);
+    if (s_.enc->family() == Family::rotary)
+      b.detail["method"] = "rotation with a precomputed [seq, d'/2] cos/sin cache per role";
+    if (s_.enc->family() == Family::additive) b.detail["method"] = "x += PE, PE precomputed";
+  }
+
+ private:
+  Setup s_;
+  int64_t n_ = 0, rd_ = 0, cache_ = 0;
+  RotaryPairing pairing_ = RotaryPairing::half;
+  Buffer x_, k_, pe_, caches_;
+  std::unique_ptr<kernels::BiasOp<T>> bias_;
+};
+
+// materialize_bias: b [heads, seq, seq]; a few rows are checked against the scheme's float64.
+template <class T>
+class MaterializeWorkspace final : public Workspace {
+ public:
+  explicit MaterializeWorkspace(const Setup& s) : s_(s) {
+    const Shape& sh = s.shape;
+    out_ = Buffer(size_t(sh.heads * sh.seq * sh.seq) * sizeof(T), s.huge);
+    bias_ = std::make_unique<kernels::BiasOp<T>>(*s.enc, sh.seq, sh.heads, s.max_threads);
+  }
+  void run(Bench& b) override { bias_->materialize(b.impl, b.threads, out_.as<T>()); }
+  void check(Bench& b) override {
+    const Shape& sh = s_.shape;
+    const int64_t n = sh.seq;
+    std::vector<int64_t> keys(static_cast<size_t>(n));
+    std::iota(keys.begin(), keys.end(), int64_t(0));
+    double err = 0;
+    std::vector<double> row(size_t(sh.heads * n));
+    for (int64_t i : {int64_t(0), n / 2, n - 1}) {
+      const std::vector<int64_t> q{i};
+      s_.enc->bias(q, keys, sh.heads, row.data());
+      for (int64_t h = 0; h < sh.heads; ++h)
+        err = std::max(err, max_abs_diff(out_.as<T>() + (h * n + i) * n, row.data() + h * n, n));
+    }
+    b.detail["method"] = bias_->method(b.impl);
+    b.detail["max_abs_error_vs_float64_rows_0_mid_last"] = err;
+  }
+
+ private:
+  Setup s_;
+  Buffer out_;
+  std::unique_ptr<kernels::BiasOp<T>> bias_;
+};
+
+// attention (materialised and fused variants) or the scheme-free baseline.
+template <class T>
+class AttentionWorkspace final : public Workspace {
+ public:
+  explicit AttentionWorkspace(const Setup& s) : s_(s) {
+    const Shape& sh = s.shape;
+    n_ = sh.seq * sh.heads * sh.head_dim;
+    q_ = random_buffer<T>(n_, s.seed, "q", s.huge);
+    k_ = random_buffer<T>(n_, s.seed, "k", s.huge);
+    v_ = random_buffer<T>(n_, s.seed, "v", s.huge);
+    out_ = Buffer(size_t(n_) * sizeof(T), s.huge);
+    if (s.enc && s.enc->family() == Family::bias)
+      bias_ = Buffer(size_t(sh.heads * sh.seq * sh.seq) * sizeof(T), s.huge);
+    op_ = std::make_unique<kernels::AttentionOp<T>>(s.enc, sh.seq, sh.heads, sh.head_dim,
+                                                    s.max_threads);
+  }
+  void run(Bench& b) override {
+    op_->run(b.impl, b.threads, b.op == Op::attention_fused, q_.as<T>(), k_.as<T>(), v_.as<T>(),
+             out_.as<T>(), bias_.as<T>());
+  }
+  // Every variant (materialised, fused) and thread count of one implementation must give the
+  // same output: the first run of each implementation in the group is kept and the others are
+  // compared with it (max |difference| / max |first|).
+  void check(Bench& b) override {
+    const int k = b.impl == Impl::simd ? 1 : 0;
+    if (first_name_[k].empty()) {
+      if (first_[k].empty()) first_[k] = Buffer(size_t(n_) * sizeof(T), s_.huge);
+      std::copy(out_.as<T>(), out_.as<T>() + n_, first_[k].as<T>());
+      first_name_[k] = b.name;
+      return;
+    }
+    double diff = 0, scale = 0;
+    const T* a = out_.as<T>();
+    const T* f = first_[k].as<T>();
+    for (int64_t i = 0; i < n_; ++i) {
+      diff = std::max(diff, std::abs(double(a[i]) - double(f[i])));
+      scale = std::max(scale, std::abs(double(f[i])));
+    }
+    b.detail["compared_with"] = first_name_[k];
+    b.detail["max_abs_diff"] = diff;
+    b.detail["max_rel_diff"] = scale > 0 ? diff / scale : diff;
+  }
+
+ private:
+  Setup s_;
+  int64_t n_ = 0;
+  Buffer q_, k_, v_, out_, bias_;
+  Buffer first_[2];
+  std::unique_ptr<kernels::AttentionOp<T>> op_;
+  std::string first_name_[2];
+};
+
+// Bandwidth probes over one buffer of `bytes` (copy: first half to second half).
+class ProbeWorkspace final : public Workspace {
+ public:
+  ProbeWorkspace(uint64_t bytes, bool huge) : buf_(size_t(bytes), huge), n_(int64_t(bytes / 4)) {
+    fill_random(buf_.as<float>(), n_, 0, "probe");
+  }
+  void run(Bench& b) override {
+    kernels::ProbeArgs a;
+    a.threads = b.threads;
+    a.a = buf_.as<float>();
+    a.n = n_;
+    if (b.op == Op::probe_inplace) {
+      a.kind = kernels::ProbeKind::inplace;
+    } else if (b.op == Op::probe_fill) {
+      a.kind = kernels::ProbeKind::fill;
+      a.s = float(b.calls++ % 2) + 1.0f;
+    } else {
+      a.kind = kernels::ProbeKind::copy;
+      a.n = n_ / 2;
+      a.src = buf_.as<float>();
+      a.a = buf_.as<float>() + n_ / 2;
+    }
+    kernels::simd_probe(a);
+  }
+
+ private:
+  Buffer buf_;
+  int64_t n_;
+};
+
+// ---- the Google Benchmark session ---------------------------------------------------------------
+
+struct Session;
+
+// Collects every repetition into the Bench records and forwards the runs to Google Benchmark's
+// JSONReporter (Google Benchmark's own JSON, written beside the results).
+class Collector final : public benchmark::BenchmarkReporter {
+ public:
+  Collector(std::vector<Bench>& benches, std::ostream* json_out) : benches_(benches) {
+    for (size_t i = 0; i < benches.size(); ++i) index_[benches[i].name] = i;
+    if (json_out) {
+      json_ = std::make_unique<benchmark::JSONReporter>();
+      json_->SetOutputStream(json_out);
+      json_->SetErrorStream(&std::cerr);
+    }
+  }
+  bool ReportContext(const Context& context) override {
+    const auto& cpu = context.cpu_info;
+    cpu_ = {{"num_cpus", cpu.num_cpus},
+            {"mhz_per_cpu", cpu.cycles_per_second / 1e6},
+            {"cpu_scaling", cpu.scaling == benchmark::CPUInfo::ENABLED    ? "enabled"
+                            : cpu.scaling == benchmark::CPUInfo::DISABLED ? "disabled"
+                                                                          : "unknown"},
+            {"load_avg", cpu.load_avg}};
+    json caches = json::array();
+    for (const auto& c : cpu.caches)
+      caches.push_back(
+          {{"type", c.type}, {"level", c.level}, {"size", c.size}, {"num_sharing", c.num_sharing}});
+    cpu_["caches"] = caches;
+    return json_ ? json_->ReportContext(context) : true;
+  }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::set<size_t> seen;
+    for (const Run& r : runs) {
+      if (r.run_type != Run::RT_Iteration) continue;
+      auto it = index_.find(r.run_name.function_name);
+      if (it == index_.end()) continue;
+      Bench& b = benches_[it->second];
+      seen.insert(it->second);
+      if (r.error_occurred) {
+        if (b.error.empty()) b.error = r.error_message;
+        continue;
+      }
+      b.seconds.push_back(r.real_accumulated_time / double(std::max<int64_t>(1, r.iterations)));
+      b.iterations.push_back(r.iterations);
+    }
+    for (size_t i : seen) {
+      const Bench& b = benches_[i];
+      if (!b.error.empty())
+        fmt::print(stderr, "speed: {}: error: {}\n", b.name, b.error);
+      else
+        fmt::print(stderr, "speed: {}: median {:.4g} ms over {} repetitions\n", b.name,
+                   stats_of(b.seconds).median * 1e3, b.seconds.size());
+    }
+    if (json_) json_->ReportRuns(runs);
+  }
+  void Finalize() override {
+    if (json_) json_->Finalize();
+  }
+  const json& cpu() const { return cpu_; }
+
+ private:
+  std::vector<Bench>& benches_;
+  std::map<std::string, size_t> index_;
+  std::unique_ptr<benchmark::JSONReporter> json_;
+  json cpu_ = json::object();
+};
+
+void initialize_google_benchmark() {
+  static bool done = false;
+  if (done) return;
+  // Google Benchmark reads its flags from argv; posbench passes none of its own, but
+  // Initialize also records the executable name its JSON reporter prints.
+  static char arg0[] = "posbench";
+  static char* argv[] = {arg0, nullptr};
+  int argc = 1;
+  benchmark::Initialize(&argc, argv);
+  done = true;
+}
+
+// ---- the experiment
+// --------------------------------------------------------------------------------
+
+class Speed final : public Experiment {
+ public:
+  explicit Speed(const Params& p)
+      : operations_(string_list(p.json("operations"), "operations", kOperations)),
+        shapes_(parse_shapes(p.json("shapes"))),
+        dtype_(p.string("dtype")),
+        min_time_(p.number("min_time")),
+        repetitions_(int(p.integer("repetitions"))),
+        probe_bytes_(uint64_t(p.integer("probe_mib")) << 20),
+        huge_pages_(p.boolean("huge_pages")),
+        attention_baseline_(p.boolean("attention_baseline")) {
+    if (dtype_ == "bfloat16")
+      throw ParamError("dtype",
+                       "got \"bfloat16\": bfloat16 storage is not implemented by the speed "
+                       "kernels yet; expected \"float32\" or \"float64\"");
+    for (const auto& name :
+         string_list(p.json("implementations"), "implementations", kImplementations))
+      impls_.push_back(name == "simd" ? Impl::simd : Impl::reference);
+    for (double t : p.numbers("threads")) {
+      if (t != std::floor(t) || t < 1 || t > 1024)
+        throw ParamError("threads", fmt::format("got {}, expected whole numbers in [1, 1024]", t));
+      threads_.push_back(int(t));
+    }
+    if (threads_.empty()) throw ParamError("threads", "is empty; expected at least one count");
+    std::sort(threads_.begin(), threads_.end());
+    threads_.erase(std::unique(threads_.begin(), threads_.end()), threads_.end());
+    for (const Shape& s : shapes_)
+      if (s.heads * s.seq * s.seq > (int64_t(1) << 36) ||
+          s.seq * s.heads * s.head_dim > (int64_t(1) << 36))
+        throw ParamError("shapes", "shape " + s.text() + " is too large (more than 2^36 elements)");
+  }
+
+  void check(const EncoderInstance& enc) const override {
+    for (const Shape& s : shapes_) {
+      switch (enc.family) {
+        case Family::additive:
+          enc.encoder->check_shape(s.heads * s.head_dim, s.heads);
+          break;
+        case Family::rotary:
+          enc.encoder->check_shape(s.head_dim, s.heads);
+          break;
+        case Family::bias:
+          enc.encoder->check_shape(s.head_dim, s.heads);
+          break;
+      }
+    }
+  }
+
+  uint64_t memory_bytes(const EncoderInstance& enc) const override {
+    return dtype_ == "float64" ? peak_bytes<double>(&enc) : peak_bytes<float>(&enc);
+  }
+
+  EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
+    return run_all({enc}, ctx).outcomes.at(0);
+  }
+
+  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
+                           const RunContext& ctx) const override {
+    return dtype_ == "float64" ? run_typed<double>(encoders, ctx) : run_typed<float>(encoders, ctx);
+  }
+
+ private:
+  // Operations of `operations` that apply to a family (in the order given).
+  std::vector<Op> ops_for(Family family) const {
+    std::vector<Op> out;
+    for (const auto& name : operations_) {
+      if (name == "table" && family != Family::bias) out.push_back(Op::table);
+      if (name == "apply") out.push_back(Op::apply);
+      if (name == "materialize_bias" && family == Family::bias) out.push_back(Op::materialize_bias);
+      if (name == "attention") out.push_back(Op::attention);  // + attention_fused for bias
+    }
+    return out;
+  }
+
+  std::vector<std::string> not_applicable(Family family) const {
+    std::vector<std::string> out;
+    for (const auto& name : operations_) {
+      if (name == "table" && family == Family::bias)
+        out.push_back("table: a bias scheme has no table (see materialize_bias)");
+      if (name == "materialize_bias" && family != Family::bias)
+        out.push_back("materialize_bias: only bias schemes have a bias");
+    }
+    return out;
+  }
+
+  // Bytes alive at once for one group of benchmarks (mirrors the workspaces above; Buffer
+  // pages are rounded up, hence the slack).
+  template <class T>
+  uint64_t group_bytes(const Encoder* enc, Op op, const Shape& sh) const {
+    const uint64_t s = sizeof(T), slack = uint64_t(1) << 20;
+    const int mt = threads_.back();
+    const uint64_t qkv = uint64_t(sh.seq) * uint64_t(sh.heads) * uint64_t(sh.head_dim);
+    const uint64_t nn = uint64_t(sh.heads) * uint64_t(sh.seq) * uint64_t(sh.seq);
+    if (op == Op::attention || op == Op::attention_fused || op == Op::attention_none) {
+      uint64_t b = 5 * qkv * s +
+                   kernels::AttentionOp<T>::scratch_bytes(enc, sh.seq, sh.heads, sh.head_dim, mt);
+      if (enc && enc->family() == Family::bias) b += nn * s;
+      return b + slack;
+    }
+    switch (enc->family()) {
+      case Family::additive: {
+        const int64_t dim = sh.heads * sh.head_dim;
+        const uint64_t scratch = kernels::AdditiveTable<T>::scratch_bytes(*enc, sh.seq, dim);
+        if (op == Op::table) return qkv * (s + 8) + scratch + slack;
+        return 2 * qkv * s + scratch + slack;
+      }
+      case Family::rotary: {
+        const uint64_t c = uint64_t(sh.seq) * uint64_t(enc->rotary_dims(sh.head_dim) / 2);
+        const uint64_t scratch = kernels::RotaryTable<T>::scratch_bytes(*enc, sh.seq, sh.head_dim);
+        if (op == Op::table) return 2 * c * (s + 8) + scratch + slack;
+        return 2 * qkv * s + 8 * c * s + scratch + slack;
+      }
+      case Family::bias:
+        return nn * s + kernels::BiasOp<T>::scratch_bytes(*enc, sh.seq, sh.heads, mt) + slack;
+    }
+    return slack;
+  }
+
+  // Working set of a memory-bound operation (what its bandwidth probe is sized to).
+  template <class T>
+  static uint64_t working_set(const Encoder& enc, Op op, const Shape& sh) {
+    const uint64_t s = sizeof(T);
+    const uint64_t qkv = uint64_t(sh.seq) * uint64_t(sh.heads) * uint64_t(sh.head_dim);
+    const uint64_t nn = uint64_t(sh.heads) * uint64_t(sh.seq) * uint64_t(sh.seq);
+    switch (op) {
+      case Op::table:
+        return enc.family() == Family::additive
+                   ? qkv * s
+                   : 2 * uint64_t(sh.seq) * uint64_t(enc.rotary_dims(sh.head_dim) / 2) * s;
+      case Op::apply:
+        if (enc.family() == Family::additive) return 2 * qkv * s;
+        if (enc.family() == Family::rotary)
+          return 2 * uint64_t(sh.seq) * uint64_t(sh.heads) *
+                 uint64_t(enc.rotary_dims(sh.head_dim)) * s;
+        return nn * s;
+      case Op::materialize_bias:
+        return nn * s;
+      default:
+        return 0;
+    }
+  }
+
+  template <class T>
+  uint64_t peak_bytes(const EncoderInstance* enc) const {
+    uint64_t peak = probe_bytes_;
+    for (const Shape& sh : shapes_) {
+      if (attention_baseline_ &&
+          std::find(operations_.begin(), operations_.end(), "attention") != operations_.end())
+        peak = std::max(peak, group_bytes<T>(nullptr, Op::attention_none, sh));
+      if (!enc) continue;
+      for (Op op : ops_for(enc->family)) {
+        peak = std::max(peak, group_bytes<T>(enc->encoder.get(), op, sh));
+        peak = std::max(peak, working_set<T>(*enc->encoder, op, sh));
+      }
+    }
+    return peak;
+  }
+
+  template <class T>
+  ExperimentResult run_typed(const std::vector<EncoderInstance>& encoders,
+                             const RunContext& ctx) const {
+    initialize_google_benchmark();
+    benchmark::ClearRegisteredBenchmarks();
+    const int saved_dynamic = omp_get_dynamic();
+    omp_set_dynamic(0);  // OpenMP must give exactly the threads asked for
+    Buffer::reset_peak();
+    const uint64_t live_before = Buffer::live_bytes();
+
+    std::vector<Bench> benches;
+    std::vector<std::function<std::unique_ptr<Workspace>()>> groups;
+    std::map<uint64_t, int> probe_groups;  // working-set bytes -> group
+    const int max_threads = threads_.back();
+    const std::string isa = kernels::simd_isa();
+
+    auto add_probe_group = [&](uint64_t bytes) {
+      bytes = std::max<uint64_t>(64, (bytes + 63) / 64 * 64);
+      if (probe_groups.count(bytes)) return;
+      const int g = int(groups.size());
+      probe_groups[bytes] = g;
+      const bool huge = huge_pages_;
+      groups.push_back([bytes, huge] { return std::make_unique<ProbeWorkspace>(bytes, huge); });
+      for (Op kind : {Op::probe_inplace, Op::probe_copy, Op::probe_fill})
+        for (int t : threads_) {
+          Bench b;
+          b.name = fmt::format("probe/{}/{}B/threads:{}", op_name(kind), bytes, t);
+          b.op = kind;
+          b.threads = t;
+          b.group = g;
+          b.working_set = bytes;
+          b.bytes = kind == Op::probe_inplace ? 2.0 * double(bytes) : double(bytes);
+          b.elements = double(bytes / 4);
+          b.memory_bound = true;
+          benches.push_back(b);
+        }
+    };
+    auto probe_size = [](uint64_t bytes) { return std::max<uint64_t>(64, (bytes + 63) / 64 * 64); };
+
+    add_probe_group(probe_bytes_);
+
+    const bool want_attention =
+        std::find(operations_.begin(), operations_.end(), "attention") != operations_.end();
+    if (want_attention && attention_baseline_)
+      for (size_t si = 0; si < shapes_.size(); ++si) {
+        const int g = int(groups.size());
+        Setup setup{nullptr, shapes_[si], max_threads, ctx.seed, huge_pages_};
+        groups.push_back([setup] { return std::make_unique<AttentionWorkspace<T>>(setup); });
+        for (int t : threads_)
+          for (Impl impl : impls_) {
+            Bench b;
+            b.name = fmt::format("baseline/attention_none/{}/threads:{}/{}", shapes_[si].text(), t,
+                                 kernels::to_string(impl));
+            b.op = Op::attention_none;
+            b.shape = int(si);
+            b.threads = t;
+            b.impl = impl;
+            b.group = g;
+            const Shape& sh = shapes_[si];
+            b.elements = double(sh.heads) * double(sh.seq) * double(sh.seq + 1) / 2;
+            b.flops = 4.0 * double(sh.head_dim) * b.elements;
+            benches.push_back(b);
+          }
+      }
+
+    for (size_t e = 0; e < encoders.size(); ++e) {
+      const EncoderInstance& enc = encoders[e];
+      for (Op op : ops_for(enc.family))
+        for (size_t si = 0; si < shapes_.size(); ++si) {
+          const Shape& sh = shapes_[si];
+          const bool memory_bound = op == Op::apply || op == Op::materialize_bias;
+          const uint64_t ws = working_set<T>(*enc.encoder, op, sh);
+          if (ws > 0) add_probe_group(ws);
+          {
+            Setup setup{enc.encoder.get(), sh, max_threads, ctx.seed, huge_pages_};
+            switch (op) {
+              case Op::table:
+                groups.push_back([setup] { return std::make_unique<TableWorkspace<T>>(setup); });
+                break;
+              case Op::apply:
+                groups.push_back([setup] { return std::make_unique<ApplyWorkspace<T>>(setup); });
+                break;
+              case Op::materialize_bias:
+                groups.push_back(
+                    [setup] { return std::make_unique<MaterializeWorkspace<T>>(setup); });
+                break;
+              default:
+                groups.push_back(
+                    [setup] { return std::make_unique<AttentionWorkspace<T>>(setup); });
+                break;
+            }
+          }
+          const int g = int(groups.size()) - 1;
+          const double s = sizeof(T);
+          const double qkv = double(sh.seq) * double(sh.heads) * double(sh.head_dim);
+          const double nn = double(sh.heads) * double(sh.seq) * double(sh.seq);
+          // Bias schemes time the fused variant in the same group (same data; the outputs of
+          // all benchmarks of a group are compared).
+          std::vector<Op> variants{op};
+          if (op == Op::attention && enc.family == Family::bias)
+            variants.push_back(Op::attention_fused);
+          for (int t : threads_)
+            for (Impl impl : impls_)
+              for (Op variant : variants) {
+                Bench b;
+                b.name = fmt::format("{}/{}/{}/threads:{}/{}", enc.label, op_name(variant),
+                                     sh.text(), t, kernels::to_string(impl));
+                b.encoder = int(e);
+                b.op = variant;
+                b.shape = int(si);
+                b.threads = t;
+                b.impl = impl;
+                b.group = g;
+                b.memory_bound = memory_bound;
+                b.working_set = ws > 0 ? probe_size(ws) : 0;
+                b.probe = op == Op::apply ? Op::probe_inplace : Op::probe_fill;
+                switch (op) {
+                  case Op::table:
+                    b.elements = double(ws) / s;
+                    b.bytes = double(ws);
+                    break;
+                  case Op::apply:
+                    if (enc.family == Family::additive) {
+                      b.elements = qkv;
+                      b.bytes = 3 * qkv * s;
+                    } else if (enc.family == Family::rotary) {
+                      b.elements = 2 * double(sh.seq) * double(sh.heads) *
+                                   double(enc.encoder->rotary_dims(sh.head_dim));
+                      b.bytes = 2 * b.elements * s;
+                    } else {
+                      b.elements = nn;
+                      b.bytes = 2 * nn * s;
+                    }
+                    break;
+                  case Op::materialize_bias:
+                    b.elements = nn;
+                    b.bytes = nn * s;
+                    break;
+                  default:
+                    b.elements = double(sh.heads) * double(sh.seq) * double(sh.seq + 1) / 2;
+                    b.flops = 4.0 * double(sh.head_dim) * b.elements;
+                    break;
+                }
+                benches.push_back(b);
+              }
+        }
+    }
+
+    // Register and run. Workspaces are created on a group's first benchmark and freed when the
+    // next group starts, so only one group's buffers are alive at a time.
+    int active = -1;
+    std::unique_ptr<Workspace> workspace;
+    for (size_t i = 0; i < benches.size(); ++i) {
+      auto fn = [&, i](benchmark::State& st) {
+        Bench& b = benches[i];
+        try {
+          if (active != b.group) {
+            workspace.reset();
+            active = -1;
+            workspace = groups[size_t(b.group)]();
+            active = b.group;
+          }
+          if (!b.warmed) {
+            workspace->run(b);  // warm-up, outside timing; also surfaces a scheme's errors
+            b.warmed = true;
+          }
+        } catch (const std::exception& ex) {
+          b.error = ex.what();
+          st.SkipWithError(b.error.c_str());
+          return;
+        }
+        for (auto _ : st) workspace->run(b);
+        // (No zero counters: Google Benchmark's CV of a zero counter is NaN, which its JSON
+        // reporter writes as an invalid literal.)
+        if (b.bytes > 0) st.SetBytesProcessed(int64_t(double(st.iterations()) * b.bytes));
+        st.SetItemsProcessed(int64_t(double(st.iterations()) * b.elements));
+        st.counters["threads"] = b.threads;
+        if (!b.checked) {
+          b.checked = true;
+          try {
+            workspace->check(b);
+          } catch (const std::exception& ex) {
+            b.detail["check_error"] = ex.what();
+          }
+        }
+      };
+      benchmark::RegisterBenchmark(benches[i].name.c_str(), fn)
+          ->UseRealTime()
+          ->MinTime(min_time_)
+          ->Repetitions(repetitions_)
+          ->ReportAggregatesOnly(false)
+          ->Unit(benchmark::kMillisecond);
+    }
+    std::unique_ptr<std::ofstream> gbench_file;
+    std::string gbench_path;
+    if (!ctx.artifact_prefix.empty()) {
+      gbench_path = ctx.artifact_prefix + ".gbench.json";
+      gbench_file = std::make_unique<std::ofstream>(gbench_path);
+      if (!*gbench_file) {
+        gbench_file.reset();
+        gbench_path.clear();
+      }
+    }
+    Collector collector(benches, gbench_file.get());
+    benchmark::RunSpecifiedBenchmarks(&collector);
+    workspace.reset();
+    benchmark::ClearRegisteredBenchmarks();
+    omp_set_dynamic(saved_dynamic);
+    const uint64_t peak = Buffer::peak_bytes() - live_before;
+
+    return assemble<T>(encoders, benches, collector, isa, gbench_path, peak);
+  }
+
+  template <class T>
+  ExperimentResult assemble(const std::vector<EncoderInstance>& encoders,
+                            const std::vector<Bench>& benches, const Collector& collector,
+                            const std::string& isa, const std::string& gbench_path,
+                            uint64_t peak) const {
+    // Lookups: probes by (kind, bytes, threads); medians by key.
+    std::map<std::tuple<int, uint64_t, int>, const Bench*> probes;
+    for (const Bench& b : benches)
+      if (b.encoder < 0 && b.op != Op::attention_none)
+        probes[{int(b.op), b.working_set, b.threads}] = &b;
+    auto median = [](const Bench& b) { return stats_of(b.seconds).median; };
+    auto find = [&](const Bench& like, int threads, Impl impl, Op op) -> const Bench* {
+      for (const Bench& o : benches)
+        if (o.encoder == like.encoder && o.op == op && o.shape == like.shape &&
+            o.threads == threads && o.impl == impl && !o.seconds.empty())
+          return &o;
+      return nullptr;
+    };
+    const uint64_t fixed = std::max<uint64_t>(64, (probe_bytes_ + 63) / 64 * 64);
+
+    auto record = [&](const Bench& b) {
+      json r = {{"name", b.name},
+                {"operation", op_name(b.op)},
+                {"threads", b.threads},
+                {"dtype", b.encoder < 0 && b.op != Op::attention_none ? "float32" : dtype_},
+                {"repetitions", b.seconds.size()},
+                {"iterations", b.iterations}};
+      if (b.op != Op::probe_inplace && b.op != Op::probe_copy && b.op != Op::probe_fill) {
+        r["implementation"] = kernels::to_string(b.impl);
+        r["isa"] =
+            b.impl == Impl::simd ? isa : "baseline x86-64 (plain loops, compiler-vectorised)";
+        r["shape"] = shapes_[size_t(b.shape)].to_json();
+      } else {
+        r["isa"] = isa;
+        r["working_set_bytes"] = b.working_set;
+      }
+      if (!b.error.empty()) {
+        r["error"] = b.error;
+        return r;
+      }
+      const Stats t = stats_of(b.seconds);
+      r["time_s"] = t.to_json(b.seconds);
+      r["elements"] = b.elements;
+      r["ns_per_element"] = t.median * 1e9 / b.elements;
+      if (b.bytes > 0) {
+        std::vector<double> gbs;
+        for (double sec : b.seconds) gbs.push_back(b.bytes / sec / 1e9);
+        r["bytes_per_iteration"] = b.bytes;
+        r["gb_per_s"] = stats_of(gbs).to_json(gbs);
+      }
+      if (b.flops > 0) r["gflop_per_s"] = b.flops / t.median / 1e9;
+      if (b.encoder >= 0 && b.working_set > 0) {
+        r["bound"] = b.memory_bound ? "memory" : "arithmetic";
+        const double gbs = b.bytes / t.median / 1e9;
+        for (auto [key, bytes] : {std::pair<std::string, uint64_t>{"", b.working_set},
+                                  std::pair<std::string, uint64_t>{"_fixed", fixed}}) {
+          auto it = probes.find({int(b.probe), bytes, b.threads});
+          if (it == probes.end() || it->second->seconds.empty()) continue;
+          const double pg = it->second->bytes / median(*it->second) / 1e9;
+          r["probe" + key] = {{"kind", op_name(b.probe)}, {"bytes", bytes}, {"gb_per_s", pg}};
+          r["fraction_of_probe" + key] = gbs / pg;
+        }
+      }
+      if (b.threads != threads_.front()) {
+        const Bench* one = nullptr;
+        for (const Bench& o : benches)
+          if (o.encoder == b.encoder && o.op == b.op && o.shape == b.shape &&
+              o.working_set == b.working_set && o.threads == threads_.front() && o.impl == b.impl &&
+              !o.seconds.empty())
+            one = &o;
+        if (one)
+          r[fmt::format("speedup_vs_{}_thread{}", threads_.front(),
+                        threads_.front() == 1 ? "" : "s")] = median(*one) / t.median;
+      }
+      if (b.encoder >= 0) {
+        if (b.impl == Impl::simd)
+          if (const Bench* ref = find(b, b.threads, Impl::reference, b.op))
+            r["speedup_vs_reference"] = median(*ref) / t.median;
+        if (b.op == Op::attention_fused)
+          if (const Bench* mat = find(b, b.threads, b.impl, Op::attention))
+            r["speedup_vs_materialized"] = median(*mat) / t.median;
+        if ((b.op == Op::attention || b.op == Op::attention_fused) && attention_baseline_) {
+          for (const Bench& o : benches)
+            if (o.op == Op::attention_none && o.shape == b.shape && o.threads == b.threads &&
+                o.impl == b.impl && !o.seconds.empty()) {
+              r["attention_without_scheme_s"] = median(o);
+              r["scheme_share_of_attention"] = 1.0 - median(o) / t.median;
+            }
+        }
+      }
+      for (auto it = b.detail.begin(); it != b.detail.end(); ++it) r[it.key()] = it.value();
+      return r;
+    };
+
+    ExperimentResult result;
+    for (size_t e = 0; e < encoders.size(); ++e) {
+      const EncoderInstance& enc = encoders[e];
+      EncoderOutcome out;
+      out.label = enc.label;
+      json records = json::array();
+      std::vector<std::string> errors;
+      std::map<std::string, Curve> curves;
+      const bool many_shapes = shapes_.size() > 1;
+      for (const Bench& b : benches) {
+        if (b.encoder != int(e)) continue;
+        json r = record(b);
+        records.push_back(r);
+        if (!b.error.empty()) {
+          errors.push_back(b.name + ": " + b.error);
+          continue;
+        }
+        const std::string base =
+            fmt::format("{}_{}_t{}{}", op_name(b.op), kernels::to_string(b.impl), b.threads,
+                        many_shapes ? "_" + shapes_[size_t(b.shape)].text() : "");
+        out.metrics.push_back(
+            {base + "_median_ms", r["time_s"]["median"].get<double>() * 1e3, "ms"});
+        if (r.contains("gb_per_s"))
+          out.metrics.push_back(
+              {base + "_gb_per_s", r["gb_per_s"]["median"].get<double>(), "GB/s"});
+        if (r.contains("gflop_per_s"))
+          out.metrics.push_back({base + "_gflop_per_s", r["gflop_per_s"].get<double>(), "GFLOP/s"});
+        if (r.contains("fraction_of_probe"))
+          out.metrics.push_back(
+              {base + "_fraction_of_probe", r["fraction_of_probe"].get<double>(), "1"});
+        if (r.contains("max_abs_error_vs_float64"))
+          out.metrics.push_back(
+              {base + "_max_abs_error", r["max_abs_error_vs_float64"].get<double>(), "1"});
+        const std::string cname = fmt::format("{}_{}_{}", op_name(b.op), kernels::to_string(b.impl),
+                                              shapes_[size_t(b.shape)].text());
+        const bool flops = r.contains("gflop_per_s");
+        Curve& c = curves[cname];
+        if (c.name.empty())
+          c = {cname + (flops ? "_gflop_per_s" : "_gb_per_s"),
+               "threads",
+               "threads",
+               flops ? "GFLOP/s" : "GB/s",
+               {},
+               {}};
+        c.x.push_back(b.threads);
+        c.y.push_back(flops ? r["gflop_per_s"].get<double>()
+                            : r["gb_per_s"]["median"].get<double>());
+      }
+      for (auto& [name, c] : curves) out.curves.push_back(c);
+      // The console shows times, fractions of the probe and table errors (GB/s and GFLOP/s
+      // are in the results file).
+      for (const Metric& m : out.metrics) {
+        const bool shown = m.name.ends_with("_median_ms") ||
+                           m.name.ends_with("_fraction_of_probe") ||
+                           m.name.ends_with("_max_abs_error");
+        if (shown && std::find(result.summary_columns.begin(), result.summary_columns.end(),
+                               m.name) == result.summary_columns.end())
+          result.summary_columns.push_back(m.name);
+      }
+      const auto na = not_applicable(enc.family);
+      out.extra = {{"benchmarks", records}, {"not_applicable", na}};
+      if (records.empty()) {
+        out.status = Status::not_applicable;
+        out.note = "none of the operations " + show(json(operations_)) + " applies to a " +
+                   std::string(to_string(enc.family)) + " scheme";
+      } else if (!errors.empty()) {
+        out.status = Status::unsupported;
+        out.note = errors.front() +
+                   (errors.size() > 1 ? fmt::format(" (and {} more)", errors.size() - 1) : "");
+      }
+      result.outcomes.push_back(std::move(out));
+    }
+
+    json probe_records = json::array(), baseline = json::array();
+    for (const Bench& b : benches) {
+      if (b.encoder >= 0) continue;
+      (b.op == Op::attention_none ? baseline : probe_records).push_back(record(b));
+    }
+    const auto avail = xsimd::available_architectures();
+    json machine = collector.cpu();
+    machine["simd_isa_dispatched"] = isa;
+    machine["xsimd_available"] = {{"sse2", bool(avail.sse2)},
+                                  {"sse4_2", bool(avail.sse4_2)},
+                                  {"avx", bool(avail.avx)},
+                                  {"avx2", bool(avail.avx2)},
+                                  {"fma3_avx2", bool(avail.fma3_avx2)},
+                                  {"avx512f", bool(avail.avx512f)},
+                                  {"avx512bw", bool(avail.avx512bw)}};
+    machine["hardware_threads"] = std::thread::hardware_concurrency();
+    machine["omp_num_procs"] = omp_get_num_procs();
+    machine["transparent_hugepage"] = kernels::transparent_hugepage_mode();
+    result.extra = {
+        {"machine", machine},
+        {"dtype", dtype_},
+        {"threads", threads_},
+        {"probes", probe_records},
+        {"attention_baseline", baseline},
+        {"google_benchmark_json", gbench_path.empty() ? json(nullptr) : json(gbench_path)},
+        {"peak_buffer_bytes", peak},
+        {"memory_bytes_estimate",
+         [&] {
+           uint64_t m = peak_bytes<T>(nullptr);
+           for (const auto& enc : encoders) m = std::max(m, peak_bytes<T>(&enc));
+           return m;
+         }()},
+        {"methods",
+         {{"timing", "Google Benchmark, real (wall) time per iteration, min_time " +
+                         fmt::format("{}", min_time_) + " s, " + std::to_string(repetitions_) +
+                         " repetitions; statistics over the repetitions"},
+          {"buffers",
+           "allocated once per group of benchmarks sharing data, every page written before the "
+           "first measurement (pre-faulted), reused by every iteration; nothing is allocated "
+           "inside a timing loop" +
+               std::string(huge_pages_ ? "; advised MADV_HUGEPAGE (transparent huge pages)" : "")},
+          {"sin_cos",
+           "simd tables: angles p * inv_freq in float64, reduced to [-pi, pi] in float64 "
+           "(2 pi split hi + lo), then vectorised xsimd::sincos in the dtype; reference tables: "
+           "std::sin / std::cos (float64 libm) of the float64 angle"},
+          {"threads",
+           "OpenMP over rows with num_threads(t) exactly (omp_set_dynamic(0)); Eigen "
+           "GEMMs inside attention are single-threaded"},
+          {"in_place",
+           "in-place apply iterations alternate the operation and its inverse so data stay "
+           "bounded; both cost the same"},
+          {"inputs",
+           "a seeded block of 65537 uniform(-1, 1) values (posbench::Rng) tiled over "
+           "each buffer"},
+          {"fraction_of_probe",
+           "GB/s of the operation / GB/s of the probe of the same kind (in place for apply, "
+           "fill for materialize_bias and table) at the operation's working-set size and the "
+           "same thread count; _fixed: the probe at probe_mib"}}},
+    };
+    return result;
+  }
+
+  std::vector<std::string> operations_;
+  std::vector<Shape> shapes_;
+  std::string dtype_;
+  double min_time_;
+  int repetitions_;
+  uint64_t probe_bytes_;
+  bool huge_pages_;
+  bool attention_baseline_;
+  std::vector<Impl> impls_;
+  std::vector<int> threads_;
+};
+
+const ExperimentRegistration kRegistration{{
+    .name = "speed",
+    .description = "cost of each scheme's operations (Google Benchmark, xsimd, OpenMP) next to "
+                   "this machine's memory bandwidth",
+    .params =
+        {
+            ParamSpec::any("operations", kOperations,
+                           "operations to time: table, apply, materialize_bias, attention "
+                           "(attention also times the fused variant for bias schemes)"),
+            ParamSpec::any("shapes", json::array({{{"seq", 1024}, {"heads", 8}, {"head_dim", 64}}}),
+                           "list of {seq, heads, head_dim} or {seq, dim}"),
+            ParamSpec::number_list("threads", {1}, "OpenMP thread counts, each honoured exactly")
+                .at_least(1),
+            ParamSpec::choice("dtype", "float32", {"float32", "float64", "bfloat16"},
+                              "storage type (bfloat16 is not implemented yet and is refused)"),
+            ParamSpec::any("implementations", kImplementations,
+                           "reference (plain scalar loops) and/or simd (xsimd, runtime dispatch)"),
+            ParamSpec::number("min_time", 0.25,
+                              "Google Benchmark minimum time per repetition, seconds")
+                .above(0)
+                .at_most(600),
+            ParamSpec::integer("repetitions", 5, "repetitions per benchmark (statistics over them)")
+                .at_least(1)
+                .at_most(1000),
+            ParamSpec::integer("probe_mib", 256,
+                               "size of the fixed bandwidth probe, MiB (besides each operation's "
+                               "working-set size)")
+                .at_least(1)
+                .at_most(1 << 20),
+            ParamSpec::boolean("huge_pages", true,
+                               "advise MADV_HUGEPAGE on benchmark buffers (faster pre-fault, no "
+                               "TLB misses)"),
+            ParamSpec::boolean("attention_baseline", true,
+                               "also time attention without any scheme, for each scheme's share"),
+        },
+    .factory = [](const Params& p) { return std::make_unique<Speed>(p); },
+}};
+
+}  // namespace
+}  // namespace posbench

@@ -1,0 +1,198 @@
+// The speed experiment end to end through the real binary (POSBENCH_BINARY) on the tiny CI
+// config (configs/speed-ci.json), so the speed path cannot rot. Checks the structure of the
+// results and of Google Benchmark's JSON, and the correctness figures the run records (table
+// error, fused == materialised); never a time.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "harness/kernels/simd.h"
+
+namespace posbench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Result {
+  int code = -1;
+  std::string err;
+};
+
+class SpeedRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("posbench-speed-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result run(const std::string& args) const {
+    const fs::path err = dir_ / "stderr";
+    const std::string cmd = "'" + std::string(POSBENCH_BINARY) + "' " + args + " >'" +
+                            (dir_ / "stdout").string() + "' 2>'" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(err);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    r.err = ss.str();
+    return r;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
+  const fs::path config = fs::path(POSBENCH_SOURCE_DIR) / "configs" / "speed-ci.json";
+  const fs::path out = dir_ / "speed.json";
+  const Result r = run("run '" + config.string() + "' -o '" + out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  json doc;
+  std::ifstream(out) >> doc;
+  ASSERT_EQ(doc["experiments"].size(), 1u);
+  const json& e = doc["experiments"][0];
+  EXPECT_EQ(e["type"], "speed");
+
+  // Machine context and the dispatched instruction set.
+  const json& extra = e["extra"];
+  EXPECT_EQ(extra["machine"]["simd_isa_dispatched"], kernels::simd_isa());
+  EXPECT_GE(extra["machine"]["num_cpus"].get<int>(), 1);
+  EXPECT_TRUE(extra["machine"]["caches"].is_array());
+  EXPECT_TRUE(extra["methods"].contains("buffers"));
+  EXPECT_LE(extra["peak_buffer_bytes"].get<uint64_t>(),
+            extra["memory_bytes_estimate"].get<uint64_t>());
+
+  // Probes: in place, copy and fill at every thread count and size, positive bandwidth.
+  std::map<std::string, int> probe_kinds;
+  std::set<uint64_t> probe_sizes;
+  for (const json& p : extra["probes"]) {
+    ASSERT_FALSE(p.contains("error")) << p.dump();
+    probe_kinds[p["operation"].get<std::string>()]++;
+    probe_sizes.insert(p["working_set_bytes"].get<uint64_t>());
+    EXPECT_GT(p["gb_per_s"]["median"].get<double>(), 0) << p["name"];
+    EXPECT_EQ(p["repetitions"], 2);
+  }
+  EXPECT_TRUE(probe_sizes.count(uint64_t(1) << 20)) << "probe_mib = 1";
+  for (const char* kind : {"inplace", "copy", "fill"})
+    EXPECT_EQ(probe_kinds[kind], int(2 * probe_sizes.size())) << kind;
+  // The scheme-free attention baseline: 2 shapes x 2 threads x 2 implementations.
+  EXPECT_EQ(extra["attention_baseline"].size(), 8u);
+
+  // Per encoder: the expected (operation, shape, threads, implementation) records.
+  const std::map<std::string, std::set<std::string>> ops = {
+      {"sinusoidal", {"table", "apply", "attention"}},
+      {"learned", {"table", "apply", "attention"}},
+      {"rope-half", {"table", "apply", "attention"}},
+      {"rope-interleaved", {"table", "apply", "attention"}},
+      {"alibi", {"materialize_bias", "apply", "attention", "attention_fused"}}};
+  ASSERT_EQ(e["encoders"].size(), ops.size());
+  for (const json& enc : e["encoders"]) {
+    const std::string label = enc["label"];
+    SCOPED_TRACE(label);
+    EXPECT_EQ(enc["status"], "ok") << enc["note"];
+    const auto& want = ops.at(label);
+    const json& benches = enc["extra"]["benchmarks"];
+    EXPECT_EQ(benches.size(), want.size() * 2 * 2 * 2);
+    std::set<std::string> seen;
+    for (const json& b : benches) {
+      SCOPED_TRACE(b["name"].get<std::string>());
+      ASSERT_FALSE(b.contains("error"));
+      seen.insert(b["operation"]);
+      EXPECT_EQ(b["repetitions"], 2);
+      EXPECT_EQ(b["time_s"]["all"].size(), 2u);
+      EXPECT_GT(b["time_s"]["median"].get<double>(), 0);
+      EXPECT_GE(b["time_s"]["cv"].get<double>(), 0);
+      EXPECT_GT(b["ns_per_element"].get<double>(), 0);
+      EXPECT_EQ(b["isa"] == kernels::simd_isa(), b["implementation"] == "simd");
+      const std::string op = b["operation"];
+      if (op == "apply" || op == "materialize_bias" || op == "table") {
+        EXPECT_GT(b["gb_per_s"]["median"].get<double>(), 0);
+        EXPECT_GT(b["fraction_of_probe"].get<double>(), 0);
+        EXPECT_GT(b["fraction_of_probe_fixed"].get<double>(), 0);
+        EXPECT_EQ(b["bound"], op == "table" ? "arithmetic" : "memory");
+      }
+      if (op == "table") {
+        EXPECT_LE(b["max_abs_error_vs_float64"].get<double>(), 2e-6);
+        EXPECT_EQ(b["closed_form"], label != "learned");
+      }
+      if (op == "materialize_bias") {
+        EXPECT_EQ(b["max_abs_error_vs_float64_rows_0_mid_last"].get<double>(), 0.0);
+      }
+      if (op.rfind("attention", 0) == 0) {
+        EXPECT_GT(b["gflop_per_s"].get<double>(), 0);
+        EXPECT_TRUE(b.contains("scheme_share_of_attention"));
+      }
+      // Each attention run is compared with the first run of its implementation in the group
+      // (1 thread, materialised): fused and 2 threads must give the same output.
+      if (op.rfind("attention", 0) == 0 && b["threads"] == 2) {
+        EXPECT_LE(b["max_rel_diff"].get<double>(), 1e-6);
+      }
+      if (op == "attention_fused") {
+        EXPECT_LE(b["max_rel_diff"].get<double>(), 1e-6);
+        EXPECT_GT(b["speedup_vs_materialized"].get<double>(), 0);
+      }
+      if (b["threads"] == 2) {
+        EXPECT_GT(b["speedup_vs_1_thread"].get<double>(), 0);
+      }
+      if (b["implementation"] == "simd") {
+        EXPECT_GT(b["speedup_vs_reference"].get<double>(), 0);
+      }
+    }
+    EXPECT_EQ(seen, want);
+    EXPECT_FALSE(enc["metrics"].empty());
+    EXPECT_FALSE(enc["curves"].empty());
+  }
+
+  // Google Benchmark's own JSON beside the results: every benchmark, every repetition.
+  const fs::path gbench = dir_ / "speed.0.gbench.json";
+  ASSERT_TRUE(fs::exists(gbench));
+  EXPECT_EQ(extra["google_benchmark_json"], gbench.string());
+  json g;
+  std::ifstream(gbench) >> g;
+  ASSERT_TRUE(g.contains("context"));
+  std::map<std::string, int> iterations;
+  for (const json& b : g["benchmarks"])
+    if (b["run_type"] == "iteration") iterations[b["run_name"]]++;
+  size_t ours = extra["probes"].size() + extra["attention_baseline"].size();
+  for (const json& enc : e["encoders"]) ours += enc["extra"]["benchmarks"].size();
+  EXPECT_EQ(iterations.size(), ours);
+  for (const auto& [name, count] : iterations) EXPECT_EQ(count, 2) << name;
+}
+
+TEST_F(SpeedRun, Bfloat16IsRefusedWithTheReason) {
+  const fs::path config = dir_ / "bf16.json";
+  std::ofstream(config) << R"({"experiments": [{"type": "speed", "dtype": "bfloat16",
+      "encoders": [{"name": "rope"}]}]})";
+  const Result r = run("validate '" + config.string() + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("experiments[0].dtype"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bfloat16 storage is not implemented"), std::string::npos) << r.err;
+}
+
+TEST_F(SpeedRun, BadShapesAndOperationsAreUserErrors) {
+  const fs::path config = dir_ / "bad.json";
+  std::ofstream(config) << R"({"experiments": [{"type": "speed", "operations": ["apply", "rotate"],
+      "encoders": [{"name": "rope"}]},
+      {"type": "speed", "shapes": [{"seq": 8, "heads": 2}], "encoders": [{"name": "rope"}]}]})";
+  const Result r = run("validate '" + config.string() + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("experiments[0].operations: [1]: got \"rotate\""), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("experiments[1].shapes: [0]"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace posbench
