@@ -19,11 +19,21 @@
 
 #include <cstdint>
 #include <exception>
+#include <type_traits>
 
 #include "harness/kernels/simd.h"
 
 namespace posbench::kernels {
 namespace {
+
+// Softmax weights exp(s - max) below exp(cutoff) are set to 0: 2^-48 for float (a row has
+// fewer than 2^24 keys, so they change no float result) and 2^-100 for double. Without the
+// cutoff, strongly biased rows (ALiBi at long range: s - max down to -2000) produce subnormal
+// weights, and subnormal arithmetic in the P V product runs 10-100x slower.
+template <class T>
+constexpr T softmax_cutoff() {
+  return std::is_same_v<T, float> ? T(-33.27106466687737) : T(-69.31471805599453);
+}
 
 template <class T, class Softmax>
 void attention_head_block(const AttentionArgs<T>& a, int64_t h, int64_t r0, int64_t r1, T* S,

@@ -27,9 +27,13 @@ struct ScalarSoftmax {
       s[j] = v;
       m = v > m ? v : m;
     }
+    auto weight = [&](T v) {  // exp(v - m), 0 below the cutoff (see attention_impl.h)
+      const double d = double(v) - double(m);
+      return d < double(softmax_cutoff<T>()) ? 0.0 : std::exp(d);
+    };
     double sum = 0;
-    for (int64_t j = 0; j < valid; ++j) sum += std::exp(double(s[j]) - double(m));
-    for (int64_t j = 0; j < valid; ++j) s[j] = T(std::exp(double(s[j]) - double(m)) / sum);
+    for (int64_t j = 0; j < valid; ++j) sum += weight(s[j]);
+    for (int64_t j = 0; j < valid; ++j) s[j] = T(weight(s[j]) / sum);
     for (int64_t j = valid; j < width; ++j) s[j] = T(0);
   }
 };

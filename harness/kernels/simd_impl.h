@@ -57,6 +57,9 @@ struct UintOf<double> {
 };
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Rotary widths up to this are expanded per row on the stack (2 x 4 KiB for float64).
+constexpr int64_t kMaxExpandedDims = 512;
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // Lane permutations as xsimd batch constants: swap pairs (1,0,3,2,...), duplicate the low half
@@ -114,17 +117,22 @@ struct SimdSoftmax {
     const B vm(m);
     B vsum(T(0));
     j = 0;
+    const B cut(softmax_cutoff<T>());
+    auto weight = [&](const B& x) {  // exp(x - m), 0 below the cutoff
+      const B d = x - vm;
+      return xsimd::select(d < cut, B(T(0)), xsimd::exp(xsimd::max(d, cut)));
+    };
     for (; j + W <= valid; j += W) {
-      const B e = xsimd::exp(B::load_unaligned(s + j) - vm);
+      const B e = weight(B::load_unaligned(s + j));
       e.store_unaligned(s + j);
       vsum = vsum + e;
     }
     if (j < valid) {
-      // Tail through a padded batch (-inf lanes give exp = 0), so every element goes through
-      // the same exp.
+      // Tail through a padded batch (-inf lanes give 0), so every element goes through the
+      // same exp.
       for (int64_t k = 0; k < W; ++k)
         lanes[k] = j + k < valid ? s[j + k] : -std::numeric_limits<T>::infinity();
-      const B e = xsimd::exp(B::load_aligned(lanes) - vm);
+      const B e = weight(B::load_aligned(lanes));
       e.store_aligned(lanes);
       for (int64_t k = 0; j + k < valid; ++k) s[j + k] = lanes[k];
       vsum = vsum + e;
@@ -224,15 +232,75 @@ void Rotate::operator()(Arch, const RotateArgs<T>& a) const {
   alignas(64) T signs[W];
   for (int64_t k = 0; k < W; ++k) signs[k] = (k & 1) ? T(1) : T(-1);
   const B sgn = B::load_aligned(signs);
+  // Interleaved pairs: the row's coefficients are expanded once per row (shared by all heads)
+  // to C = (c0, c0, c1, c1, ...) and S = (-s0, s0, -s1, s1, ...), so each head costs one
+  // permutation per vector: y = x * C + swap_pairs(x) * S.
+  const bool expand = a.interleaved && a.rotary_dims <= kMaxExpandedDims;
 #pragma omp parallel for num_threads(a.threads) schedule(static)
   for (int64_t t = 0; t < a.rows; ++t) {
     const T* c = a.cos + t * half;
     const T* s = a.sin + t * half;
+    alignas(64) T cd[kMaxExpandedDims];
+    alignas(64) T sd[kMaxExpandedDims];
+    if (expand) {
+      int64_t i = 0;
+      for (; i + W <= half; i += W) {
+        const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
+        xsimd::swizzle(cc, dlo).store_aligned(cd + 2 * i);
+        xsimd::swizzle(cc, dhi).store_aligned(cd + 2 * i + W);
+        (xsimd::swizzle(ss, dlo) * sgn).store_aligned(sd + 2 * i);
+        (xsimd::swizzle(ss, dhi) * sgn).store_aligned(sd + 2 * i + W);
+      }
+      for (; i < half; ++i) {
+        cd[2 * i] = cd[2 * i + 1] = c[i];
+        sd[2 * i] = -s[i];
+        sd[2 * i + 1] = s[i];
+      }
+    }
     for (int64_t h = 0; h < H; ++h) {
       const T* x = a.src + (t * H + h) * D;
       T* y = a.dst + (t * H + h) * D;
       int64_t i = 0;
-      if (!a.interleaved) {
+      if (expand) {
+        // Four vectors per step: more loads in flight (this loop is memory-bound).
+        const int64_t rd = a.rotary_dims;
+        int64_t j = 0;
+        for (; j + 4 * W <= rd; j += 4 * W) {
+          const B x0 = B::load_unaligned(x + j), x1 = B::load_unaligned(x + j + W);
+          const B x2 = B::load_unaligned(x + j + 2 * W), x3 = B::load_unaligned(x + j + 3 * W);
+          (x0 * B::load_aligned(cd + j) + xsimd::swizzle(x0, swap) * B::load_aligned(sd + j))
+              .store_unaligned(y + j);
+          (x1 * B::load_aligned(cd + j + W) +
+           xsimd::swizzle(x1, swap) * B::load_aligned(sd + j + W))
+              .store_unaligned(y + j + W);
+          (x2 * B::load_aligned(cd + j + 2 * W) +
+           xsimd::swizzle(x2, swap) * B::load_aligned(sd + j + 2 * W))
+              .store_unaligned(y + j + 2 * W);
+          (x3 * B::load_aligned(cd + j + 3 * W) +
+           xsimd::swizzle(x3, swap) * B::load_aligned(sd + j + 3 * W))
+              .store_unaligned(y + j + 3 * W);
+        }
+        for (; j + W <= rd; j += W) {
+          const B xv = B::load_unaligned(x + j);
+          (xv * B::load_aligned(cd + j) + xsimd::swizzle(xv, swap) * B::load_aligned(sd + j))
+              .store_unaligned(y + j);
+        }
+        for (i = j / 2; i < half; ++i) {
+          const T xa = x[2 * i], xb = x[2 * i + 1];
+          y[2 * i] = xa * c[i] - xb * s[i];
+          y[2 * i + 1] = xb * c[i] + xa * s[i];
+        }
+      } else if (!a.interleaved) {
+        for (; i + 2 * W <= half; i += 2 * W) {  // two steps at once: more loads in flight
+          const B xa0 = B::load_unaligned(x + i), xb0 = B::load_unaligned(x + half + i);
+          const B xa1 = B::load_unaligned(x + i + W), xb1 = B::load_unaligned(x + half + i + W);
+          const B c0 = B::load_unaligned(c + i), s0 = B::load_unaligned(s + i);
+          const B c1 = B::load_unaligned(c + i + W), s1 = B::load_unaligned(s + i + W);
+          (xa0 * c0 - xb0 * s0).store_unaligned(y + i);
+          (xa0 * s0 + xb0 * c0).store_unaligned(y + half + i);
+          (xa1 * c1 - xb1 * s1).store_unaligned(y + i + W);
+          (xa1 * s1 + xb1 * c1).store_unaligned(y + half + i + W);
+        }
         for (; i + W <= half; i += W) {
           const B xa = B::load_unaligned(x + i), xb = B::load_unaligned(x + half + i);
           const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
