@@ -42,7 +42,7 @@ struct ScalarSoftmax {
 
 template <class T>
 void reference_sincos_table(const SincosTableArgs<T>& a) {
-#pragma omp parallel for num_threads(a.threads) schedule(static)
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
     const double p = double(a.positions[t]);
     T* so = a.sin_out + t * a.row_stride;
@@ -58,7 +58,7 @@ void reference_sincos_table(const SincosTableArgs<T>& a) {
 template <class T>
 void reference_rotate(const RotateArgs<T>& a) {
   const int64_t half = a.rotary_dims / 2, D = a.head_dim, H = a.heads;
-#pragma omp parallel for num_threads(a.threads) schedule(static)
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
     const T* c = a.cos + t * half;
     const T* s = a.sin + t * half;
@@ -79,14 +79,14 @@ void reference_rotate(const RotateArgs<T>& a) {
 
 template <class T>
 void reference_axpy(const AxpyArgs<T>& a) {
-#pragma omp parallel for num_threads(a.threads) schedule(static)
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kElementsPerTask)
   for (int64_t i = 0; i < a.n; ++i) a.dst[i] = a.x[i] + a.scale * a.y[i];
 }
 
 template <class T>
 void reference_relative_bias(const RelativeBiasArgs<T>& a) {
   const int64_t n = a.n;
-#pragma omp parallel for num_threads(a.threads) schedule(static)
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t r = 0; r < a.heads * n; ++r) {
     const int64_t h = r / n, i = r % n;
     const T* src = a.rel + h * (2 * n - 1) + (n - 1 - i);

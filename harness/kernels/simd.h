@@ -10,8 +10,8 @@
 // at run time. One binary thus runs on AVX-512, AVX2-only and SSE-only machines.
 //
 // Every kernel parallelises with OpenMP over rows (or row chunks) with num_threads(threads)
-// exactly, and never allocates: scratch comes from the caller (see harness/kernels/ops.h).
-// Pointers need no alignment (all loads/stores are unaligned).
+// exactly (dynamic schedule, see kRowsPerTask), and never allocates: scratch comes from the caller
+// (see harness/kernels/ops.h). Pointers need no alignment (all loads/stores are unaligned).
 
 #include <cstdint>
 #include <string>
@@ -32,6 +32,12 @@ inline constexpr int64_t kTableChunk = 256;
 
 // Block of query rows per attention task.
 inline constexpr int64_t kAttentionBlock = 128;
+
+// Work sharing: OpenMP dynamic scheduling in tasks of this many rows (tables, rotation, bias
+// rows) or elements (axpy, probes), so a thread slowed by another process on its core takes
+// fewer tasks instead of holding up the whole parallel loop.
+inline constexpr int64_t kRowsPerTask = 8;
+inline constexpr int64_t kElementsPerTask = 65536;
 
 // ---- argument structs ------------------------------------------------------------------------
 

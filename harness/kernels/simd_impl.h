@@ -82,13 +82,6 @@ constexpr auto dup_high_mask(std::index_sequence<I...>) {
   return xsimd::batch_constant<xsimd::batch<U, Arch>, U(sizeof...(I) / 2 + I / 2)...>{};
 }
 
-// Contiguous [begin, end) of n for thread tid of nt, in multiples of 64 elements.
-inline void thread_range(int64_t n, int tid, int nt, int64_t& begin, int64_t& end) {
-  const int64_t units = (n + 63) / 64;
-  begin = min64(n, units * tid / nt * 64);
-  end = min64(n, units * (tid + 1) / nt * 64);
-}
-
 // Causal softmax of one logits row with xsimd: s[j] = scale * s[j] + bias[j] for j < valid,
 // then softmax over [0, valid), and s[j] = 0 for j in [valid, width).
 template <class Arch, class T>
@@ -172,7 +165,7 @@ void SincosTable::operator()(Arch, const SincosTableArgs<T>& a) const {
   static_assert(kTableChunk % W == 0 && W % WD == 0, "chunk must hold whole batches");
   const bool scaled = a.magnitude != 1.0;
   const B mag(T(a.magnitude));
-#pragma omp parallel for num_threads(a.threads) schedule(static)
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
     alignas(64) double reduced[kTableChunk];
     alignas(64) T angle[kTableChunk];
@@ -238,7 +231,7 @@ void Rotate::operator()(Arch, const RotateArgs<T>& a) const {
   // to C = (c0, c0, c1, c1, ...) and S = (-s0, s0, -s1, s1, ...), so each head costs one
   // permutation per vector: y = x * C + swap_pairs(x) * S.
   const bool expand = a.interleaved && a.rotary_dims <= kMaxExpandedDims;
-#pragma omp parallel for num_threads(a.threads) schedule(static)
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
     const T* c = a.cos + t * half;
     const T* s = a.sin + t * half;
@@ -353,10 +346,11 @@ void Axpy::operator()(Arch, const AxpyArgs<T>& a) const {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t W = B::size;
   const B sc(a.scale);
-#pragma omp parallel num_threads(a.threads)
-  {
-    int64_t i, end;
-    thread_range(a.n, omp_get_thread_num(), omp_get_num_threads(), i, end);
+  const int64_t chunks = (a.n + kElementsPerTask - 1) / kElementsPerTask;
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, 1)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    int64_t i = chunk * kElementsPerTask;
+    const int64_t end = min64(a.n, i + kElementsPerTask);
     constexpr int64_t ahead = kRotatePrefetchBytes / int64_t(sizeof(T));  // as in Rotate
     for (; i + W <= end; i += W) {
       __builtin_prefetch(a.x + i + ahead, 0, 3);
@@ -375,7 +369,7 @@ void RelativeBias::operator()(Arch, const RelativeBiasArgs<T>& a) const {
   constexpr int64_t W = B::size;
   const int64_t n = a.n;
   const B sc(a.scale);
-#pragma omp parallel for num_threads(a.threads) schedule(static)
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t r = 0; r < a.heads * n; ++r) {
     const int64_t h = r / n, i = r % n;
     const T* src = a.rel + h * (2 * n - 1) + (n - 1 - i);
@@ -421,10 +415,11 @@ void Probe::operator()(Arch, const ProbeArgs& a) const {
   using B = xsimd::batch<float, Arch>;
   constexpr int64_t W = B::size;
   const B s(a.s);
-#pragma omp parallel num_threads(a.threads)
-  {
-    int64_t i, end;
-    thread_range(a.n, omp_get_thread_num(), omp_get_num_threads(), i, end);
+  const int64_t chunks = (a.n + kElementsPerTask - 1) / kElementsPerTask;
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, 1)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    int64_t i = chunk * kElementsPerTask;
+    const int64_t end = min64(a.n, i + kElementsPerTask);
     switch (a.kind) {
       case ProbeKind::inplace:
         for (; i + W <= end; i += W) (s - B::load_unaligned(a.a + i)).store_unaligned(a.a + i);
