@@ -509,6 +509,31 @@ uint64_t AttentionOp<T>::scratch_bytes(const Encoder* enc, int64_t n, int64_t he
 }
 
 template <class T>
+std::string AttentionOp<T>::method(Impl impl, bool fused) const {
+  const std::string gemm = "; QK^T and PV with Eigen per (head, block of " +
+                           std::to_string(kAttentionBlock) + " query rows), causal softmax " +
+                           (impl == Impl::simd ? "with xsimd exp" : "with std::exp in float64");
+  if (!enc_) return "no positional scheme" + gemm;
+  switch (family_) {
+    case Family::additive:
+      return "q + PE and k + PE (identity projections, PE precomputed)" + gemm;
+    case Family::rotary:
+      return "q and k rotated out of place with precomputed cos/sin caches (per role)" + gemm;
+    case Family::bias:
+      if (!fused)
+        return "b [heads, n, n] materialised into a pre-faulted buffer (" + bias_->method(impl) +
+               "), then added row by row in the logits loop" + gemm;
+      return std::string(bias_->relative()
+                             ? "bias added in the logits loop from one distance row per head "
+                               "(bias_is_relative)"
+                             : "bias computed in the logits loop block by block (the scheme's "
+                               "float64 bias() for a block of rows, all heads)") +
+             "; [heads, n, n] never materialised" + gemm;
+  }
+  return gemm;
+}
+
+template <class T>
 void AttentionOp<T>::run(Impl impl, int threads, bool fused, const T* q, const T* k, const T* v,
                          T* out, T* bias_buffer) const {
   check_threads(threads, max_threads_, "AttentionOp");

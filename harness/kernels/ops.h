@@ -163,6 +163,8 @@ class AttentionOp {
   // bias_buffer: [heads, n, n], used by the materialised variant of bias schemes only.
   void run(Impl impl, int threads, bool fused, const T* q, const T* k, const T* v, T* out,
            T* bias_buffer) const;
+  // How the scheme enters the attention (for the results).
+  std::string method(Impl impl, bool fused) const;
   // Bytes of scratch the constructor allocates (besides q, k, v, out and bias_buffer).
   static uint64_t scratch_bytes(const Encoder* enc, int64_t n, int64_t heads, int64_t head_dim,
                                 int max_threads);

@@ -119,6 +119,7 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
       EXPECT_GE(b["time_s"]["cv"].get<double>(), 0);
       EXPECT_GT(b["ns_per_element"].get<double>(), 0);
       EXPECT_EQ(b["isa"] == kernels::simd_isa(), b["implementation"] == "simd");
+      EXPECT_FALSE(b["method"].get<std::string>().empty());
       const std::string op = b["operation"];
       if (op == "apply" || op == "materialize_bias" || op == "table") {
         EXPECT_GT(b["gb_per_s"]["median"].get<double>(), 0);
