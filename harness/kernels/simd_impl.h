@@ -8,15 +8,25 @@
 // compiled for another set:
 //  - every helper lives in an anonymous namespace (one private copy per translation unit) or is
 //    a template on the xsimd architecture;
-//  - Eigen is included under a private namespace name: the includer defines
-//    POSBENCH_EIGEN_NAMESPACE (e.g. posbench_eigen_avx512) and this header maps `Eigen` to it
-//    before including <Eigen/Core>, so the AVX-512 GEMM and the baseline GEMM are different
-//    symbols (otherwise the linker would pick one of them for the whole program).
+//  - Eigen (and two inline helpers of xsimd, see below) are included under private names: the
+//    includer defines POSBENCH_EIGEN_NAMESPACE (e.g. posbench_eigen_avx512) and this header
+//    maps `Eigen` to it before including <Eigen/Core>, so the AVX-512 GEMM and the baseline
+//    GEMM are different symbols (otherwise the linker would pick one of them for the whole
+//    program).
+// (The ISA test: `nm` of the kernels_<isa>.cpp objects shares no weak symbol with any other
+// object file besides __gxx_personality_v0.)
 // This header must be the first include of its translation unit.
 
 #ifndef POSBENCH_EIGEN_NAMESPACE
 #error "define POSBENCH_EIGEN_NAMESPACE (a private name for Eigen) before including simd_impl.h"
 #endif
+// xsimd's scalar helpers for huge trigonometric arguments are plain inline functions: renamed
+// per translation unit like Eigen, so the linker cannot pick this file's copy for the others.
+#define POSBENCH_ISA_CAT2(a, b) a##_##b
+#define POSBENCH_ISA_CAT(a, b) POSBENCH_ISA_CAT2(a, b)
+#define __ieee754_rem_pio2 POSBENCH_ISA_CAT(POSBENCH_EIGEN_NAMESPACE, ieee754_rem_pio2)
+#define __kernel_rem_pio2 POSBENCH_ISA_CAT(POSBENCH_EIGEN_NAMESPACE, kernel_rem_pio2)
+
 // GCC 12 reports -W(maybe-)uninitialized inside avx512fintrin.h (_mm512_undefined_pd, which is
 // uninitialised by design) when Eigen's AVX-512 GEMM inlines it: a false positive, silenced for
 // these translation units only.
