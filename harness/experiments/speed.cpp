@@ -1117,12 +1117,13 @@ class Speed final : public Experiment {
                             : r["gb_per_s"]["median"].get<double>());
       }
       for (auto& [name, c] : curves) out.curves.push_back(c);
-      // The console shows times, fractions of the probe and table errors (GB/s and GFLOP/s
-      // are in the results file).
+      // The console shows times, fractions of the probe for memory-bound operations and the
+      // simd tables' errors (everything else is in the results file).
       for (const Metric& m : out.metrics) {
-        const bool shown = m.name.ends_with("_median_ms") ||
-                           m.name.ends_with("_fraction_of_probe") ||
-                           m.name.ends_with("_max_abs_error");
+        const bool shown =
+            m.name.ends_with("_median_ms") ||
+            (m.name.ends_with("_fraction_of_probe") && !m.name.starts_with("table")) ||
+            (m.name.ends_with("_max_abs_error") && m.name.find("_simd_") != std::string::npos);
         if (shown && std::find(result.summary_columns.begin(), result.summary_columns.end(),
                                m.name) == result.summary_columns.end())
           result.summary_columns.push_back(m.name);
