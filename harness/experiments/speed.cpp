@@ -25,13 +25,21 @@
 // Shapes: {"seq", "heads", "head_dim"} or {"seq", "dim"} (= 1 head of width dim). Additive
 // schemes use dim = heads * head_dim; bias schemes use heads and seq.
 //
-// Bandwidth probes (in-place a = s - a, copy, fill; float32, the widest SIMD, OpenMP) run at
-// every memory-bound operation's working-set size and at `probe_mib`, at each thread count, in
-// the same Google Benchmark session, just before the first operation that needs them.
+// Bandwidth probes (in-place a = s - a, copy, fill; float32, the widest SIMD, OpenMP): every
+// operation with a working set (table, apply, materialize_bias) is measured next to its own probe
+// of the same kind at the same size and thread count, and `probe_mib` gives all three kinds as
+// the machine's reference.
 //
-// Every buffer is allocated and pre-faulted (every page written) once per group of benchmarks
-// sharing the same data, outside the timing loops, and reused by every iteration; groups run one
-// after another and free their memory. Inputs are a seeded block of 65537 uniform(-1, 1) values
+// Why "next to": on a shared virtual machine the bandwidth (in particular how much of a working
+// set stays in the shared L3) drifts by 2x over a minute, so a probe measured at another time is
+// no yardstick. Each group of benchmarks sharing data (one operation of one scheme at one shape,
+// all thread counts and implementations, plus its probes) is one Google Benchmark session with
+// random interleaving (--benchmark_enable_random_interleaving): the repetitions of the operation
+// and of its probe alternate in random order, so both see the same machine.
+//
+// Every buffer is allocated and pre-faulted (every page written) once per group, outside the
+// timing loops, and reused by every iteration; groups run one after another and free their
+// memory. Inputs are a seeded block of 65537 uniform(-1, 1) values
 // (posbench::Rng) tiled over each buffer.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -46,6 +54,7 @@
 #include <memory>
 #include <numeric>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "harness/experiment.h"
@@ -111,6 +120,10 @@ const char* op_name(Op op) {
       return "fill";
   }
   return "?";
+}
+
+bool is_probe(Op op) {
+  return op == Op::probe_inplace || op == Op::probe_copy || op == Op::probe_fill;
 }
 
 const std::vector<std::string> kOperations = {"table", "apply", "materialize_bias", "attention"};
@@ -226,6 +239,7 @@ struct Bench {
   double flops = 0;     // useful floating-point operations per iteration (attention)
   uint64_t working_set = 0;
   Op probe = Op::table;  // probe_inplace / probe_fill for memory-bound operations
+  std::string next_to;   // probes measured next to an operation: that group's name
   bool memory_bound = false;
   // filled while running
   bool warmed = false, checked = false;
@@ -519,22 +533,56 @@ class ProbeWorkspace final : public Workspace {
   int64_t n_;
 };
 
+// An operation's workspace plus the probe buffer measured next to it (same size).
+class PairedWorkspace final : public Workspace {
+ public:
+  PairedWorkspace(std::unique_ptr<Workspace> op, uint64_t probe_bytes, bool huge)
+      : op_(std::move(op)), probe_(probe_bytes, huge) {}
+  void run(Bench& b) override {
+    if (is_probe(b.op))
+      probe_.run(b);
+    else
+      op_->run(b);
+  }
+  void check(Bench& b) override {
+    if (!is_probe(b.op)) op_->check(b);
+  }
+
+ private:
+  std::unique_ptr<Workspace> op_;
+  ProbeWorkspace probe_;
+};
+
 // ---- the Google Benchmark session ---------------------------------------------------------------
 
-struct Session;
-
-// Collects every repetition into the Bench records and forwards the runs to Google Benchmark's
-// JSONReporter (Google Benchmark's own JSON, written beside the results).
+// Collects every repetition into the Bench records and, with `keep_json`, forwards the runs to
+// Google Benchmark's JSONReporter (its own JSON, written beside the results): one reporter per
+// session, merged into one document (the first session's context, every session's benchmarks).
 class Collector final : public benchmark::BenchmarkReporter {
  public:
-  Collector(std::vector<Bench>& benches, std::ostream* json_out) : benches_(benches) {
+  Collector(std::vector<Bench>& benches, bool keep_json) : benches_(benches), keep_(keep_json) {
     for (size_t i = 0; i < benches.size(); ++i) index_[benches[i].name] = i;
-    if (json_out) {
-      json_ = std::make_unique<benchmark::JSONReporter>();
-      json_->SetOutputStream(json_out);
-      json_->SetErrorStream(&std::cerr);
-    }
   }
+  void begin_session() {
+    if (!keep_) return;
+    session_text_.str("");
+    json_ = std::make_unique<benchmark::JSONReporter>();
+    json_->SetOutputStream(&session_text_);
+    json_->SetErrorStream(&std::cerr);
+  }
+  void end_session() {
+    if (!json_) return;
+    json_.reset();
+    json doc = json::parse(session_text_.str(), nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      gbench_["unparsed_sessions"].push_back(session_text_.str());
+      return;
+    }
+    if (!gbench_.contains("context")) gbench_["context"] = doc["context"];
+    if (!gbench_.contains("benchmarks")) gbench_["benchmarks"] = json::array();
+    for (auto& r : doc["benchmarks"]) gbench_["benchmarks"].push_back(std::move(r));
+  }
+  const json& gbench_json() const { return gbench_; }
   bool ReportContext(const Context& context) override {
     const auto& cpu = context.cpu_info;
     cpu_ = {{"num_cpus", cpu.num_cpus},
@@ -582,8 +630,11 @@ class Collector final : public benchmark::BenchmarkReporter {
 
  private:
   std::vector<Bench>& benches_;
+  bool keep_;
   std::map<std::string, size_t> index_;
+  std::ostringstream session_text_;
   std::unique_ptr<benchmark::JSONReporter> json_;
+  json gbench_ = json::object();
   json cpu_ = json::object();
 };
 
@@ -592,9 +643,11 @@ void initialize_google_benchmark() {
   if (done) return;
   // Google Benchmark reads its flags from argv; posbench passes none of its own, but
   // Initialize also records the executable name its JSON reporter prints.
+  // Random interleaving: see the comment at the top of this file.
   static char arg0[] = "posbench";
-  static char* argv[] = {arg0, nullptr};
-  int argc = 1;
+  static char arg1[] = "--benchmark_enable_random_interleaving=true";
+  static char* argv[] = {arg0, arg1, nullptr};
+  int argc = 2;
   benchmark::Initialize(&argc, argv);
   done = true;
 }
@@ -753,9 +806,10 @@ class Speed final : public Experiment {
           std::find(operations_.begin(), operations_.end(), "attention") != operations_.end())
         peak = std::max(peak, group_bytes<T>(nullptr, Op::attention_none, sh));
       if (!enc) continue;
-      for (Op op : ops_for(enc->family)) {
-        peak = std::max(peak, group_bytes<T>(enc->encoder.get(), op, sh));
-        peak = std::max(peak, working_set<T>(*enc->encoder, op, sh));
+      for (Op op : ops_for(enc->family)) {  // the group's buffers + the probe next to it
+        const uint64_t ws = working_set<T>(*enc->encoder, op, sh);
+        peak = std::max(peak, group_bytes<T>(enc->encoder.get(), op, sh) +
+                                  (ws > 0 ? std::max<uint64_t>(64, (ws + 63) / 64 * 64) : 0));
       }
     }
     return peak;
@@ -773,34 +827,34 @@ class Speed final : public Experiment {
 
     std::vector<Bench> benches;
     std::vector<std::function<std::unique_ptr<Workspace>()>> groups;
-    std::map<uint64_t, int> probe_groups;  // working-set bytes -> group
     const int max_threads = threads_.back();
     const std::string isa = kernels::simd_isa();
+    auto probe_size = [](uint64_t bytes) { return std::max<uint64_t>(64, (bytes + 63) / 64 * 64); };
+    // Probe benchmarks of one kind per thread count, in group g.
+    auto add_probes = [&](int g, Op kind, uint64_t bytes, const std::string& next_to) {
+      for (int t : threads_) {
+        Bench b;
+        b.name = fmt::format("probe/{}/{}B/threads:{}{}", op_name(kind), bytes, t,
+                             next_to.empty() ? "" : "/next_to:" + next_to);
+        b.op = kind;
+        b.threads = t;
+        b.group = g;
+        b.working_set = bytes;
+        b.bytes = kind == Op::probe_inplace ? 2.0 * double(bytes) : double(bytes);
+        b.elements = double(bytes / 4);
+        b.memory_bound = true;
+        b.next_to = next_to;
+        benches.push_back(b);
+      }
+    };
 
-    auto add_probe_group = [&](uint64_t bytes) {
-      bytes = std::max<uint64_t>(64, (bytes + 63) / 64 * 64);
-      if (probe_groups.count(bytes)) return;
-      const int g = int(groups.size());
-      probe_groups[bytes] = g;
+    {  // the machine's reference: all three kinds at probe_mib
+      const uint64_t bytes = probe_size(probe_bytes_);
       const bool huge = huge_pages_;
       groups.push_back([bytes, huge] { return std::make_unique<ProbeWorkspace>(bytes, huge); });
       for (Op kind : {Op::probe_inplace, Op::probe_copy, Op::probe_fill})
-        for (int t : threads_) {
-          Bench b;
-          b.name = fmt::format("probe/{}/{}B/threads:{}", op_name(kind), bytes, t);
-          b.op = kind;
-          b.threads = t;
-          b.group = g;
-          b.working_set = bytes;
-          b.bytes = kind == Op::probe_inplace ? 2.0 * double(bytes) : double(bytes);
-          b.elements = double(bytes / 4);
-          b.memory_bound = true;
-          benches.push_back(b);
-        }
-    };
-    auto probe_size = [](uint64_t bytes) { return std::max<uint64_t>(64, (bytes + 63) / 64 * 64); };
-
-    add_probe_group(probe_bytes_);
+        add_probes(int(groups.size()) - 1, kind, bytes, "");
+    }
 
     const bool want_attention =
         std::find(operations_.begin(), operations_.end(), "attention") != operations_.end();
@@ -833,24 +887,34 @@ class Speed final : public Experiment {
           const Shape& sh = shapes_[si];
           const bool memory_bound = op == Op::apply || op == Op::materialize_bias;
           const uint64_t ws = working_set<T>(*enc.encoder, op, sh);
-          if (ws > 0) add_probe_group(ws);
+          const Op probe_kind = op == Op::apply ? Op::probe_inplace : Op::probe_fill;
           {
             Setup setup{enc.encoder.get(), sh, max_threads, ctx.seed, huge_pages_};
+            std::function<std::unique_ptr<Workspace>()> make;
             switch (op) {
               case Op::table:
-                groups.push_back([setup] { return std::make_unique<TableWorkspace<T>>(setup); });
+                make = [setup] { return std::make_unique<TableWorkspace<T>>(setup); };
                 break;
               case Op::apply:
-                groups.push_back([setup] { return std::make_unique<ApplyWorkspace<T>>(setup); });
+                make = [setup] { return std::make_unique<ApplyWorkspace<T>>(setup); };
                 break;
               case Op::materialize_bias:
-                groups.push_back(
-                    [setup] { return std::make_unique<MaterializeWorkspace<T>>(setup); });
+                make = [setup] { return std::make_unique<MaterializeWorkspace<T>>(setup); };
                 break;
               default:
-                groups.push_back(
-                    [setup] { return std::make_unique<AttentionWorkspace<T>>(setup); });
+                make = [setup] { return std::make_unique<AttentionWorkspace<T>>(setup); };
                 break;
+            }
+            if (ws > 0) {
+              const uint64_t bytes = probe_size(ws);
+              const bool huge = huge_pages_;
+              groups.push_back([make, bytes, huge] {
+                return std::make_unique<PairedWorkspace>(make(), bytes, huge);
+              });
+              add_probes(int(groups.size()) - 1, probe_kind,  bytes,
+                         fmt::format("{}/{}/{}", enc.label, op_name(op), sh.text()));
+            } else {
+              groups.push_back(make);
             }
           }
           const int g = int(groups.size()) - 1;
@@ -876,7 +940,7 @@ class Speed final : public Experiment {
                 b.group = g;
                 b.memory_bound = memory_bound;
                 b.working_set = ws > 0 ? probe_size(ws) : 0;
-                b.probe = op == Op::apply ? Op::probe_inplace : Op::probe_fill;
+                b.probe = probe_kind;
                 switch (op) {
                   case Op::table:
                     b.elements = double(ws) / s;
@@ -909,20 +973,13 @@ class Speed final : public Experiment {
         }
     }
 
-    // Register and run. Workspaces are created on a group's first benchmark and freed when the
-    // next group starts, so only one group's buffers are alive at a time.
-    int active = -1;
+    // One Google Benchmark session per group (see the top of this file): the group's buffers are
+    // created before its session and freed after it, so only one group's memory is alive.
     std::unique_ptr<Workspace> workspace;
-    for (size_t i = 0; i < benches.size(); ++i) {
+    auto register_bench = [&](size_t i) {
       auto fn = [&, i](benchmark::State& st) {
         Bench& b = benches[i];
         try {
-          if (active != b.group) {
-            workspace.reset();
-            active = -1;
-            workspace = groups[size_t(b.group)]();
-            active = b.group;
-          }
           if (!b.warmed) {
             workspace->run(b);  // warm-up, outside timing; also surfaces a scheme's errors
             b.warmed = true;
@@ -953,20 +1010,36 @@ class Speed final : public Experiment {
           ->Repetitions(repetitions_)
           ->ReportAggregatesOnly(false)
           ->Unit(benchmark::kMillisecond);
+    };
+    Collector collector(benches, !ctx.artifact_prefix.empty());
+    for (size_t g = 0; g < groups.size(); ++g) {
+      benchmark::ClearRegisteredBenchmarks();
+      std::vector<size_t> members;
+      for (size_t i = 0; i < benches.size(); ++i)
+        if (benches[i].group == int(g)) members.push_back(i);
+      if (members.empty()) continue;
+      try {
+        workspace = groups[g]();
+      } catch (const std::exception& ex) {  // e.g. a scheme refusing the shape
+        for (size_t i : members) {
+          benches[i].error = ex.what();
+          fmt::print(stderr, "speed: {}: error: {}\n", benches[i].name, benches[i].error);
+        }
+        continue;
+      }
+      for (size_t i : members) register_bench(i);
+      collector.begin_session();
+      benchmark::RunSpecifiedBenchmarks(&collector);
+      collector.end_session();
+      workspace.reset();
     }
-    std::unique_ptr<std::ofstream> gbench_file;
     std::string gbench_path;
     if (!ctx.artifact_prefix.empty()) {
       gbench_path = ctx.artifact_prefix + ".gbench.json";
-      gbench_file = std::make_unique<std::ofstream>(gbench_path);
-      if (!*gbench_file) {
-        gbench_file.reset();
-        gbench_path.clear();
-      }
+      std::ofstream f(gbench_path);
+      f << collector.gbench_json().dump(2) << "\n";
+      if (!f) gbench_path.clear();
     }
-    Collector collector(benches, gbench_file.get());
-    benchmark::RunSpecifiedBenchmarks(&collector);
-    workspace.reset();
     benchmark::ClearRegisteredBenchmarks();
     omp_set_dynamic(saved_dynamic);
     const uint64_t peak = Buffer::peak_bytes() - live_before;
@@ -979,11 +1052,17 @@ class Speed final : public Experiment {
                             const std::vector<Bench>& benches, const Collector& collector,
                             const std::string& isa, const std::string& gbench_path,
                             uint64_t peak) const {
-    // Lookups: probes by (kind, bytes, threads); medians by key.
-    std::map<std::tuple<int, uint64_t, int>, const Bench*> probes;
+    // Lookups: the reference probes (at probe_mib) by (kind, threads); medians by key.
+    std::map<std::pair<int, int>, const Bench*> fixed_probes;
     for (const Bench& b : benches)
-      if (b.encoder < 0 && b.op != Op::attention_none)
-        probes[{int(b.op), b.working_set, b.threads}] = &b;
+      if (is_probe(b.op) && b.next_to.empty()) fixed_probes[{int(b.op), b.threads}] = &b;
+    auto probe_next_to = [&](const Bench& like) -> const Bench* {
+      for (const Bench& o : benches)
+        if (is_probe(o.op) && o.group == like.group && o.op == like.probe &&
+            o.threads == like.threads)
+          return &o;
+      return nullptr;
+    };
     auto median = [](const Bench& b) { return stats_of(b.seconds).median; };
     auto find = [&](const Bench& like, int threads, Impl impl, Op op) -> const Bench* {
       for (const Bench& o : benches)
@@ -992,8 +1071,6 @@ class Speed final : public Experiment {
           return &o;
       return nullptr;
     };
-    const uint64_t fixed = std::max<uint64_t>(64, (probe_bytes_ + 63) / 64 * 64);
-
     auto record = [&](const Bench& b) {
       json r = {{"name", b.name},
                 {"operation", op_name(b.op)},
@@ -1001,7 +1078,7 @@ class Speed final : public Experiment {
                 {"dtype", b.encoder < 0 && b.op != Op::attention_none ? "float32" : dtype_},
                 {"repetitions", b.seconds.size()},
                 {"iterations", b.iterations}};
-      if (b.op != Op::probe_inplace && b.op != Op::probe_copy && b.op != Op::probe_fill) {
+      if (!is_probe(b.op)) {
         r["implementation"] = kernels::to_string(b.impl);
         r["isa"] =
             b.impl == Impl::simd ? isa : "baseline x86-64 (plain loops, compiler-vectorised)";
@@ -1009,6 +1086,7 @@ class Speed final : public Experiment {
       } else {
         r["isa"] = isa;
         r["working_set_bytes"] = b.working_set;
+        if (!b.next_to.empty()) r["measured_next_to"] = b.next_to;
       }
       if (!b.error.empty()) {
         r["error"] = b.error;
@@ -1028,14 +1106,18 @@ class Speed final : public Experiment {
       if (b.encoder >= 0 && b.working_set > 0) {
         r["bound"] = b.memory_bound ? "memory" : "arithmetic";
         const double gbs = b.bytes / t.median / 1e9;
-        for (auto [key, bytes] : {std::pair<std::string, uint64_t>{"", b.working_set},
-                                  std::pair<std::string, uint64_t>{"_fixed", fixed}}) {
-          auto it = probes.find({int(b.probe), bytes, b.threads});
-          if (it == probes.end() || it->second->seconds.empty()) continue;
-          const double pg = it->second->bytes / median(*it->second) / 1e9;
-          r["probe" + key] = {{"kind", op_name(b.probe)}, {"bytes", bytes}, {"gb_per_s", pg}};
+        auto versus = [&](const std::string& key, const Bench* p) {
+          if (!p || p->seconds.empty()) return;
+          const double pg = p->bytes / median(*p) / 1e9;
+          r["probe" + key] = {{"name", p->name},
+                              {"kind", op_name(b.probe)},
+                              {"bytes", p->working_set},
+                              {"gb_per_s", pg}};
           r["fraction_of_probe" + key] = gbs / pg;
-        }
+        };
+        versus("", probe_next_to(b));
+        const auto fixed = fixed_probes.find({int(b.probe), b.threads});
+        versus("_fixed", fixed == fixed_probes.end() ? nullptr : fixed->second);
       }
       if (b.threads != threads_.front()) {
         const Bench* one = nullptr;
@@ -1177,7 +1259,10 @@ class Speed final : public Experiment {
         {"methods",
          {{"timing", "Google Benchmark, real (wall) time per iteration, min_time " +
                          fmt::format("{}", min_time_) + " s, " + std::to_string(repetitions_) +
-                         " repetitions; statistics over the repetitions"},
+                         " repetitions; statistics over the repetitions; one session per group "
+                         "of benchmarks sharing data (an operation with all its thread counts and "
+                         "implementations, and its probe), repetitions randomly interleaved "
+                         "within the session"},
           {"buffers",
            "allocated once per group of benchmarks sharing data, every page written before the "
            "first measurement (pre-faulted), reused by every iteration; nothing is allocated "
@@ -1199,7 +1284,9 @@ class Speed final : public Experiment {
           {"fraction_of_probe",
            "GB/s of the operation / GB/s of the probe of the same kind (in place for apply, "
            "fill for materialize_bias and table) at the operation's working-set size and the "
-           "same thread count; _fixed: the probe at probe_mib"}}},
+           "same thread count, measured in the same session with interleaved repetitions "
+           "(probe.name); _fixed: the reference probe at probe_mib, measured at the start of "
+           "the experiment"}}},
     };
     return result;
   }

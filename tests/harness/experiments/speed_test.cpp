@@ -77,19 +77,20 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
   EXPECT_LE(extra["peak_buffer_bytes"].get<uint64_t>(),
             extra["memory_bytes_estimate"].get<uint64_t>());
 
-  // Probes: in place, copy and fill at every thread count and size, positive bandwidth.
-  std::map<std::string, int> probe_kinds;
-  std::set<uint64_t> probe_sizes;
+  // Probes: the reference probe at probe_mib (in place, copy and fill at every thread count),
+  // and one probe measured next to each operation with a working set (checked below).
+  std::map<std::string, int> reference_kinds;
+  std::map<std::string, json> probe_by_name;
   for (const json& p : extra["probes"]) {
     ASSERT_FALSE(p.contains("error")) << p.dump();
-    probe_kinds[p["operation"].get<std::string>()]++;
-    probe_sizes.insert(p["working_set_bytes"].get<uint64_t>());
     EXPECT_GT(p["gb_per_s"]["median"].get<double>(), 0) << p["name"];
     EXPECT_EQ(p["repetitions"], 2);
+    probe_by_name[p["name"].get<std::string>()] = p;
+    if (p.contains("measured_next_to")) continue;
+    reference_kinds[p["operation"].get<std::string>()]++;
+    EXPECT_EQ(p["working_set_bytes"], uint64_t(1) << 20) << "probe_mib = 1";
   }
-  EXPECT_TRUE(probe_sizes.count(uint64_t(1) << 20)) << "probe_mib = 1";
-  for (const char* kind : {"inplace", "copy", "fill"})
-    EXPECT_EQ(probe_kinds[kind], int(2 * probe_sizes.size())) << kind;
+  for (const char* kind : {"inplace", "copy", "fill"}) EXPECT_EQ(reference_kinds[kind], 2) << kind;
   // The scheme-free attention baseline: 2 shapes x 2 threads x 2 implementations.
   EXPECT_EQ(extra["attention_baseline"].size(), 8u);
 
@@ -126,6 +127,15 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
         EXPECT_GT(b["fraction_of_probe"].get<double>(), 0);
         EXPECT_GT(b["fraction_of_probe_fixed"].get<double>(), 0);
         EXPECT_EQ(b["bound"], op == "table" ? "arithmetic" : "memory");
+        // Its own probe: same kind, thread count and working set, measured in its session.
+        const std::string probe_name = b["probe"]["name"];
+        ASSERT_TRUE(probe_by_name.count(probe_name)) << probe_name;
+        const json& p = probe_by_name[probe_name];
+        EXPECT_EQ(p["operation"], op == "apply" ? "inplace" : "fill");
+        EXPECT_EQ(p["threads"], b["threads"]);
+        EXPECT_EQ(p["measured_next_to"].get<std::string>().rfind(label + "/" + op + "/", 0), 0u)
+            << p["measured_next_to"];
+        EXPECT_EQ(b["probe_fixed"]["bytes"], uint64_t(1) << 20);
       }
       if (op == "table") {
         EXPECT_LE(b["max_abs_error_vs_float64"].get<double>(), 2e-6);
