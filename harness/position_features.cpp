@@ -3,12 +3,12 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
 
 #include "encoders/apply.h"
+#include "harness/kernels/bfloat16.h"
 
 namespace posbench {
 
@@ -76,12 +76,6 @@ void for_each_dot_block(const RowMatrix& A, const RowMatrix& B, int64_t block_ro
   }
 }
 
-float round_to_bfloat16(float x) {
-  if (std::isnan(x)) return x;
-  uint32_t bits = std::bit_cast<uint32_t>(x);
-  bits += 0x7FFFu + ((bits >> 16) & 1u);
-  bits &= 0xFFFF0000u;
-  return std::bit_cast<float>(bits);
-}
+float round_to_bfloat16(float x) { return kernels::to_float(kernels::to_bfloat16(x)); }
 
 }  // namespace posbench

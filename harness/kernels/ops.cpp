@@ -347,7 +347,7 @@ BiasOp<T>::BiasOp(const Encoder& enc, int64_t n, int64_t heads, int max_threads)
     std::vector<double> rows(size_t(heads) * k.size());
     enc.bias(q, k, heads, rows.data());
     rel_ = Buffer(rows.size() * sizeof(T));
-    for (size_t i = 0; i < rows.size(); ++i) rel_.as<T>()[i] = T(rows[i]);
+    for (size_t i = 0; i < rows.size(); ++i) rel_.as<T>()[i] = from_double<T>(rows[i]);
     method_simd_ =
         "one distance row per head (bias_is_relative): rows of the output are xsimd copies / "
         "adds of the row";
@@ -390,7 +390,7 @@ void BiasOp<T>::generic(Impl impl, int threads, T* out, bool add, T scale) const
       for (int64_t h = 0; h < H; ++h)
         for (int64_t r = 0; r < rows; ++r)
           convert(impl, scr + (h * rows + r) * n, out + (h * n + r0 + r) * n, n, add,
-                  double(scale));
+                  double(widen(scale)));
     } catch (...) {
       error.capture();
     }
@@ -401,10 +401,11 @@ void BiasOp<T>::generic(Impl impl, int threads, T* out, bool add, T scale) const
 template <class T>
 void BiasOp<T>::materialize(Impl impl, int threads, T* out) const {
   if (impl == Impl::simd && relative_) {
-    simd_relative_bias(RelativeBiasArgs<T>{rel_.as<T>(), out, heads_, n_, false, T(1), threads});
+    simd_relative_bias(
+        RelativeBiasArgs<T>{rel_.as<T>(), out, heads_, n_, false, from_double<T>(1), threads});
     return;
   }
-  generic(impl, threads, out, false, T(1));
+  generic(impl, threads, out, false, from_double<T>(1));
 }
 
 template <class T>
@@ -589,15 +590,17 @@ void AttentionOp<T>::run(Impl impl, int threads, bool fused, const T* q, const T
   error.rethrow();
 }
 
-#define POSBENCH_INSTANTIATE_OPS(T)                                                    \
+#define POSBENCH_INSTANTIATE_STORAGE_OPS(T)                                            \
   template class AdditiveTable<T>;                                                     \
   template class RotaryTable<T>;                                                       \
   template class BiasOp<T>;                                                            \
-  template class AttentionOp<T>;                                                       \
   template void rotate<T>(Impl, int, const T*, T*, int64_t, int64_t, int64_t, int64_t, \
                           RotaryPairing, const T*, const T*);                          \
   template void axpy<T>(Impl, int, T*, const T*, const T*, int64_t, T);
-POSBENCH_INSTANTIATE_OPS(float)
-POSBENCH_INSTANTIATE_OPS(double)
+POSBENCH_INSTANTIATE_STORAGE_OPS(float)
+POSBENCH_INSTANTIATE_STORAGE_OPS(double)
+POSBENCH_INSTANTIATE_STORAGE_OPS(bfloat16)
+template class AttentionOp<float>;
+template class AttentionOp<double>;  // (no bfloat16 attention)
 
 }  // namespace posbench::kernels

@@ -12,6 +12,10 @@
 //
 // Objects here allocate all their scratch in the constructor (pre-faulted Buffers); run calls
 // never allocate. All sequences are positions 0..seq-1.
+//
+// T is float, double or bfloat16 (storage only, harness/kernels/bfloat16.h: computed in
+// float32, tables from float64 angles, rounded once on store; a `T scale` is then +-1, exact).
+// AttentionOp exists for float and double only.
 
 #include <cstdint>
 #include <memory>

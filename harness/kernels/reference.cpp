@@ -49,14 +49,15 @@ void reference_sincos_table(const SincosTableArgs<T>& a) {
     T* co = a.cos_out + t * a.row_stride;
     for (int64_t i = 0; i < a.pairs; ++i) {
       const double angle = p * a.inv_freq[i];
-      so[i * a.elem_stride] = T(a.magnitude * std::sin(angle));
-      co[i * a.elem_stride] = T(a.magnitude * std::cos(angle));
+      so[i * a.elem_stride] = from_double<T>(a.magnitude * std::sin(angle));
+      co[i * a.elem_stride] = from_double<T>(a.magnitude * std::cos(angle));
     }
   }
 }
 
 template <class T>
 void reference_rotate(const RotateArgs<T>& a) {
+  using C = compute_t<T>;
   const int64_t half = a.rotary_dims / 2, D = a.head_dim, H = a.heads;
 #pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
@@ -67,9 +68,9 @@ void reference_rotate(const RotateArgs<T>& a) {
       T* y = a.dst + (t * H + h) * D;
       for (int64_t i = 0; i < half; ++i) {
         const int64_t ia = a.interleaved ? 2 * i : i, ib = a.interleaved ? 2 * i + 1 : i + half;
-        const T xa = x[ia], xb = x[ib];
-        y[ia] = xa * c[i] - xb * s[i];
-        y[ib] = xa * s[i] + xb * c[i];
+        const C xa = widen(x[ia]), xb = widen(x[ib]), ci = widen(c[i]), si = widen(s[i]);
+        y[ia] = narrow<T>(xa * ci - xb * si);
+        y[ib] = narrow<T>(xa * si + xb * ci);
       }
       if (y != x)
         for (int64_t j = a.rotary_dims; j < D; ++j) y[j] = x[j];
@@ -80,7 +81,8 @@ void reference_rotate(const RotateArgs<T>& a) {
 template <class T>
 void reference_axpy(const AxpyArgs<T>& a) {
 #pragma omp parallel for num_threads(a.threads) schedule(dynamic, kElementsPerTask)
-  for (int64_t i = 0; i < a.n; ++i) a.dst[i] = a.x[i] + a.scale * a.y[i];
+  for (int64_t i = 0; i < a.n; ++i)
+    a.dst[i] = narrow<T>(widen(a.x[i]) + widen(a.scale) * widen(a.y[i]));
 }
 
 template <class T>
@@ -91,14 +93,19 @@ void reference_relative_bias(const RelativeBiasArgs<T>& a) {
     const int64_t h = r / n, i = r % n;
     const T* src = a.rel + h * (2 * n - 1) + (n - 1 - i);
     T* o = a.out + r * n;
-    for (int64_t j = 0; j < n; ++j) o[j] = a.add ? o[j] + a.scale * src[j] : src[j];
+    for (int64_t j = 0; j < n; ++j)
+      o[j] = a.add ? narrow<T>(widen(o[j]) + widen(a.scale) * widen(src[j])) : src[j];
   }
 }
 
 template <class T>
 void reference_convert(const ConvertArgs<T>& a) {
+  // The term is rounded to the compute type C before the add (bfloat16: C = float32, then the
+  // sum is rounded once to bfloat16).
+  using C = compute_t<T>;
   for (int64_t i = 0; i < a.n; ++i)
-    a.dst[i] = a.add ? a.dst[i] + T(a.scale * a.src[i]) : T(a.src[i]);
+    a.dst[i] =
+        a.add ? narrow<T>(widen(a.dst[i]) + C(a.scale * a.src[i])) : from_double<T>(a.src[i]);
 }
 
 template <class T>
@@ -106,14 +113,17 @@ void reference_attention(const AttentionArgs<T>& a) {
   attention_impl<T, ScalarSoftmax<T>>(a);
 }
 
-#define POSBENCH_INSTANTIATE_REFERENCE(T)                               \
+#define POSBENCH_INSTANTIATE_REFERENCE_STORAGE(T)                       \
   template void reference_sincos_table<T>(const SincosTableArgs<T>&);   \
   template void reference_rotate<T>(const RotateArgs<T>&);              \
   template void reference_axpy<T>(const AxpyArgs<T>&);                  \
   template void reference_relative_bias<T>(const RelativeBiasArgs<T>&); \
-  template void reference_convert<T>(const ConvertArgs<T>&);            \
+  template void reference_convert<T>(const ConvertArgs<T>&);
+#define POSBENCH_INSTANTIATE_REFERENCE(T)   \
+  POSBENCH_INSTANTIATE_REFERENCE_STORAGE(T) \
   template void reference_attention<T>(const AttentionArgs<T>&);
 POSBENCH_INSTANTIATE_REFERENCE(float)
 POSBENCH_INSTANTIATE_REFERENCE(double)
+POSBENCH_INSTANTIATE_REFERENCE_STORAGE(bfloat16)  // no bfloat16 attention
 
 }  // namespace posbench::kernels

@@ -8,6 +8,8 @@
 //   axpy, convert, relative bias : plain loops.
 //   attention    : the same Eigen GEMMs as the SIMD kernel (its own private copy of Eigen,
 //                  baseline flags), a scalar causal softmax with std::exp in float64.
+// bfloat16 (no attention): every element widened to float32, the same arithmetic in float32,
+// rounded once to bfloat16 (the tables: from the float64 value).
 
 #include "harness/kernels/simd.h"
 

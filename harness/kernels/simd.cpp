@@ -32,14 +32,17 @@ void simd_attention(const AttentionArgs<T>& a) {
 }
 void simd_probe(const ProbeArgs& a) { xsimd::dispatch<SimdArchs>(Probe{})(a); }
 
-#define POSBENCH_INSTANTIATE_DISPATCH(T)                           \
+#define POSBENCH_INSTANTIATE_DISPATCH_STORAGE(T)                   \
   template void simd_sincos_table<T>(const SincosTableArgs<T>&);   \
   template void simd_rotate<T>(const RotateArgs<T>&);              \
   template void simd_axpy<T>(const AxpyArgs<T>&);                  \
   template void simd_relative_bias<T>(const RelativeBiasArgs<T>&); \
-  template void simd_convert<T>(const ConvertArgs<T>&);            \
+  template void simd_convert<T>(const ConvertArgs<T>&);
+#define POSBENCH_INSTANTIATE_DISPATCH(T)   \
+  POSBENCH_INSTANTIATE_DISPATCH_STORAGE(T) \
   template void simd_attention<T>(const AttentionArgs<T>&);
 POSBENCH_INSTANTIATE_DISPATCH(float)
 POSBENCH_INSTANTIATE_DISPATCH(double)
+POSBENCH_INSTANTIATE_DISPATCH_STORAGE(bfloat16)  // no bfloat16 attention
 
 }  // namespace posbench::kernels

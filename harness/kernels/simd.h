@@ -12,10 +12,17 @@
 // Every kernel parallelises with OpenMP over rows (or row chunks) with num_threads(threads)
 // exactly (dynamic schedule, see kRowsPerTask), and never allocates: scratch comes from the caller
 // (see harness/kernels/ops.h). Pointers need no alignment (all loads/stores are unaligned).
+//
+// T is float, double or bfloat16 (storage only, harness/kernels/bfloat16.h): the bfloat16
+// kernels widen rows or blocks into float32 stack buffers, run the float32 code and round once
+// on store. A `T scale` is then a bfloat16 (the callers pass +-1, which is exact). Attention has
+// no bfloat16 instantiation.
 
 #include <cstdint>
 #include <string>
 #include <xsimd/xsimd.hpp>
+
+#include "harness/kernels/bfloat16.h"
 
 namespace posbench::kernels {
 
@@ -81,7 +88,7 @@ struct AxpyArgs {
   const T* x = nullptr;
   const T* y = nullptr;
   int64_t n = 0;
-  T scale = 1;
+  T scale = from_double<T>(1);
   int threads = 1;
 };
 
@@ -95,12 +102,14 @@ struct RelativeBiasArgs {
   T* out = nullptr;        // [heads, n, n]
   int64_t heads = 0, n = 0;
   bool add = false;
-  T scale = 1;
+  T scale = from_double<T>(1);
   int threads = 1;
 };
 
 // Single-threaded (called inside the caller's parallel loop):
-//   dst[i] = T(src[i]) (add = false) or dst[i] += T(scale * src[i]) (add = true).
+//   dst[i] = T(src[i]) (add = false) or dst[i] += T(scale * src[i]) (add = true);
+// for bfloat16, rounded once from float64: dst[i] = bf16(src[i]) or
+// bf16(float64(dst[i]) + scale * src[i]).
 template <class T>
 struct ConvertArgs {
   const double* src = nullptr;
@@ -131,7 +140,7 @@ struct AttentionArgs {
   const T* v = nullptr;
   T* out = nullptr;
   int64_t n = 0, heads = 0, head_dim = 0;
-  T scale = 1;
+  T scale = from_double<T>(1);
   BiasMode bias_mode = BiasMode::none;
   const T* bias = nullptr;
   void (*block_bias)(const void* ctx, int64_t r0, int64_t r1, double* out) = nullptr;
@@ -192,14 +201,18 @@ struct Probe {
   PREFIX template const char* IsaName::operator()<A>(A) const;          \
   PREFIX template void Probe::operator()<A>(A, const ProbeArgs&) const; \
   POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, float)                         \
-  POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, double)
-#define POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, T)                                           \
+  POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, double)                        \
+  POSBENCH_KERNELS_FOR_ARCH_STORAGE(PREFIX, A, bfloat16)
+#define POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, T) \
+  POSBENCH_KERNELS_FOR_ARCH_STORAGE(PREFIX, A, T) \
+  PREFIX template void Attention::operator()<A, T>(A, const AttentionArgs<T>&) const;
+// The kernels every element type has (bfloat16 has no attention).
+#define POSBENCH_KERNELS_FOR_ARCH_STORAGE(PREFIX, A, T)                                     \
   PREFIX template void SincosTable::operator()<A, T>(A, const SincosTableArgs<T>&) const;   \
   PREFIX template void Rotate::operator()<A, T>(A, const RotateArgs<T>&) const;             \
   PREFIX template void Axpy::operator()<A, T>(A, const AxpyArgs<T>&) const;                 \
   PREFIX template void RelativeBias::operator()<A, T>(A, const RelativeBiasArgs<T>&) const; \
-  PREFIX template void Convert::operator()<A, T>(A, const ConvertArgs<T>&) const;           \
-  PREFIX template void Attention::operator()<A, T>(A, const AttentionArgs<T>&) const;
+  PREFIX template void Convert::operator()<A, T>(A, const ConvertArgs<T>&) const;
 
 POSBENCH_KERNELS_FOR_ARCH(extern, xsimd::avx512bw)
 POSBENCH_KERNELS_FOR_ARCH(extern, xsimd::avx2)

@@ -26,6 +26,9 @@
 #define POSBENCH_ISA_CAT(a, b) POSBENCH_ISA_CAT2(a, b)
 #define __ieee754_rem_pio2 POSBENCH_ISA_CAT(POSBENCH_EIGEN_NAMESPACE, ieee754_rem_pio2)
 #define __kernel_rem_pio2 POSBENCH_ISA_CAT(POSBENCH_EIGEN_NAMESPACE, kernel_rem_pio2)
+// The same for the inline bfloat16 conversions (harness/kernels/bfloat16.h puts them in an inline
+// namespace of this name).
+#define POSBENCH_BF16_NAMESPACE POSBENCH_ISA_CAT(POSBENCH_EIGEN_NAMESPACE, bf16)
 
 // GCC 12 reports -W(maybe-)uninitialized inside avx512fintrin.h (_mm512_undefined_pd, which is
 // uninitialised by design) when Eigen's AVX-512 GEMM inlines it: a false positive, silenced for
@@ -39,11 +42,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <xsimd/xsimd.hpp>
 
 #include "harness/kernels/attention_impl.h"
+#include "harness/kernels/bfloat16.h"
 #include "harness/kernels/simd.h"
 
 namespace posbench::kernels {
@@ -73,6 +79,27 @@ constexpr int64_t kMaxExpandedDims = 512;
 // How far ahead the memory-bound kernels (rotation, axpy, bias add) prefetch.
 constexpr int64_t kRotatePrefetchBytes = 4096;
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// bfloat16 kernels work through float32 stack buffers of this many elements (pairs for the
+// rotation, whose interleaved expansion then fills kMaxExpandedDims).
+constexpr int64_t kBf16Block = kMaxExpandedDims / 2;
+
+// bfloat16 <-> float32 over n elements: plain loops, which GCC vectorises with this file's -m
+// flags (zero-extend and shift; the branch-free rounding of to_bfloat16). The buffers never
+// alias the bfloat16 data (different types), so no runtime overlap checks.
+inline void widen_bf16(const bfloat16* src, float* dst, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) dst[k] = to_float(src[k]);
+}
+inline void narrow_bf16(const float* src, bfloat16* dst, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) dst[k] = to_bfloat16(src[k]);
+}
+
+// Software prefetch of `bytes` bytes starting at p (memory-bound loops; prefetches never fault,
+// so running past the end of an array is harmless).
+inline void prefetch_bytes(const void* p, int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off, 0, 3);
+}
 
 // Lane permutations as xsimd batch constants: swap pairs (1,0,3,2,...), duplicate the low half
 // (0,0,1,1,...) and the high half (W/2, W/2, W/2+1, ...).
@@ -162,25 +189,27 @@ const char* IsaName::operator()(Arch) const {
 
 // ---- SincosTable -------------------------------------------------------------------------------
 // Angles in float64: x = p * inv_freq[i], k = nearbyint(x / 2 pi), r = (x - k hi) - k lo in
-// [-pi, pi] (hi + lo = 2 pi, k hi exact). Then sin/cos of r in T by xsimd::sincos (its own
-// Cody-Waite reduction to [-pi/4, pi/4] and minimax polynomials). For T = float the only errors
-// are r's rounding to float (<= 1.2e-7 absolute), xsimd's float sincos (~1 ulp) and the final
-// rounding: well under 1e-6 for any position below 1.3e7.
+// [-pi, pi] (hi + lo = 2 pi, k hi exact). Then sin/cos of r in C by xsimd::sincos (its own
+// Cody-Waite reduction to [-pi/4, pi/4] and minimax polynomials), C = T, or float32 for
+// bfloat16 (rounded once on store). For C = float the only errors are r's rounding to float
+// (<= 1.2e-7 absolute), xsimd's float sincos (~1 ulp) and the final rounding: well under 1e-6
+// for any position below 1.3e7.
 
 template <class Arch, class T>
 void SincosTable::operator()(Arch, const SincosTableArgs<T>& a) const {
-  using B = xsimd::batch<T, Arch>;
+  using C = compute_t<T>;
+  using B = xsimd::batch<C, Arch>;
   using BD = xsimd::batch<double, Arch>;
   constexpr int64_t W = B::size, WD = BD::size;
   static_assert(kTableChunk % W == 0 && W % WD == 0, "chunk must hold whole batches");
   const bool scaled = a.magnitude != 1.0;
-  const B mag(T(a.magnitude));
+  const B mag(C(a.magnitude));
 #pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
     alignas(64) double reduced[kTableChunk];
-    alignas(64) T angle[kTableChunk];
-    alignas(64) T sv[kTableChunk];
-    alignas(64) T cv[kTableChunk];
+    alignas(64) C angle[kTableChunk];
+    alignas(64) C sv[kTableChunk];
+    alignas(64) C cv[kTableChunk];
     const BD p(double(a.positions[t]));
     for (int64_t i0 = 0; i0 < a.pairs; i0 += kTableChunk) {
       const int64_t len = min64(kTableChunk, a.pairs - i0);
@@ -192,7 +221,7 @@ void SincosTable::operator()(Arch, const SincosTableArgs<T>& a) const {
         r = r - k * BD(kTwoPiLo);
         r.store_aligned(reduced + j);
       }
-      for (int64_t j = 0; j < padded; ++j) angle[j] = T(reduced[j]);
+      for (int64_t j = 0; j < padded; ++j) angle[j] = C(reduced[j]);
       for (int64_t j = 0; j < padded; j += W) {
         auto sc = xsimd::sincos(B::load_aligned(angle + j));
         if (scaled) {
@@ -205,17 +234,17 @@ void SincosTable::operator()(Arch, const SincosTableArgs<T>& a) const {
       T* so = a.sin_out + t * a.row_stride + i0 * a.elem_stride;
       T* co = a.cos_out + t * a.row_stride + i0 * a.elem_stride;
       if (a.elem_stride == 1) {
-        for (int64_t j = 0; j < len; ++j) so[j] = sv[j];
-        for (int64_t j = 0; j < len; ++j) co[j] = cv[j];
+        for (int64_t j = 0; j < len; ++j) so[j] = narrow<T>(sv[j]);
+        for (int64_t j = 0; j < len; ++j) co[j] = narrow<T>(cv[j]);
       } else if (a.elem_stride == 2 && co == so + 1) {
         for (int64_t j = 0; j < len; ++j) {
-          so[2 * j] = sv[j];
-          so[2 * j + 1] = cv[j];
+          so[2 * j] = narrow<T>(sv[j]);
+          so[2 * j + 1] = narrow<T>(cv[j]);
         }
       } else {
         for (int64_t j = 0; j < len; ++j) {
-          so[j * a.elem_stride] = sv[j];
-          co[j * a.elem_stride] = cv[j];
+          so[j * a.elem_stride] = narrow<T>(sv[j]);
+          co[j * a.elem_stride] = narrow<T>(cv[j]);
         }
       }
     }
@@ -224,22 +253,143 @@ void SincosTable::operator()(Arch, const SincosTableArgs<T>& a) const {
 
 // ---- Rotate ------------------------------------------------------------------------------------
 
+namespace {
+
+// The rotation of one head's rotary channels in C (float or double), with xsimd:
+//   x, y   : [rd] channels, y == x allowed;
+//   c, s   : [rd / 2] the row's cos/sin;
+//   cd, sd : [rd] the same expanded by expand() (used for interleaved pairs when `expanded`),
+//            64-byte aligned.
+template <class Arch, class C>
+class RotateRow {
+ public:
+  using B = xsimd::batch<C, Arch>;
+  static constexpr int64_t W = B::size;
+
+  RotateRow() {
+    alignas(64) C signs[W];
+    for (int64_t k = 0; k < W; ++k) signs[k] = (k & 1) ? C(1) : C(-1);
+    sgn_ = B::load_aligned(signs);
+  }
+
+  // Interleaved pairs: the row's coefficients are expanded once per row (shared by all heads)
+  // to cd = (c0, c0, c1, c1, ...) and sd = (-s0, s0, -s1, s1, ...), [2 half] each, so each head
+  // costs one permutation per vector: y = x * cd + swap_pairs(x) * sd.
+  void expand(const C* c, const C* s, int64_t half, C* cd, C* sd) const {
+    constexpr auto dlo = dup_low_mask<Arch, C>(kSeq);
+    constexpr auto dhi = dup_high_mask<Arch, C>(kSeq);
+    int64_t i = 0;
+    for (; i + W <= half; i += W) {
+      const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
+      xsimd::swizzle(cc, dlo).store_aligned(cd + 2 * i);
+      xsimd::swizzle(cc, dhi).store_aligned(cd + 2 * i + W);
+      (xsimd::swizzle(ss, dlo) * sgn_).store_aligned(sd + 2 * i);
+      (xsimd::swizzle(ss, dhi) * sgn_).store_aligned(sd + 2 * i + W);
+    }
+    for (; i < half; ++i) {
+      cd[2 * i] = cd[2 * i + 1] = c[i];
+      sd[2 * i] = -s[i];
+      sd[2 * i + 1] = s[i];
+    }
+  }
+
+  // Inlined into the head loops (called once per head of a row).
+  __attribute__((always_inline)) void operator()(const C* x, C* y, const C* c, const C* s,
+                                                 const C* cd, const C* sd, int64_t rd,
+                                                 bool interleaved, bool expanded) const {
+    constexpr auto swap = pair_swap_mask<Arch, C>(kSeq);
+    constexpr auto dlo = dup_low_mask<Arch, C>(kSeq);
+    constexpr auto dhi = dup_high_mask<Arch, C>(kSeq);
+    const int64_t half = rd / 2;
+    int64_t i = 0;
+    if (interleaved && expanded) {
+      // Four vectors per step: more loads in flight (this loop is memory-bound).
+      int64_t j = 0;
+      for (; j + 4 * W <= rd; j += 4 * W) {
+        const B x0 = B::load_unaligned(x + j), x1 = B::load_unaligned(x + j + W);
+        const B x2 = B::load_unaligned(x + j + 2 * W), x3 = B::load_unaligned(x + j + 3 * W);
+        (x0 * B::load_aligned(cd + j) + xsimd::swizzle(x0, swap) * B::load_aligned(sd + j))
+            .store_unaligned(y + j);
+        (x1 * B::load_aligned(cd + j + W) + xsimd::swizzle(x1, swap) * B::load_aligned(sd + j + W))
+            .store_unaligned(y + j + W);
+        (x2 * B::load_aligned(cd + j + 2 * W) +
+         xsimd::swizzle(x2, swap) * B::load_aligned(sd + j + 2 * W))
+            .store_unaligned(y + j + 2 * W);
+        (x3 * B::load_aligned(cd + j + 3 * W) +
+         xsimd::swizzle(x3, swap) * B::load_aligned(sd + j + 3 * W))
+            .store_unaligned(y + j + 3 * W);
+      }
+      for (; j + W <= rd; j += W) {
+        const B xv = B::load_unaligned(x + j);
+        (xv * B::load_aligned(cd + j) + xsimd::swizzle(xv, swap) * B::load_aligned(sd + j))
+            .store_unaligned(y + j);
+      }
+      for (i = j / 2; i < half; ++i) {
+        const C xa = x[2 * i], xb = x[2 * i + 1];
+        y[2 * i] = xa * c[i] - xb * s[i];
+        y[2 * i + 1] = xb * c[i] + xa * s[i];
+      }
+    } else if (!interleaved) {
+      for (; i + 2 * W <= half; i += 2 * W) {  // two steps at once: more loads in flight
+        const B xa0 = B::load_unaligned(x + i), xb0 = B::load_unaligned(x + half + i);
+        const B xa1 = B::load_unaligned(x + i + W), xb1 = B::load_unaligned(x + half + i + W);
+        const B c0 = B::load_unaligned(c + i), s0 = B::load_unaligned(s + i);
+        const B c1 = B::load_unaligned(c + i + W), s1 = B::load_unaligned(s + i + W);
+        (xa0 * c0 - xb0 * s0).store_unaligned(y + i);
+        (xa0 * s0 + xb0 * c0).store_unaligned(y + half + i);
+        (xa1 * c1 - xb1 * s1).store_unaligned(y + i + W);
+        (xa1 * s1 + xb1 * c1).store_unaligned(y + half + i + W);
+      }
+      for (; i + W <= half; i += W) {
+        const B xa = B::load_unaligned(x + i), xb = B::load_unaligned(x + half + i);
+        const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
+        (xa * cc - xb * ss).store_unaligned(y + i);
+        (xa * ss + xb * cc).store_unaligned(y + half + i);
+      }
+      for (; i < half; ++i) {
+        const C xa = x[i], xb = x[i + half];
+        y[i] = xa * c[i] - xb * s[i];
+        y[i + half] = xa * s[i] + xb * c[i];
+      }
+    } else {
+      // W pairs (2W channels) per step: (a, b) -> (a c - b s, b c + a s) as
+      // x * dup(c) + swap(x) * (dup(s) * (-1, +1, ...)).
+      for (; i + W <= half; i += W) {
+        const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
+        const B x0 = B::load_unaligned(x + 2 * i), x1 = B::load_unaligned(x + 2 * i + W);
+        const B c0 = xsimd::swizzle(cc, dlo), c1 = xsimd::swizzle(cc, dhi);
+        const B s0 = xsimd::swizzle(ss, dlo) * sgn_, s1 = xsimd::swizzle(ss, dhi) * sgn_;
+        (x0 * c0 + xsimd::swizzle(x0, swap) * s0).store_unaligned(y + 2 * i);
+        (x1 * c1 + xsimd::swizzle(x1, swap) * s1).store_unaligned(y + 2 * i + W);
+      }
+      for (; i < half; ++i) {
+        const C xa = x[2 * i], xb = x[2 * i + 1];
+        y[2 * i] = xa * c[i] - xb * s[i];
+        y[2 * i + 1] = xb * c[i] + xa * s[i];
+      }
+    }
+  }
+
+ private:
+  static constexpr auto kSeq = std::make_index_sequence<std::size_t(W)>{};
+  B sgn_;  // (-1, +1, -1, +1, ...)
+};
+
+// Software prefetch of the rotary channels kRotatePrefetchBytes ahead of x (a few heads): the
+// loop is memory-bound, and this keeps more cache misses in flight than the hardware prefetcher
+// alone (+10-15% on the in-place rotation of a float32 [4096, 32, 128] tensor).
+template <class T>
+void prefetch_ahead(const T* x, int64_t rotary_dims) {
+  prefetch_bytes(reinterpret_cast<const char*>(x) + kRotatePrefetchBytes,
+                 rotary_dims * int64_t(sizeof(T)));
+}
+
+// float, double: rotated in place in memory, the interleaved coefficients expanded per row.
 template <class Arch, class T>
-void Rotate::operator()(Arch, const RotateArgs<T>& a) const {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int64_t W = B::size;
+void rotate_native(const RotateArgs<T>& a) {
   const int64_t half = a.rotary_dims / 2, D = a.head_dim, H = a.heads;
   const bool copy_rest = a.dst != a.src && a.rotary_dims < D;
-  constexpr auto seq = std::make_index_sequence<std::size_t(W)>{};
-  constexpr auto swap = pair_swap_mask<Arch, T>(seq);
-  constexpr auto dlo = dup_low_mask<Arch, T>(seq);
-  constexpr auto dhi = dup_high_mask<Arch, T>(seq);
-  alignas(64) T signs[W];
-  for (int64_t k = 0; k < W; ++k) signs[k] = (k & 1) ? T(1) : T(-1);
-  const B sgn = B::load_aligned(signs);
-  // Interleaved pairs: the row's coefficients are expanded once per row (shared by all heads)
-  // to C = (c0, c0, c1, c1, ...) and S = (-s0, s0, -s1, s1, ...), so each head costs one
-  // permutation per vector: y = x * C + swap_pairs(x) * S.
+  const RotateRow<Arch, T> row;
   const bool expand = a.interleaved && a.rotary_dims <= kMaxExpandedDims;
 #pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
@@ -247,112 +397,81 @@ void Rotate::operator()(Arch, const RotateArgs<T>& a) const {
     const T* s = a.sin + t * half;
     alignas(64) T cd[kMaxExpandedDims];
     alignas(64) T sd[kMaxExpandedDims];
-    if (expand) {
-      int64_t i = 0;
-      for (; i + W <= half; i += W) {
-        const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
-        xsimd::swizzle(cc, dlo).store_aligned(cd + 2 * i);
-        xsimd::swizzle(cc, dhi).store_aligned(cd + 2 * i + W);
-        (xsimd::swizzle(ss, dlo) * sgn).store_aligned(sd + 2 * i);
-        (xsimd::swizzle(ss, dhi) * sgn).store_aligned(sd + 2 * i + W);
-      }
-      for (; i < half; ++i) {
-        cd[2 * i] = cd[2 * i + 1] = c[i];
-        sd[2 * i] = -s[i];
-        sd[2 * i + 1] = s[i];
-      }
-    }
+    if (expand) row.expand(c, s, half, cd, sd);
     for (int64_t h = 0; h < H; ++h) {
       const T* x = a.src + (t * H + h) * D;
       T* y = a.dst + (t * H + h) * D;
-      // Software prefetch of the data kRotatePrefetchBytes ahead (a few heads): the loop is
-      // memory-bound, and this keeps more cache misses in flight than the hardware prefetcher
-      // alone (+10-15% on the in-place rotation of a [4096, 32, 128] tensor). Prefetches never
-      // fault, so running past the end of the tensor is harmless.
-      {
-        const char* ahead = reinterpret_cast<const char*>(x) + kRotatePrefetchBytes;
-        const int64_t bytes = a.rotary_dims * int64_t(sizeof(T));
-        for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(ahead + off, 0, 3);
-      }
-      int64_t i = 0;
-      if (expand) {
-        // Four vectors per step: more loads in flight (this loop is memory-bound).
-        const int64_t rd = a.rotary_dims;
-        int64_t j = 0;
-        for (; j + 4 * W <= rd; j += 4 * W) {
-          const B x0 = B::load_unaligned(x + j), x1 = B::load_unaligned(x + j + W);
-          const B x2 = B::load_unaligned(x + j + 2 * W), x3 = B::load_unaligned(x + j + 3 * W);
-          (x0 * B::load_aligned(cd + j) + xsimd::swizzle(x0, swap) * B::load_aligned(sd + j))
-              .store_unaligned(y + j);
-          (x1 * B::load_aligned(cd + j + W) +
-           xsimd::swizzle(x1, swap) * B::load_aligned(sd + j + W))
-              .store_unaligned(y + j + W);
-          (x2 * B::load_aligned(cd + j + 2 * W) +
-           xsimd::swizzle(x2, swap) * B::load_aligned(sd + j + 2 * W))
-              .store_unaligned(y + j + 2 * W);
-          (x3 * B::load_aligned(cd + j + 3 * W) +
-           xsimd::swizzle(x3, swap) * B::load_aligned(sd + j + 3 * W))
-              .store_unaligned(y + j + 3 * W);
-        }
-        for (; j + W <= rd; j += W) {
-          const B xv = B::load_unaligned(x + j);
-          (xv * B::load_aligned(cd + j) + xsimd::swizzle(xv, swap) * B::load_aligned(sd + j))
-              .store_unaligned(y + j);
-        }
-        for (i = j / 2; i < half; ++i) {
-          const T xa = x[2 * i], xb = x[2 * i + 1];
-          y[2 * i] = xa * c[i] - xb * s[i];
-          y[2 * i + 1] = xb * c[i] + xa * s[i];
-        }
-      } else if (!a.interleaved) {
-        for (; i + 2 * W <= half; i += 2 * W) {  // two steps at once: more loads in flight
-          const B xa0 = B::load_unaligned(x + i), xb0 = B::load_unaligned(x + half + i);
-          const B xa1 = B::load_unaligned(x + i + W), xb1 = B::load_unaligned(x + half + i + W);
-          const B c0 = B::load_unaligned(c + i), s0 = B::load_unaligned(s + i);
-          const B c1 = B::load_unaligned(c + i + W), s1 = B::load_unaligned(s + i + W);
-          (xa0 * c0 - xb0 * s0).store_unaligned(y + i);
-          (xa0 * s0 + xb0 * c0).store_unaligned(y + half + i);
-          (xa1 * c1 - xb1 * s1).store_unaligned(y + i + W);
-          (xa1 * s1 + xb1 * c1).store_unaligned(y + half + i + W);
-        }
-        for (; i + W <= half; i += W) {
-          const B xa = B::load_unaligned(x + i), xb = B::load_unaligned(x + half + i);
-          const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
-          (xa * cc - xb * ss).store_unaligned(y + i);
-          (xa * ss + xb * cc).store_unaligned(y + half + i);
-        }
-        for (; i < half; ++i) {
-          const T xa = x[i], xb = x[i + half];
-          y[i] = xa * c[i] - xb * s[i];
-          y[i + half] = xa * s[i] + xb * c[i];
-        }
-      } else {
-        // W pairs (2W channels) per step: (a, b) -> (a c - b s, b c + a s) as
-        // x * dup(c) + swap(x) * (dup(s) * (-1, +1, ...)).
-        for (; i + W <= half; i += W) {
-          const B cc = B::load_unaligned(c + i), ss = B::load_unaligned(s + i);
-          const B x0 = B::load_unaligned(x + 2 * i), x1 = B::load_unaligned(x + 2 * i + W);
-          const B c0 = xsimd::swizzle(cc, dlo), c1 = xsimd::swizzle(cc, dhi);
-          const B s0 = xsimd::swizzle(ss, dlo) * sgn, s1 = xsimd::swizzle(ss, dhi) * sgn;
-          (x0 * c0 + xsimd::swizzle(x0, swap) * s0).store_unaligned(y + 2 * i);
-          (x1 * c1 + xsimd::swizzle(x1, swap) * s1).store_unaligned(y + 2 * i + W);
-        }
-        for (; i < half; ++i) {
-          const T xa = x[2 * i], xb = x[2 * i + 1];
-          y[2 * i] = xa * c[i] - xb * s[i];
-          y[2 * i + 1] = xb * c[i] + xa * s[i];
-        }
-      }
+      prefetch_ahead(x, a.rotary_dims);
+      row(x, y, c, s, cd, sd, a.rotary_dims, a.interleaved, expand);
       if (copy_rest)
         for (int64_t j = a.rotary_dims; j < D; ++j) y[j] = x[j];
     }
   }
 }
 
-// ---- Axpy --------------------------------------------------------------------------------------
+// bfloat16: per row, the cos/sin of up to kBf16Block pairs [i0, i1) are widened to float32
+// (and expanded, for interleaved pairs) once for all heads; per head the channels of those pairs
+// are widened into xf, rotated in float32 in place and rounded back to bfloat16. For half
+// pairing xf = [x[i0, i1) | x[half + i0, half + i1)] has the layout of a row of 2 (i1 - i0)
+// channels, so the same RotateRow serves both pairings. Rows of more than kBf16Block pairs take
+// several passes over the heads (the row is still in cache).
+template <class Arch>
+void rotate_bf16(const RotateArgs<bfloat16>& a) {
+  const int64_t half = a.rotary_dims / 2, D = a.head_dim, H = a.heads, rd = a.rotary_dims;
+  const bool copy_rest = a.dst != a.src && rd < D;
+  const RotateRow<Arch, float> row;
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
+  for (int64_t t = 0; t < a.rows; ++t) {
+    alignas(64) float cf[kBf16Block];
+    alignas(64) float sf[kBf16Block];
+    alignas(64) float cd[2 * kBf16Block];
+    alignas(64) float sd[2 * kBf16Block];
+    alignas(64) float xf[2 * kBf16Block];
+    for (int64_t i0 = 0; i0 < half; i0 += kBf16Block) {
+      const int64_t len = min64(kBf16Block, half - i0);
+      widen_bf16(a.cos + t * half + i0, cf, len);
+      widen_bf16(a.sin + t * half + i0, sf, len);
+      if (a.interleaved) row.expand(cf, sf, len, cd, sd);
+      for (int64_t h = 0; h < H; ++h) {
+        const bfloat16* x = a.src + (t * H + h) * D;
+        bfloat16* y = a.dst + (t * H + h) * D;
+        if (i0 == 0) prefetch_ahead(x, rd);
+        if (a.interleaved) {
+          widen_bf16(x + 2 * i0, xf, 2 * len);
+          row(xf, xf, cf, sf, cd, sd, 2 * len, true, true);
+          narrow_bf16(xf, y + 2 * i0, 2 * len);
+        } else {
+          widen_bf16(x + i0, xf, len);
+          widen_bf16(x + half + i0, xf + len, len);
+          row(xf, xf, cf, sf, cd, sd, 2 * len, false, false);
+          narrow_bf16(xf, y + i0, len);
+          narrow_bf16(xf + len, y + half + i0, len);
+        }
+      }
+    }
+    if (copy_rest)
+      for (int64_t h = 0; h < H; ++h)
+        std::memcpy(a.dst + (t * H + h) * D + rd, a.src + (t * H + h) * D + rd,
+                    size_t(D - rd) * sizeof(bfloat16));
+  }
+}
+
+}  // namespace
 
 template <class Arch, class T>
-void Axpy::operator()(Arch, const AxpyArgs<T>& a) const {
+void Rotate::operator()(Arch, const RotateArgs<T>& a) const {
+  if constexpr (std::is_same_v<T, bfloat16>)
+    rotate_bf16<Arch>(a);
+  else
+    rotate_native<Arch, T>(a);
+}
+
+// ---- Axpy --------------------------------------------------------------------------------------
+
+namespace {
+
+template <class Arch, class T>
+void axpy_native(const AxpyArgs<T>& a) {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t W = B::size;
   const B sc(a.scale);
@@ -371,10 +490,46 @@ void Axpy::operator()(Arch, const AxpyArgs<T>& a) const {
   }
 }
 
-// ---- RelativeBias ------------------------------------------------------------------------------
+// bfloat16: blocks of kBf16Block elements widened into float32 buffers, x + scale y in float32,
+// rounded once on store (dst == x is fine: a block is read before it is written).
+template <class Arch>
+void axpy_bf16(const AxpyArgs<bfloat16>& a) {
+  const float sc = to_float(a.scale);
+  const int64_t chunks = (a.n + kElementsPerTask - 1) / kElementsPerTask;
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, 1)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    alignas(64) float xf[kBf16Block];
+    alignas(64) float yf[kBf16Block];
+    const int64_t begin = chunk * kElementsPerTask, end = min64(a.n, begin + kElementsPerTask);
+    constexpr int64_t ahead = kRotatePrefetchBytes / int64_t(sizeof(bfloat16));  // as in Rotate
+    for (int64_t i = begin; i < end; i += kBf16Block) {
+      const int64_t len = min64(kBf16Block, end - i);
+      prefetch_bytes(a.x + i + ahead, len * int64_t(sizeof(bfloat16)));
+      prefetch_bytes(a.y + i + ahead, len * int64_t(sizeof(bfloat16)));
+      widen_bf16(a.x + i, xf, len);
+      widen_bf16(a.y + i, yf, len);
+      for (int64_t k = 0; k < len; ++k) xf[k] = xf[k] + sc * yf[k];
+      narrow_bf16(xf, a.dst + i, len);
+    }
+  }
+}
+
+}  // namespace
 
 template <class Arch, class T>
-void RelativeBias::operator()(Arch, const RelativeBiasArgs<T>& a) const {
+void Axpy::operator()(Arch, const AxpyArgs<T>& a) const {
+  if constexpr (std::is_same_v<T, bfloat16>)
+    axpy_bf16<Arch>(a);
+  else
+    axpy_native<Arch, T>(a);
+}
+
+// ---- RelativeBias ------------------------------------------------------------------------------
+
+namespace {
+
+template <class Arch, class T>
+void relative_bias_native(const RelativeBiasArgs<T>& a) {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t W = B::size;
   const int64_t n = a.n;
@@ -399,13 +554,58 @@ void RelativeBias::operator()(Arch, const RelativeBiasArgs<T>& a) const {
   }
 }
 
+// bfloat16: materialising copies the bits; adding goes through float32 buffers of kBf16Block
+// elements, o + scale rel in float32, rounded once on store.
+template <class Arch>
+void relative_bias_bf16(const RelativeBiasArgs<bfloat16>& a) {
+  const int64_t n = a.n;
+  const float sc = to_float(a.scale);
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
+  for (int64_t r = 0; r < a.heads * n; ++r) {
+    const int64_t h = r / n, i = r % n;
+    const bfloat16* src = a.rel + h * (2 * n - 1) + (n - 1 - i);
+    bfloat16* o = a.out + r * n;
+    if (!a.add) {
+      std::memcpy(o, src, size_t(n) * sizeof(bfloat16));
+    } else {
+      alignas(64) float of[kBf16Block];
+      alignas(64) float rf[kBf16Block];
+      constexpr int64_t ahead = kRotatePrefetchBytes / int64_t(sizeof(bfloat16));  // as in Rotate
+      for (int64_t j = 0; j < n; j += kBf16Block) {
+        const int64_t len = min64(kBf16Block, n - j);
+        prefetch_bytes(o + j + ahead, len * int64_t(sizeof(bfloat16)));
+        widen_bf16(o + j, of, len);
+        widen_bf16(src + j, rf, len);
+        for (int64_t k = 0; k < len; ++k) of[k] = of[k] + sc * rf[k];
+        narrow_bf16(of, o + j, len);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class Arch, class T>
+void RelativeBias::operator()(Arch, const RelativeBiasArgs<T>& a) const {
+  if constexpr (std::is_same_v<T, bfloat16>)
+    relative_bias_bf16<Arch>(a);
+  else
+    relative_bias_native<Arch, T>(a);
+}
+
 // ---- Convert -----------------------------------------------------------------------------------
 
 template <class Arch, class T>
 void Convert::operator()(Arch, const ConvertArgs<T>& a) const {
-  // Plain loops: compiled with this file's -m flags they vectorise (vcvtpd2ps for float).
+  // Plain loops: compiled with this file's -m flags they vectorise (vcvtpd2ps for float). The
+  // same expressions as the reference, so the results are identical: for bfloat16 the add is
+  // dst + float32(scale * src) in float32, rounded once (as for float, the term is rounded to
+  // the compute type first, which also leaves nothing to contract into a fused multiply-add).
   if (!a.add) {
-    for (int64_t i = 0; i < a.n; ++i) a.dst[i] = T(a.src[i]);
+    for (int64_t i = 0; i < a.n; ++i) a.dst[i] = from_double<T>(a.src[i]);
+  } else if constexpr (std::is_same_v<T, bfloat16>) {
+    for (int64_t i = 0; i < a.n; ++i)
+      a.dst[i] = to_bfloat16(to_float(a.dst[i]) + float(a.scale * a.src[i]));
   } else {
     for (int64_t i = 0; i < a.n; ++i) a.dst[i] = a.dst[i] + T(a.scale * a.src[i]);
   }
@@ -430,13 +630,22 @@ void Probe::operator()(Arch, const ProbeArgs& a) const {
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     int64_t i = chunk * kElementsPerTask;
     const int64_t end = min64(a.n, i + kElementsPerTask);
+    constexpr int64_t ahead = kRotatePrefetchBytes / int64_t(sizeof(float));
     switch (a.kind) {
+      // The read probes prefetch like the memory-bound kernels do (see Rotate), so that a probe
+      // is the best this machine does, not a weaker loop the kernels could beat.
       case ProbeKind::inplace:
-        for (; i + W <= end; i += W) (s - B::load_unaligned(a.a + i)).store_unaligned(a.a + i);
+        for (; i + W <= end; i += W) {
+          __builtin_prefetch(a.a + i + ahead, 0, 3);
+          (s - B::load_unaligned(a.a + i)).store_unaligned(a.a + i);
+        }
         for (; i < end; ++i) a.a[i] = a.s - a.a[i];
         break;
       case ProbeKind::copy:
-        for (; i + W <= end; i += W) B::load_unaligned(a.src + i).store_unaligned(a.a + i);
+        for (; i + W <= end; i += W) {
+          __builtin_prefetch(a.src + i + ahead, 0, 3);
+          B::load_unaligned(a.src + i).store_unaligned(a.a + i);
+        }
         for (; i < end; ++i) a.a[i] = a.src[i];
         break;
       case ProbeKind::fill:
