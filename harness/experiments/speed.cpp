@@ -58,6 +58,7 @@
 #include <thread>
 
 #include "harness/experiment.h"
+#include "harness/kernels/bfloat16.h"
 #include "harness/kernels/buffer.h"
 #include "harness/kernels/ops.h"
 #include "harness/kernels/simd.h"
@@ -66,8 +67,11 @@
 namespace posbench {
 namespace {
 
+using kernels::bfloat16;
 using kernels::Buffer;
+using kernels::from_double;
 using kernels::Impl;
+using kernels::widen;
 using nlohmann::json;
 
 // ---- configuration
@@ -261,7 +265,7 @@ template <class T>
 void fill_random(T* p, int64_t n, uint64_t seed, const std::string& stream) {
   Rng rng(seed, "speed/" + stream);
   std::vector<T> block(65537);
-  for (auto& v : block) v = T(2.0 * rng.uniform() - 1.0);
+  for (auto& v : block) v = from_double<T>(2.0 * rng.uniform() - 1.0);
   for (int64_t i = 0; i < n; ++i) p[i] = block[size_t(i % 65537)];
 }
 
@@ -275,7 +279,7 @@ Buffer random_buffer(int64_t n, uint64_t seed, const std::string& stream, bool h
 template <class T>
 double max_abs_diff(const T* a, const double* b, int64_t n) {
   double m = 0;
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(double(widen(a[i])) - b[i]));
   return m;
 }
 
@@ -285,6 +289,7 @@ struct Setup {
   int max_threads = 1;
   uint64_t seed = 0;
   bool huge = true;
+  int min_threads = 1;  // the fewest threads any run uses (attention's comparison run)
 };
 
 // table: additive PE or rotary cos/sin cache, checked against the scheme's float64 values.
@@ -365,10 +370,10 @@ class ApplyWorkspace final : public Workspace {
             .run(Impl::reference, s.max_threads, p + 2 * c, p + 3 * c);
         for (int64_t r = 0; r < 2; ++r)
           for (int64_t i = 0; i < c; ++i) {
-            const double cc = p[2 * r * c + i], ss = p[(2 * r + 1) * c + i];
+            const double cc = widen(p[2 * r * c + i]), ss = widen(p[(2 * r + 1) * c + i]);
             const double m2 = cc * cc + ss * ss;
-            p[(4 + 2 * r) * c + i] = T(cc / m2);
-            p[(5 + 2 * r) * c + i] = T(-ss / m2);
+            p[(4 + 2 * r) * c + i] = from_double<T>(cc / m2);
+            p[(5 + 2 * r) * c + i] = from_double<T>(-ss / m2);
           }
         cache_ = c;
         break;
@@ -387,7 +392,7 @@ class ApplyWorkspace final : public Workspace {
     switch (s_.enc->family()) {
       case Family::additive:
         kernels::axpy(b.impl, b.threads, x_.as<T>(), x_.as<T>(), pe_.as<T>(), n_,
-                      inverse ? T(-1) : T(1));
+                      from_double<T>(inverse ? -1.0 : 1.0));
         break;
       case Family::rotary: {
         const T* p = caches_.as<T>() + (inverse ? 4 * cache_ : 0);
@@ -398,7 +403,7 @@ class ApplyWorkspace final : public Workspace {
         break;
       }
       case Family::bias:
-        bias_->add(b.impl, b.threads, x_.as<T>(), inverse ? T(-1) : T(1));
+        bias_->add(b.impl, b.threads, x_.as<T>(), from_double<T>(inverse ? -1.0 : 1.0));
         break;
     }
   }
@@ -471,16 +476,18 @@ class AttentionWorkspace final : public Workspace {
              out_.as<T>(), bias_.as<T>());
   }
   // Every variant (materialised, fused) and thread count of one implementation must give the
-  // same output: the first run of each implementation in the group is kept and the others are
-  // compared with it (max |difference| / max |first|).
+  // same output: each run is compared with the materialised run at the fewest threads of the
+  // same implementation (max |difference| / max |that output|). That run is computed here, outside
+  // the timing, because interleaved repetitions run the benchmarks in random order.
   void check(Bench& b) override {
-    b.detail["method"] = op_->method(b.impl, b.op == Op::attention_fused);
+    const bool fused = b.op == Op::attention_fused;
+    b.detail["method"] = op_->method(b.impl, fused);
+    if (!fused && b.threads == s_.min_threads) return;  // it is the comparison run
     const int k = b.impl == Impl::simd ? 1 : 0;
-    if (first_name_[k].empty()) {
-      if (first_[k].empty()) first_[k] = Buffer(size_t(n_) * sizeof(T), s_.huge);
-      std::copy(out_.as<T>(), out_.as<T>() + n_, first_[k].as<T>());
-      first_name_[k] = b.name;
-      return;
+    if (first_[k].empty()) {
+      first_[k] = Buffer(size_t(n_) * sizeof(T), s_.huge);
+      op_->run(b.impl, s_.min_threads, false, q_.as<T>(), k_.as<T>(), v_.as<T>(), first_[k].as<T>(),
+               bias_.as<T>());
     }
     double diff = 0, scale = 0;
     const T* a = out_.as<T>();
@@ -489,7 +496,9 @@ class AttentionWorkspace final : public Workspace {
       diff = std::max(diff, std::abs(double(a[i]) - double(f[i])));
       scale = std::max(scale, std::abs(double(f[i])));
     }
-    b.detail["compared_with"] = first_name_[k];
+    b.detail["compared_with"] =
+        fmt::format("threads:{}/{}{}", s_.min_threads, kernels::to_string(b.impl),
+                    s_.enc && s_.enc->family() == Family::bias ? " (materialised)" : "");
     b.detail["max_abs_diff"] = diff;
     b.detail["max_rel_diff"] = scale > 0 ? diff / scale : diff;
   }
@@ -500,8 +509,15 @@ class AttentionWorkspace final : public Workspace {
   Buffer q_, k_, v_, out_, bias_;
   Buffer first_[2];
   std::unique_ptr<kernels::AttentionOp<T>> op_;
-  std::string first_name_[2];
 };
+
+template <class T>
+std::unique_ptr<Workspace> make_attention_workspace(const Setup& s) {
+  if constexpr (std::is_same_v<T, bfloat16>)
+    throw std::logic_error("attention is not offered for bfloat16 storage");
+  else
+    return std::make_unique<AttentionWorkspace<T>>(s);
+}
 
 // Bandwidth probes over one buffer of `bytes` (copy: first half to second half).
 class ProbeWorkspace final : public Workspace {
@@ -666,10 +682,6 @@ class Speed final : public Experiment {
         probe_bytes_(uint64_t(p.integer("probe_mib")) << 20),
         huge_pages_(p.boolean("huge_pages")),
         attention_baseline_(p.boolean("attention_baseline")) {
-    if (dtype_ == "bfloat16")
-      throw ParamError("dtype",
-                       "got \"bfloat16\": bfloat16 storage is not implemented by the speed "
-                       "kernels yet; expected \"float32\" or \"float64\"");
     for (const auto& name :
          string_list(p.json("implementations"), "implementations", kImplementations))
       impls_.push_back(name == "simd" ? Impl::simd : Impl::reference);
@@ -704,7 +716,9 @@ class Speed final : public Experiment {
   }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    return dtype_ == "float64" ? peak_bytes<double>(&enc) : peak_bytes<float>(&enc);
+    if (dtype_ == "float64") return peak_bytes<double>(&enc);
+    if (dtype_ == "bfloat16") return peak_bytes<bfloat16>(&enc);
+    return peak_bytes<float>(&enc);
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
@@ -713,7 +727,9 @@ class Speed final : public Experiment {
 
   ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                            const RunContext& ctx) const override {
-    return dtype_ == "float64" ? run_typed<double>(encoders, ctx) : run_typed<float>(encoders, ctx);
+    if (dtype_ == "float64") return run_typed<double>(encoders, ctx);
+    if (dtype_ == "bfloat16") return run_typed<bfloat16>(encoders, ctx);
+    return run_typed<float>(encoders, ctx);
   }
 
  private:
@@ -724,7 +740,8 @@ class Speed final : public Experiment {
       if (name == "table" && family != Family::bias) out.push_back(Op::table);
       if (name == "apply") out.push_back(Op::apply);
       if (name == "materialize_bias" && family == Family::bias) out.push_back(Op::materialize_bias);
-      if (name == "attention") out.push_back(Op::attention);  // + attention_fused for bias
+      if (name == "attention" && attention_supported())
+        out.push_back(Op::attention);  // + attention_fused for bias
     }
     return out;
   }
@@ -736,9 +753,16 @@ class Speed final : public Experiment {
         out.push_back("table: a bias scheme has no table (see materialize_bias)");
       if (name == "materialize_bias" && family != Family::bias)
         out.push_back("materialize_bias: only bias schemes have a bias");
+      if (name == "attention" && !attention_supported())
+        out.push_back(
+            "attention: not implemented for bfloat16 storage (the attention kernels "
+            "store logits and outputs in float32 or float64); use dtype float32");
     }
     return out;
   }
+
+  // bfloat16 storage covers table, apply and materialize_bias (harness/kernels/bfloat16.h).
+  bool attention_supported() const { return dtype_ != "bfloat16"; }
 
   // Bytes alive at once for one group of benchmarks (mirrors the workspaces above; Buffer
   // pages are rounded up, hence the slack).
@@ -750,10 +774,14 @@ class Speed final : public Experiment {
     const uint64_t qkv = uint64_t(sh.seq) * uint64_t(sh.heads) * uint64_t(sh.head_dim);
     const uint64_t nn = uint64_t(sh.heads) * uint64_t(sh.seq) * uint64_t(sh.seq);
     if (op == Op::attention || op == Op::attention_fused || op == Op::attention_none) {
-      uint64_t b = 5 * qkv * s +
-                   kernels::AttentionOp<T>::scratch_bytes(enc, sh.seq, sh.heads, sh.head_dim, mt);
-      if (enc && enc->family() == Family::bias) b += nn * s;
-      return b + slack;
+      if constexpr (std::is_same_v<T, bfloat16>) {
+        return 0;  // not offered (attention_supported)
+      } else {
+        uint64_t b = 5 * qkv * s +
+                     kernels::AttentionOp<T>::scratch_bytes(enc, sh.seq, sh.heads, sh.head_dim, mt);
+        if (enc && enc->family() == Family::bias) b += nn * s;
+        return b + slack;
+      }
     }
     switch (enc->family()) {
       case Family::additive: {
@@ -857,12 +885,13 @@ class Speed final : public Experiment {
     }
 
     const bool want_attention =
+        attention_supported() &&
         std::find(operations_.begin(), operations_.end(), "attention") != operations_.end();
     if (want_attention && attention_baseline_)
       for (size_t si = 0; si < shapes_.size(); ++si) {
         const int g = int(groups.size());
-        Setup setup{nullptr, shapes_[si], max_threads, ctx.seed, huge_pages_};
-        groups.push_back([setup] { return std::make_unique<AttentionWorkspace<T>>(setup); });
+        Setup setup{nullptr, shapes_[si], max_threads, ctx.seed, huge_pages_, threads_.front()};
+        groups.push_back([setup] { return make_attention_workspace<T>(setup); });
         for (int t : threads_)
           for (Impl impl : impls_) {
             Bench b;
@@ -889,7 +918,8 @@ class Speed final : public Experiment {
           const uint64_t ws = working_set<T>(*enc.encoder, op, sh);
           const Op probe_kind = op == Op::apply ? Op::probe_inplace : Op::probe_fill;
           {
-            Setup setup{enc.encoder.get(), sh, max_threads, ctx.seed, huge_pages_};
+            Setup setup{enc.encoder.get(), sh,          max_threads,
+                        ctx.seed,          huge_pages_, threads_.front()};
             std::function<std::unique_ptr<Workspace>()> make;
             switch (op) {
               case Op::table:
@@ -902,7 +932,7 @@ class Speed final : public Experiment {
                 make = [setup] { return std::make_unique<MaterializeWorkspace<T>>(setup); };
                 break;
               default:
-                make = [setup] { return std::make_unique<AttentionWorkspace<T>>(setup); };
+                make = [setup] { return make_attention_workspace<T>(setup); };
                 break;
             }
             if (ws > 0) {
@@ -911,7 +941,7 @@ class Speed final : public Experiment {
               groups.push_back([make, bytes, huge] {
                 return std::make_unique<PairedWorkspace>(make(), bytes, huge);
               });
-              add_probes(int(groups.size()) - 1, probe_kind,  bytes,
+              add_probes(int(groups.size()) - 1, probe_kind, bytes,
                          fmt::format("{}/{}/{}", enc.label, op_name(op), sh.text()));
             } else {
               groups.push_back(make);
@@ -1317,7 +1347,8 @@ const ExperimentRegistration kRegistration{{
             ParamSpec::number_list("threads", {1}, "OpenMP thread counts, each honoured exactly")
                 .at_least(1),
             ParamSpec::choice("dtype", "float32", {"float32", "float64", "bfloat16"},
-                              "storage type (bfloat16 is not implemented yet and is refused)"),
+                              "storage type; bfloat16: stored in bfloat16, computed in float32, "
+                              "rounded once (table, apply, materialize_bias; not attention)"),
             ParamSpec::any("implementations", kImplementations,
                            "reference (plain scalar loops) and/or simd (xsimd, runtime dispatch)"),
             ParamSpec::number("min_time", 0.25,
