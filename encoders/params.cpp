@@ -206,6 +206,12 @@ json resolve_params(const std::vector<ParamSpec>& specs, const json& given, cons
     const std::string p = join_path(path, s.name);
     if (given.is_object() && given.contains(s.name)) {
       const json& v = given[s.name];
+      // null for an optional parameter without a default means "not given": HuggingFace
+      // configs write "rope_scaling": null, and such dicts are pasted verbatim.
+      if (v.is_null() && !s.required && s.default_value.is_null()) {
+        out[s.name] = nullptr;
+        continue;
+      }
       if (!check_value(s, v)) {
         std::string msg = "got " + show(v) + ", expected " + s.expected();
         if (s.type == ParamType::choice && v.is_string()) {

@@ -1,5 +1,6 @@
 #include "harness/config.h"
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -124,8 +125,12 @@ Plan build_plan(const json& config, Diagnostics& diag) {
   }
   if (config.contains("seed")) {
     const json& s = config["seed"];
+    // Whole numbers written as 3.0 are accepted, as for integer parameters.
     if (s.is_number_unsigned() || (s.is_number_integer() && s.get<int64_t>() >= 0))
       plan.seed = s.get<uint64_t>();
+    else if (s.is_number_float() && s.get<double>() >= 0 && s.get<double>() < 9e15 &&
+             std::floor(s.get<double>()) == s.get<double>())
+      plan.seed = uint64_t(s.get<double>());
     else
       diag.error("seed", "got " + show(s) + ", expected a non-negative integer");
   }

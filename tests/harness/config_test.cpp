@@ -236,7 +236,7 @@ TEST(Config, StructuralErrors) {
 
 TEST(Config, SeedMustBeNonNegativeInteger) {
   auto c = config_with({small_experiment({{{"name", "rope"}}})});
-  for (const json& bad : {json(-1), json(1.5), json("3")}) {
+  for (const json& bad : {json(-1), json(1.5), json(-2.0), json(1e300), json("3")}) {
     c["seed"] = bad;
     const Problem p = only_problem(c);
     EXPECT_EQ(p.path, "seed");
@@ -247,6 +247,11 @@ TEST(Config, SeedMustBeNonNegativeInteger) {
   Plan plan = build_plan(c, diag);
   EXPECT_TRUE(diag.ok());
   EXPECT_EQ(plan.seed, 18446744073709551615ull);
+  c["seed"] = 3.0;  // a whole number written as a float, as integer parameters accept
+  Diagnostics diag2;
+  EXPECT_EQ(build_plan(c, diag2).seed, 3u);
+  EXPECT_TRUE(diag2.ok());
+  EXPECT_EQ(build_plan(c, diag2).resolved["seed"], 3);
 }
 
 TEST(Config, AllErrorsCollectedAtOnce) {

@@ -210,6 +210,22 @@ TEST(ParamsResolve, DefaultsFilledAndOptionalNull) {
     EXPECT_EQ(p.integer("n"), 7);
     EXPECT_TRUE(p.boolean("flag"));
   }
+  {  // null given for an optional parameter without a default: the same as not given
+    Diagnostics diag;
+    json r = resolve_params(specs, {{"o", nullptr}, {"l", nullptr}}, "p", diag);
+    ASSERT_TRUE(diag.ok());
+    EXPECT_FALSE(Params(r).has("o"));
+    EXPECT_FALSE(Params(r).has("l"));
+  }
+  {  // ... but not for a parameter with a default or a required one
+    Diagnostics diag;
+    resolve_params(
+        {ParamSpec::number("base", 10000.0, ""), ParamSpec::object("req", "").mandatory()},
+        {{"base", nullptr}, {"req", nullptr}}, "p", diag);
+    ASSERT_EQ(diag.problems().size(), 2u);
+    EXPECT_EQ(diag.problems()[0].path, "p.base");
+    EXPECT_EQ(diag.problems()[1].path, "p.req");
+  }
   Diagnostics diag;
   json r = resolve_params(specs, {{"base", 2}, {"l", {1, 2}}}, "p", diag);
   ASSERT_TRUE(diag.ok());
