@@ -100,12 +100,11 @@ void reference_relative_bias(const RelativeBiasArgs<T>& a) {
 
 template <class T>
 void reference_convert(const ConvertArgs<T>& a) {
-  // The term is rounded to the compute type C before the add (bfloat16: C = float32, then the
-  // sum is rounded once to bfloat16).
-  using C = compute_t<T>;
+  // The term is rounded to T before the add, as a bias stored in T would be (for bfloat16 the
+  // SIMD relative-bias path adds the distance rows stored in bfloat16: the same bits).
   for (int64_t i = 0; i < a.n; ++i)
-    a.dst[i] =
-        a.add ? narrow<T>(widen(a.dst[i]) + C(a.scale * a.src[i])) : from_double<T>(a.src[i]);
+    a.dst[i] = a.add ? narrow<T>(widen(a.dst[i]) + widen(from_double<T>(a.scale * a.src[i])))
+                     : from_double<T>(a.src[i]);
 }
 
 template <class T>

@@ -108,8 +108,8 @@ struct RelativeBiasArgs {
 
 // Single-threaded (called inside the caller's parallel loop):
 //   dst[i] = T(src[i]) (add = false) or dst[i] += T(scale * src[i]) (add = true);
-// for bfloat16, rounded once from float64: dst[i] = bf16(src[i]) or
-// bf16(float64(dst[i]) + scale * src[i]).
+// for bfloat16: dst[i] = bf16(src[i]) or bf16(float(dst[i]) + float(bf16(scale * src[i]))),
+// each bf16() one rounding from float64 or float32.
 template <class T>
 struct ConvertArgs {
   const double* src = nullptr;

@@ -83,6 +83,8 @@ inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 // bfloat16 kernels work through float32 stack buffers of this many elements (pairs for the
 // rotation, whose interleaved expansion then fills kMaxExpandedDims).
 constexpr int64_t kBf16Block = kMaxExpandedDims / 2;
+// The bfloat16 rotation converts whole heads of a row this many elements at a time (16 KiB).
+constexpr int64_t kBf16Span = 4096;
 
 // bfloat16 <-> float32 over n elements: plain loops, which GCC vectorises with this file's -m
 // flags (zero-extend and shift; the branch-free rounding of to_bfloat16). The buffers never
@@ -409,16 +411,20 @@ void rotate_native(const RotateArgs<T>& a) {
   }
 }
 
-// bfloat16: per row, the cos/sin of up to kBf16Block pairs [i0, i1) are widened to float32
-// (and expanded, for interleaved pairs) once for all heads; per head the channels of those pairs
-// are widened into xf, rotated in float32 in place and rounded back to bfloat16. For half
-// pairing xf = [x[i0, i1) | x[half + i0, half + i1)] has the layout of a row of 2 (i1 - i0)
-// channels, so the same RotateRow serves both pairings. Rows of more than kBf16Block pairs take
-// several passes over the heads (the row is still in cache).
+// bfloat16: per row, the cos/sin are widened to float32 (and expanded, for interleaved pairs)
+// once for all heads; the heads are widened into a float32 buffer, rotated there in place by
+// the same RotateRow as float and rounded back. Usually whole heads, kBf16Span elements at a
+// time, so the conversion loops run long. Rows of more than kBf16Block pairs (or heads wider
+// than kBf16Span) go by blocks of pairs [i0, i1): per head xf = [x[i0, i1) | x[half + i0,
+// half + i1)] for half pairing (the layout of a row of 2 (i1 - i0) channels), x[2 i0, 2 i1)
+// for interleaved pairs, one pass over the heads per block (the row stays in cache).
+// Channels past rotary_dims are never rounded (copied as bits out of place).
 template <class Arch>
 void rotate_bf16(const RotateArgs<bfloat16>& a) {
   const int64_t half = a.rotary_dims / 2, D = a.head_dim, H = a.heads, rd = a.rotary_dims;
   const bool copy_rest = a.dst != a.src && rd < D;
+  const bool whole = half <= kBf16Block && D <= kBf16Span;
+  const int64_t group = whole ? kBf16Span / D : 1;  // heads per buffer
   const RotateRow<Arch, float> row;
 #pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
   for (int64_t t = 0; t < a.rows; ++t) {
@@ -426,26 +432,45 @@ void rotate_bf16(const RotateArgs<bfloat16>& a) {
     alignas(64) float sf[kBf16Block];
     alignas(64) float cd[2 * kBf16Block];
     alignas(64) float sd[2 * kBf16Block];
-    alignas(64) float xf[2 * kBf16Block];
-    for (int64_t i0 = 0; i0 < half; i0 += kBf16Block) {
-      const int64_t len = min64(kBf16Block, half - i0);
-      widen_bf16(a.cos + t * half + i0, cf, len);
-      widen_bf16(a.sin + t * half + i0, sf, len);
-      if (a.interleaved) row.expand(cf, sf, len, cd, sd);
-      for (int64_t h = 0; h < H; ++h) {
-        const bfloat16* x = a.src + (t * H + h) * D;
-        bfloat16* y = a.dst + (t * H + h) * D;
-        if (i0 == 0) prefetch_ahead(x, rd);
-        if (a.interleaved) {
-          widen_bf16(x + 2 * i0, xf, 2 * len);
-          row(xf, xf, cf, sf, cd, sd, 2 * len, true, true);
-          narrow_bf16(xf, y + 2 * i0, 2 * len);
-        } else {
-          widen_bf16(x + i0, xf, len);
-          widen_bf16(x + half + i0, xf + len, len);
-          row(xf, xf, cf, sf, cd, sd, 2 * len, false, false);
-          narrow_bf16(xf, y + i0, len);
-          narrow_bf16(xf + len, y + half + i0, len);
+    alignas(64) float xf[kBf16Span];
+    if (whole) {
+      widen_bf16(a.cos + t * half, cf, half);
+      widen_bf16(a.sin + t * half, sf, half);
+      if (a.interleaved) row.expand(cf, sf, half, cd, sd);
+      for (int64_t h0 = 0; h0 < H; h0 += group) {
+        const int64_t g = min64(group, H - h0), off = (t * H + h0) * D;
+        // Prefetch the next group of heads (the next row's first after the last): see
+        // prefetch_ahead.
+        prefetch_bytes(a.src + off + g * D, g * D * int64_t(sizeof(bfloat16)));
+        widen_bf16(a.src + off, xf, g * D);
+        for (int64_t k = 0; k < g; ++k)
+          row(xf + k * D, xf + k * D, cf, sf, cd, sd, rd, a.interleaved, true);
+        if (rd == D)
+          narrow_bf16(xf, a.dst + off, g * D);
+        else
+          for (int64_t k = 0; k < g; ++k) narrow_bf16(xf + k * D, a.dst + off + k * D, rd);
+      }
+    } else {
+      for (int64_t i0 = 0; i0 < half; i0 += kBf16Block) {
+        const int64_t len = min64(kBf16Block, half - i0);
+        widen_bf16(a.cos + t * half + i0, cf, len);
+        widen_bf16(a.sin + t * half + i0, sf, len);
+        if (a.interleaved) row.expand(cf, sf, len, cd, sd);
+        for (int64_t h = 0; h < H; ++h) {
+          const bfloat16* x = a.src + (t * H + h) * D;
+          bfloat16* y = a.dst + (t * H + h) * D;
+          if (i0 == 0) prefetch_ahead(x, rd);
+          if (a.interleaved) {
+            widen_bf16(x + 2 * i0, xf, 2 * len);
+            row(xf, xf, cf, sf, cd, sd, 2 * len, true, true);
+            narrow_bf16(xf, y + 2 * i0, 2 * len);
+          } else {
+            widen_bf16(x + i0, xf, len);
+            widen_bf16(x + half + i0, xf + len, len);
+            row(xf, xf, cf, sf, cd, sd, 2 * len, false, false);
+            narrow_bf16(xf, y + i0, len);
+            narrow_bf16(xf + len, y + half + i0, len);
+          }
         }
       }
     }
@@ -598,16 +623,14 @@ void RelativeBias::operator()(Arch, const RelativeBiasArgs<T>& a) const {
 template <class Arch, class T>
 void Convert::operator()(Arch, const ConvertArgs<T>& a) const {
   // Plain loops: compiled with this file's -m flags they vectorise (vcvtpd2ps for float). The
-  // same expressions as the reference, so the results are identical: for bfloat16 the add is
-  // dst + float32(scale * src) in float32, rounded once (as for float, the term is rounded to
-  // the compute type first, which also leaves nothing to contract into a fused multiply-add).
+  // same expressions as the reference, so the results are identical: the add rounds the term to
+  // T first (which leaves nothing to contract into a fused multiply-add), then adds in the
+  // compute type (float32 for bfloat16) and rounds once more.
   if (!a.add) {
     for (int64_t i = 0; i < a.n; ++i) a.dst[i] = from_double<T>(a.src[i]);
-  } else if constexpr (std::is_same_v<T, bfloat16>) {
-    for (int64_t i = 0; i < a.n; ++i)
-      a.dst[i] = to_bfloat16(to_float(a.dst[i]) + float(a.scale * a.src[i]));
   } else {
-    for (int64_t i = 0; i < a.n; ++i) a.dst[i] = a.dst[i] + T(a.scale * a.src[i]);
+    for (int64_t i = 0; i < a.n; ++i)
+      a.dst[i] = narrow<T>(widen(a.dst[i]) + widen(from_double<T>(a.scale * a.src[i])));
   }
 }
 
