@@ -24,13 +24,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "encoders/registry.h"
+#include "encoders/weight_init.h"
 #include "harness/npy.h"
 #include "harness/random.h"
 
@@ -49,18 +49,10 @@ class Fire final : public Encoder {
         hidden_(p.integer("hidden")),
         seed_(uint64_t(p.integer("seed"))),
         from_file_(p.string("init") == "file") {
-    if (!from_file_) {
-      if (p.has("path"))
-        throw ParamError("path",
-                         "is only read when init = \"file\" (init is \"uniform\"); "
-                         "expected init = \"file\" or no path");
-      return;
-    }
-    if (!p.has("path"))
-      throw ParamError("path",
-                       "missing: init = \"file\" needs a directory with w1.npy, b1.npy, w2.npy, "
-                       "b2.npy");
-    dir_ = p.string("path");
+    const std::optional<std::string> path =
+        init_file_path(p, "a directory with w1.npy, b1.npy, w2.npy, b2.npy");
+    if (!path) return;
+    dir_ = *path;
     if (!std::filesystem::is_directory(dir_))
       throw ParamError("path", dir_ +
                                    " is not a directory; expected a directory with w1.npy "
@@ -127,12 +119,7 @@ class Fire final : public Encoder {
   double psi(double x) const { return std::log1p(c_ * std::abs(x)); }
 
   NpyArray load(const char* name) const {
-    const std::filesystem::path file = std::filesystem::path(dir_) / name;
-    try {
-      return read_npy(file);
-    } catch (const UserError& e) {
-      throw ParamError("path", e.what());
-    }
+    return read_npy_param(std::filesystem::path(dir_) / name);
   }
 
   void expect_shape(const NpyArray& a, const char* name, const std::vector<int64_t>& shape,
@@ -144,24 +131,21 @@ class Fire final : public Encoder {
 
   std::shared_ptr<const Mlp> mlp_for(int64_t heads) const {
     if (from_file_) return file_mlp_;
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = cache_.find(heads);
-    if (it != cache_.end()) return it->second;
-    Rng rng(seed_, "fire/mlp");
-    auto draw = [&](int64_t n, double k) {
-      std::vector<double> v(n);
-      for (auto& x : v) x = k * (2.0 * rng.uniform() - 1.0);
-      return v;
-    };
-    const double k2 = 1.0 / std::sqrt(double(hidden_));
-    Mlp m;
-    m.w1 = draw(hidden_, 1.0);
-    m.b1 = draw(hidden_, 1.0);
-    m.w2 = draw(heads * hidden_, k2);
-    m.b2 = draw(heads, k2);
-    auto mlp = std::make_shared<const Mlp>(std::move(m));
-    cache_.emplace(heads, mlp);
-    return mlp;
+    return mlps_.get(heads, [&] {
+      Rng rng(seed_, "fire/mlp");
+      auto draw = [&](int64_t n, double k) {
+        std::vector<double> v(n);
+        for (auto& x : v) x = k * (2.0 * rng.uniform() - 1.0);
+        return v;
+      };
+      const double k2 = 1.0 / std::sqrt(double(hidden_));
+      Mlp m;
+      m.w1 = draw(hidden_, 1.0);
+      m.b1 = draw(hidden_, 1.0);
+      m.w2 = draw(heads * hidden_, k2);
+      m.b2 = draw(heads, k2);
+      return m;
+    });
   }
 
   double c_, l_thr_;
@@ -171,8 +155,7 @@ class Fire final : public Encoder {
   std::string dir_;
   int64_t file_heads_ = 0;
   std::shared_ptr<const Mlp> file_mlp_;
-  mutable std::mutex mutex_;
-  mutable std::map<int64_t, std::shared_ptr<const Mlp>> cache_;
+  PerWidthCache<Mlp> mlps_;
 };
 
 const EncoderRegistration kRegistration{{

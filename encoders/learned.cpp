@@ -21,13 +21,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "encoders/registry.h"
+#include "encoders/weight_init.h"
 #include "harness/npy.h"
 #include "harness/random.h"
 
@@ -47,25 +47,11 @@ class Learned final : public Encoder {
     policy_ = policy == "clamp"         ? OutOfRange::clamp
               : policy == "interpolate" ? OutOfRange::interpolate
                                         : OutOfRange::error;
-    if (!from_file_) {
-      if (p.has("path"))
-        throw ParamError("path",
-                         "is only read when init = \"file\" (init is \"normal\"); "
-                         "expected init = \"file\" or no path");
-      return;
-    }
-    if (!p.has("path"))
-      throw ParamError("path",
-                       "missing: init = \"file\" needs a .npy file of shape [max_len, d] "
-                       "(max_len = " +
-                           std::to_string(max_len_) + ")");
-    path_ = p.string("path");
-    NpyArray a;
-    try {
-      a = read_npy(path_);
-    } catch (const UserError& e) {
-      throw ParamError("path", e.what());
-    }
+    const std::optional<std::string> path = init_file_path(
+        p, "a .npy file of shape [max_len, d] (max_len = " + std::to_string(max_len_) + ")");
+    if (!path) return;
+    path_ = *path;
+    const NpyArray a = read_npy_param(path_);
     if (a.shape.size() != 2)
       throw ParamError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
                                    ", expected a 2-D table of shape (max_len, d) = (" +
@@ -135,14 +121,8 @@ class Learned final : public Encoder {
  private:
   std::shared_ptr<const std::vector<double>> table_for(int64_t dim) const {
     if (from_file_) return file_table_;
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = cache_.find(dim);
-    if (it != cache_.end()) return it->second;
-    Rng rng(seed_, "learned/table");
-    auto table =
-        std::make_shared<const std::vector<double>>(rng.normal_vector(max_len_ * dim, std_));
-    cache_.emplace(dim, table);
-    return table;
+    return tables_.get(
+        dim, [&] { return Rng(seed_, "learned/table").normal_vector(max_len_ * dim, std_); });
   }
 
   int64_t max_len_;
@@ -153,8 +133,7 @@ class Learned final : public Encoder {
   std::string path_;
   int64_t file_dim_ = 0;
   std::shared_ptr<const std::vector<double>> file_table_;
-  mutable std::mutex mutex_;
-  mutable std::map<int64_t, std::shared_ptr<const std::vector<double>>> cache_;
+  PerWidthCache<std::vector<double>> tables_;
 };
 
 const EncoderRegistration kRegistration{{

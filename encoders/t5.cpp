@@ -29,13 +29,13 @@
 //             HuggingFace's `relative_attention_bias.weight`; heads must equal the model's.
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "encoders/registry.h"
+#include "encoders/weight_init.h"
 #include "harness/npy.h"
 #include "harness/random.h"
 
@@ -84,25 +84,12 @@ class T5 final : public Encoder {
               ", expected more than the exact range max_exact = " + std::to_string(max_exact) +
               " (num_buckets " + std::to_string(num_buckets_) +
               (bidirectional_ ? ", bidirectional" : "") + ") so the log buckets have a range");
-    if (!from_file_) {
-      if (p.has("path"))
-        throw ParamError("path",
-                         "is only read when init = \"file\" (init is \"normal\"); "
-                         "expected init = \"file\" or no path");
-      return;
-    }
-    if (!p.has("path"))
-      throw ParamError("path",
-                       "missing: init = \"file\" needs a .npy table of shape [num_buckets, heads] "
-                       "(num_buckets = " +
-                           std::to_string(num_buckets_) + ")");
-    path_ = p.string("path");
-    NpyArray a;
-    try {
-      a = read_npy(path_);
-    } catch (const UserError& e) {
-      throw ParamError("path", e.what());
-    }
+    const std::optional<std::string> path =
+        init_file_path(p, "a .npy table of shape [num_buckets, heads] (num_buckets = " +
+                              std::to_string(num_buckets_) + ")");
+    if (!path) return;
+    path_ = *path;
+    const NpyArray a = read_npy_param(path_);
     if (a.shape.size() != 2 || a.shape[0] != num_buckets_)
       throw ParamError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
                                    ", expected (num_buckets, heads) = (" +
@@ -141,14 +128,8 @@ class T5 final : public Encoder {
  private:
   std::shared_ptr<const std::vector<double>> table_for(int64_t heads) const {
     if (from_file_) return file_table_;
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = cache_.find(heads);
-    if (it != cache_.end()) return it->second;
-    Rng rng(seed_, "t5/table");
-    auto table =
-        std::make_shared<const std::vector<double>>(rng.normal_vector(num_buckets_ * heads, std_));
-    cache_.emplace(heads, table);
-    return table;
+    return tables_.get(
+        heads, [&] { return Rng(seed_, "t5/table").normal_vector(num_buckets_ * heads, std_); });
   }
 
   int64_t num_buckets_, max_distance_;
@@ -159,8 +140,7 @@ class T5 final : public Encoder {
   std::string path_;
   int64_t file_heads_ = 0;
   std::shared_ptr<const std::vector<double>> file_table_;
-  mutable std::mutex mutex_;
-  mutable std::map<int64_t, std::shared_ptr<const std::vector<double>>> cache_;
+  PerWidthCache<std::vector<double>> tables_;
 };
 
 const EncoderRegistration kRegistration{{

@@ -1,40 +1,24 @@
 // The real binary (POSBENCH_BINARY) end to end: list/describe/validate/run, exit codes, error
 // lines on stderr, and the results file (written only on success, never overwritten).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::has;
+using test::read_file;
+using Result = test::BinaryResult;
 
 // A config small enough to run in milliseconds.
 const char* kGoodConfig = R"({
@@ -54,39 +38,10 @@ const char* kGoodConfig = R"({
   ]
 })";
 
-class Cli : public ::testing::Test {
+// The binary run in work() (default results go to work/results).
+class Cli : public test::BinaryTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("posbench-cli-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "work");
-    fs::create_directories(root_ / "io");
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  // The working directory of the binary; default results go to work/results.
-  fs::path work() const { return root_ / "work"; }
-
-  fs::path write(const std::string& name, const std::string& content) const {
-    const fs::path p = work() / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-
-  // Runs `posbench ARGS` in work(), capturing stdout and stderr.
-  Result run(const std::string& args) {
-    const fs::path out = root_ / "io" / "stdout", err = root_ / "io" / "stderr";
-    const std::string cmd = "cd '" + work().string() + "' && '" + POSBENCH_BINARY + "' " + args +
-                            " >'" + out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_file(out);
-    r.err = read_file(err);
-    return r;
-  }
+  Cli() : BinaryTest("posbench-cli-test") {}
 
   // Names under `dir` (recursively); empty if it does not exist.
   static std::vector<std::string> entries(const fs::path& dir) {
@@ -97,8 +52,6 @@ class Cli : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
-
-  fs::path root_;
 };
 
 const json* find_named(const json& list, const std::string& name) {

@@ -9,19 +9,14 @@
 
 #include "encoders/apply.h"
 #include "encoders/registry.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
 
-std::unique_ptr<Encoder> make_alibi(const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("alibi", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return info.factory(Params(resolved));
-}
+std::unique_ptr<Encoder> make_alibi(const json& given) { return test::make_scheme("alibi", given); }
 
 // def get_slopes_power_of_2(n):
 //     start = (2**(-2**-(math.log2(n)-3)))

@@ -3,18 +3,19 @@
 //   f(x) = W2 relu(W1 x + b1) + b2,
 // with an MLP whose weights are set by hand and loaded from .npy files.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "encoders/registry.h"
 #include "harness/npy.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
@@ -22,22 +23,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "posbench-fire-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const fs::path& path() const { return dir_; }
-
- private:
-  fs::path dir_;
-};
+using test::TempDir;
 
 void write(const fs::path& file, std::vector<int64_t> shape, std::vector<double> data,
            NpyDtype dtype = NpyDtype::float64) {
@@ -72,17 +58,7 @@ void write_hand_mlp(const fs::path& dir, bool w1_as_column = false,
   write(dir / "b2.npy", {2}, m.b2, dtype);
 }
 
-json resolve(const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("fire", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return resolved;
-}
-
-std::unique_ptr<Encoder> make_fire(const json& given) {
-  return EncoderRegistry::instance().get("fire", "encoder").factory(Params(resolve(given)));
-}
+std::unique_ptr<Encoder> make_fire(const json& given) { return test::make_scheme("fire", given); }
 
 long double psi(long double c, long double x) { return std::log(c * std::fabs(x) + 1.0L); }
 
@@ -191,14 +167,9 @@ TEST(Fire, SeededInitFollowsTheDocumentedDraws) {
       }
 }
 
+// The param a bad `given` (or, with heads > 0, that many heads) is reported against.
 std::string param_error(const json& given, int64_t heads = 0) {
-  try {
-    auto enc = make_fire(given);
-    if (heads > 0) enc->check_shape(0, heads);
-  } catch (const ParamError& e) {
-    return e.param();
-  }
-  return "<no error>";
+  return test::param_error("fire", given, heads > 0 ? std::optional<int64_t>(heads) : std::nullopt);
 }
 
 TEST(Fire, ParamErrorsNameTheParameter) {

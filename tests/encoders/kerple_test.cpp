@@ -11,6 +11,7 @@
 
 #include "encoders/registry.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
@@ -18,11 +19,7 @@ namespace {
 using nlohmann::json;
 
 std::unique_ptr<Encoder> make_kerple(const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("kerple", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return info.factory(Params(resolved));
+  return test::make_scheme("kerple", given);
 }
 
 std::vector<double> bias_grid(const Encoder& enc, const std::vector<int64_t>& q,
@@ -135,13 +132,7 @@ TEST(Kerple, SymmetricInDistance) {
 }
 
 std::string param_error(const json& given, int64_t heads) {
-  try {
-    auto enc = make_kerple(given);
-    enc->check_shape(0, heads);
-  } catch (const ParamError& e) {
-    return e.param();
-  }
-  return "<no error>";
+  return test::param_error("kerple", given, heads);
 }
 
 TEST(Kerple, ParamErrorsNameTheParameter) {

@@ -2,7 +2,6 @@
 // (W[r, c] = std * z_{r*d + c}, z the N(0, 1) draws of Rng(seed, "learned/table")), against
 // tables written to .npy files with known values, and against hand-computed out-of-range rows.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -15,6 +14,7 @@
 #include "harness/config.h"
 #include "harness/npy.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
@@ -47,13 +47,6 @@ std::vector<int64_t> range(int64_t n) {
 
 class LearnedFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "posbench-learned-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Writes W[max_len, d] (row-major values) as float64 or float32 .npy; returns its path.
   std::string write_table(const std::string& name, std::vector<int64_t> shape,
                           const std::vector<double>& values, bool f32 = false) {
@@ -72,7 +65,7 @@ class LearnedFileTest : public ::testing::Test {
   // W[r] = (r^2, 10 - r) for r in [0, 4): a table whose rows are easy to interpolate by hand.
   std::string small_table() { return write_table("w4.npy", {4, 2}, {0, 10, 1, 9, 4, 8, 9, 7}); }
 
-  fs::path dir_;
+  test::TempDir dir_{"posbench-learned"};
 };
 
 TEST(Learned, NormalInitFollowsTheDocumentedDrawOrder) {

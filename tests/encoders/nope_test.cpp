@@ -13,19 +13,14 @@
 #include "encoders/registry.h"
 #include "harness/attention_logit.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
 
-std::unique_ptr<Encoder> make_nope() {
-  const EncoderInfo& info = EncoderRegistry::instance().get("nope", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, json::object(), "params", diag);
-  EXPECT_TRUE(diag.ok());
-  return info.factory(Params(resolved));
-}
+std::unique_ptr<Encoder> make_nope() { return test::make_scheme("nope", json::object()); }
 
 const std::vector<int64_t> kPositions = {0, 1, 2, 1000, 123456789};
 

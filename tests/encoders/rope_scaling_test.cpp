@@ -7,10 +7,8 @@
 // frequencies f_i and an attention factor a; pair i at position p is rotated by p f_i and
 // scaled by a.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -25,6 +23,7 @@
 #include "harness/config.h"
 #include "harness/npy.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
@@ -32,13 +31,7 @@ namespace {
 using nlohmann::json;
 constexpr double kPi = std::numbers::pi;
 
-std::unique_ptr<Encoder> make_rope(const json& params) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("rope", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, params, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return info.factory(Params(resolved));
-}
+std::unique_ptr<Encoder> make_rope(const json& params) { return test::make_scheme("rope", params); }
 
 // ---- references, from the formulas ---------------------------------------------------------
 
@@ -534,11 +527,7 @@ TEST(RopeScaling, AttentionFactorMultipliesCosAndSin) {
 TEST(RopeScaling, ApplyCommandAppliesScalingAndAttentionFactor) {
   // `posbench apply rope --params '{"scaling": {...}}' --offset 20000` on [3, 2, 64] float64:
   // rows at positions 20000..20002, sequence length 20003 (> L, so dynamic would scale too).
-  namespace fs = std::filesystem;
-  const fs::path dir =
-      fs::temp_directory_path() / ("posbench_rope_scaling_test_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const test::TempDir dir("posbench_rope_scaling_test");
   const int64_t n = 3, heads = 2, d = 64, offset = 20000;
   NpyArray in;
   in.shape = {n, heads, d};
@@ -574,7 +563,6 @@ TEST(RopeScaling, ApplyCommandAppliesScalingAndAttentionFactor) {
         for (int64_t i = 0; i < d; ++i) EXPECT_NEAR(out.f64[off + i], want[i], 1e-10);
       }
   }
-  fs::remove_all(dir);
 }
 
 // ---- length dependence -------------------------------------------------------------------------

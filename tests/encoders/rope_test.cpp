@@ -12,19 +12,14 @@
 #include "encoders/registry.h"
 #include "harness/attention_logit.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
 
-std::unique_ptr<Encoder> make_rope(const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("rope", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return info.factory(Params(resolved));
-}
+std::unique_ptr<Encoder> make_rope(const json& given) { return test::make_scheme("rope", given); }
 
 // Reference rotation of one head x[head_dim] at position p: `rotated` leading channels rotate,
 // paired as (i, i + rotated/2) (half) or (2i, 2i+1) (interleaved).

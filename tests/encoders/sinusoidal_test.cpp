@@ -10,20 +10,15 @@
 
 #include "encoders/apply.h"
 #include "encoders/registry.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
 
-// Builds the registered scheme the way the harness does: declared specs -> resolved params ->
-// factory.
 std::unique_ptr<Encoder> make_sinusoidal(const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("sinusoidal", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return info.factory(Params(resolved));
+  return test::make_scheme("sinusoidal", given);
 }
 
 // Reference value of column c of PE(p), computed in long double from the paper's formula.

@@ -3,18 +3,19 @@
 // HuggingFace function written here (torch ops on float32 spelled out), and against buckets
 // computed by hand from the formula for chosen distances.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "encoders/registry.h"
 #include "harness/npy.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
@@ -64,23 +65,7 @@ int64_t hf_bucket(int64_t relative_position, bool bidirectional, int64_t num_buc
   return relative_buckets + (is_small ? relative_position : if_large);
 }
 
-// Temporary directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "posbench-t5-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return dir_ / name; }
-
- private:
-  fs::path dir_;
-};
+using test::TempDir;
 
 std::string write_table(const TempDir& dir, const std::string& name, int64_t rows, int64_t cols,
                         double (*value)(int64_t, int64_t)) {
@@ -97,26 +82,11 @@ std::string write_table(const TempDir& dir, const std::string& name, int64_t row
 // T[b, h] = 1000 h + b: the bias value names its bucket and head.
 double coded(int64_t b, int64_t h) { return 1000.0 * double(h) + double(b); }
 
-json resolve(const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("t5", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return resolved;
-}
+std::unique_ptr<Encoder> make_t5(const json& given) { return test::make_scheme("t5", given); }
 
-std::unique_ptr<Encoder> make_t5(const json& given) {
-  return EncoderRegistry::instance().get("t5", "encoder").factory(Params(resolve(given)));
-}
-
+// The param a bad `given` (or, with heads > 0, that many heads) is reported against.
 std::string param_error(const json& given, int64_t heads = 0) {
-  try {
-    auto enc = make_t5(given);
-    if (heads > 0) enc->check_shape(0, heads);
-  } catch (const ParamError& e) {
-    return e.param();
-  }
-  return "<no error>";
+  return test::param_error("t5", given, heads > 0 ? std::optional<int64_t>(heads) : std::nullopt);
 }
 
 // Bucket of the distance key - query as seen through bias(): query at 1000, key at 1000 + rel.

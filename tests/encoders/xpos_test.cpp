@@ -16,19 +16,14 @@
 #include "encoders/registry.h"
 #include "harness/attention_logit.h"
 #include "harness/random.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
 
-std::unique_ptr<Encoder> make_xpos(const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get("xpos", "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return info.factory(Params(resolved));
-}
+std::unique_ptr<Encoder> make_xpos(const json& given) { return test::make_scheme("xpos", given); }
 
 long double zeta(int64_t i, int64_t rd) {
   return (2.0L * (long double)i + 0.4L * (long double)rd) / (1.4L * (long double)rd);

@@ -7,8 +7,6 @@
 // load_plugin in this process (one shared registry, withdrawal after a failed load).
 // Building examples/plugin against an installed SDK is ctest `plugin_out_of_tree`.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,43 +14,27 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "encoders/registry.h"
 #include "harness/experiment.h"
 #include "harness/plugins.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::has;
+using test::quoted;
+using test::read_file;
+using Result = test::BinaryResult;
 
 fs::path plugin(const std::string& name) {
   return fs::path(POSBENCH_TEST_PLUGIN_DIR) / ("lib" + name + ".so");
-}
-
-// Built by appending: "'" + string trips GCC 12's -Wrestrict false positive.
-std::string quoted(const fs::path& p) {
-  std::string out(1, '\'');
-  out += p.string();
-  out += '\'';
-  return out;
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool has(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
 }
 
 // The example scheme's formula, written independently: -slope * ratio^h * |i - j|^power.
@@ -62,43 +44,9 @@ double linear_decay_reference(double slope, double ratio, double power, int h, d
   return -s * std::exp(power * std::log(std::fabs(i - j)));
 }
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-class PluginCli : public ::testing::Test {
+class PluginCli : public test::BinaryTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("posbench-plugin-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "work");
-    fs::create_directories(root_ / "io");
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  fs::path work() const { return root_ / "work"; }
-
-  fs::path write(const std::string& name, const std::string& content) const {
-    const fs::path p = work() / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-
-  // Runs `posbench ARGS` in work(), capturing stdout and stderr.
-  Result run(const std::string& args) const {
-    const fs::path out = root_ / "io" / "stdout", err = root_ / "io" / "stderr";
-    const std::string cmd = "cd " + quoted(work()) + " && '" + POSBENCH_BINARY + "' " + args +
-                            " >" + quoted(out) + " 2>" + quoted(err);
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_text(out);
-    r.err = read_text(err);
-    return r;
-  }
+  PluginCli() : BinaryTest("posbench-plugin-test") {}
 
   // A user error from a plugin: exit 2, nothing on stdout, exactly one line on stderr,
   // "posbench: error: plugin PATH: ..." containing `needle`.
@@ -110,8 +58,6 @@ class PluginCli : public ::testing::Test {
     EXPECT_EQ(r.err.rfind("posbench: error: plugin " + path.string() + ": ", 0), 0u) << r.err;
     EXPECT_TRUE(has(r.err, needle)) << "expected '" << needle << "' in: " << r.err;
   }
-
-  fs::path root_;
 };
 
 TEST_F(PluginCli, ListShowsTheSchemeOnlyWithThePlugin) {
@@ -184,7 +130,7 @@ TEST_F(PluginCli, ApplyUsesThePluginScheme) {
                  " apply linear_decay --input logits.npy --output out.npy --offset 5 --params "
                  "'{\"slope\": 2, \"ratio\": 0.25, \"power\": 0.5}'");
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::string bytes = read_text(work() / "out.npy");
+  const std::string bytes = read_file(work() / "out.npy");
   ASSERT_GT(bytes.size(), 10u);
   const size_t header_len = size_t(uint8_t(bytes[8])) | size_t(uint8_t(bytes[9])) << 8;
   ASSERT_EQ(bytes.size(), 10 + header_len + sizeof(double) * heads * nq * nk);
@@ -229,7 +175,7 @@ TEST_F(PluginCli, ConfigPluginsWorkForValidateAndRun) {
   Result r = run("run probe.json -o results.json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "ld")) << r.out;
-  const json doc = json::parse(read_text(work() / "results.json"));
+  const json doc = json::parse(read_file(work() / "results.json"));
   const json& encoders = doc["experiments"][0]["encoders"];
   ASSERT_EQ(encoders.size(), 4u);
   EXPECT_EQ(doc["experiments"][0]["type"], "bias_probe");

@@ -1,73 +1,24 @@
 // length_extrapolation: every expectation is checked on the experiment's output against a
 // closed form or a float64 reference loop written here from the definitions.
 #include <gtest/gtest.h>
-#include <omp.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numbers>
 #include <string>
 #include <vector>
 
-#include "harness/config.h"
-#include "harness/experiment.h"
+#include "property_test_util.h"
+#include "tests/test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
 
-std::unique_ptr<Experiment> make(const json& params) {
-  Diagnostics diag;
-  const auto& info = ExperimentRegistry::instance().get("length_extrapolation", "experiment");
-  const json resolved = resolve_params(info.params, params, "experiments[0]", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return info.factory(Params(resolved));
-}
-
-EncoderInstance encoder(const json& spec) {
-  Diagnostics diag;
-  EncoderInstance e = build_encoder(spec, "experiments[0].encoders[0]", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  return e;
-}
-
-EncoderOutcome run(const json& params, const json& spec, uint64_t seed = 0) {
-  auto exp = make(params);
-  const EncoderInstance enc = encoder(spec);
-  exp->check(enc);
-  RunContext ctx;
-  ctx.seed = seed;
-  return exp->run_all({enc}, ctx).outcomes.at(0);
-}
-
-double metric(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& m : o.metrics)
-    if (m.name == name) return m.value;
-  ADD_FAILURE() << "no metric " << name;
-  return NAN;
-}
-
-const Curve& curve(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& c : o.curves)
-    if (c.name == name) return c;
-  ADD_FAILURE() << "no curve " << name;
-  static const Curve empty;
-  return empty;
-}
-
-// Value of curve `name` at x.
-double at(const EncoderOutcome& o, const std::string& name, double x) {
-  const Curve& c = curve(o, name);
-  for (size_t i = 0; i < c.x.size(); ++i)
-    if (c.x[i] == x) return c.y[i];
-  ADD_FAILURE() << "curve " << name << " has no x = " << x;
-  return NAN;
+EncoderOutcome run(const json& params, const json& spec) {
+  return run_experiment("length_extrapolation", params, spec).outcomes.at(0);
 }
 
 struct Stats {
@@ -105,8 +56,8 @@ TEST(LengthExtrapolation, RopeFullTurnPairsMatchYarnClosedForm) {
   EXPECT_EQ(metric(o, "full_turn_pairs"), double(expected));
   EXPECT_EQ(metric(o, "rotary_pairs"), 64.0);
   // Plain RoPE: every pair short of a full turn meets new angles at any n > L, none at n = L.
-  EXPECT_EQ(at(o, "unseen_angle_fraction", 512), 0.0);
-  EXPECT_EQ(at(o, "unseen_angle_fraction", 1024), 1.0);
+  EXPECT_EQ(curve_at(o, "unseen_angle_fraction", 512), 0.0);
+  EXPECT_EQ(curve_at(o, "unseen_angle_fraction", 1024), 1.0);
   EXPECT_EQ(metric(o, "unseen_angle_fraction"), 1.0);
 
   // Another shape: d = 64, base 500, L = 100.
@@ -130,7 +81,7 @@ TEST(LengthExtrapolation, AlibiLogitGapIsSlopeTimesDistance) {
   for (int h = 0; h < 8; ++h) {
     const double m = std::pow(2.0, -(h + 1.0));  // 2^(-8(h+1)/8)
     for (double n : {64.0, 100.0, 256.0})
-      EXPECT_DOUBLE_EQ(at(o, "logit_gap_head" + std::to_string(h), n), m * (n - 1))
+      EXPECT_DOUBLE_EQ(curve_at(o, "logit_gap_head" + std::to_string(h), n), m * (n - 1))
           << h << " " << n;
   }
   EXPECT_DOUBLE_EQ(metric(o, "logit_gap_head0"), 0.5 * 255);
@@ -163,13 +114,13 @@ TEST(LengthExtrapolation, AlibiPositionOnlyAttentionIsGeometric) {
       mean.entropy += s.entropy / 4, mean.max_weight += s.max_weight / 4;
       mean.window_mass += s.window_mass / 4;
       if (n == 80) {
-        EXPECT_NEAR(at(o, "normalized_entropy_by_head", h), s.entropy, 1e-12);
-        EXPECT_NEAR(at(o, "window_mass_by_head", h), s.window_mass, 1e-12);
+        EXPECT_NEAR(curve_at(o, "normalized_entropy_by_head", h), s.entropy, 1e-12);
+        EXPECT_NEAR(curve_at(o, "window_mass_by_head", h), s.window_mass, 1e-12);
       }
     }
-    EXPECT_NEAR(at(o, "normalized_entropy", double(n)), mean.entropy, 1e-12);
-    EXPECT_NEAR(at(o, "max_attention_weight", double(n)), mean.max_weight, 1e-12);
-    EXPECT_NEAR(at(o, "window_mass", double(n)), mean.window_mass, 1e-12);
+    EXPECT_NEAR(curve_at(o, "normalized_entropy", double(n)), mean.entropy, 1e-12);
+    EXPECT_NEAR(curve_at(o, "max_attention_weight", double(n)), mean.max_weight, 1e-12);
+    EXPECT_NEAR(curve_at(o, "window_mass", double(n)), mean.window_mass, 1e-12);
   }
 }
 
@@ -178,9 +129,9 @@ TEST(LengthExtrapolation, AlibiKeepsMassInWindowWithRandomContent) {
   // below e^{-32 + O(10)}, whatever the length.
   const auto o = run({{"dim", 32}, {"train_length", 128}, {"eval_lengths", {1024}}, {"samples", 8}},
                      {{"name", "alibi"}});
-  EXPECT_GT(at(o, "window_mass_by_head", 0), 1 - 1e-6);
+  EXPECT_GT(curve_at(o, "window_mass_by_head", 0), 1 - 1e-6);
   // Head 7 (m = 1/256) spreads far beyond the window at n = 1024.
-  EXPECT_LT(at(o, "window_mass_by_head", 7), 0.5);
+  EXPECT_LT(curve_at(o, "window_mass_by_head", 7), 0.5);
 }
 
 TEST(LengthExtrapolation, SinusoidalPositionOnlyAttentionMatchesReference) {
@@ -202,12 +153,12 @@ TEST(LengthExtrapolation, SinusoidalPositionOnlyAttentionMatchesReference) {
       x[j] = s / std::sqrt(double(d));
     }
     const Stats s = softmax_stats(x, W);
-    EXPECT_NEAR(at(o, "normalized_entropy", double(n)), s.entropy, 1e-12) << n;
-    EXPECT_NEAR(at(o, "max_attention_weight", double(n)), s.max_weight, 1e-12) << n;
-    EXPECT_NEAR(at(o, "window_mass", double(n)), s.window_mass, 1e-12) << n;
+    EXPECT_NEAR(curve_at(o, "normalized_entropy", double(n)), s.entropy, 1e-12) << n;
+    EXPECT_NEAR(curve_at(o, "max_attention_weight", double(n)), s.max_weight, 1e-12) << n;
+    EXPECT_NEAR(curve_at(o, "window_mass", double(n)), s.window_mass, 1e-12) << n;
   }
   EXPECT_NEAR(metric(o, "normalized_entropy_drift"),
-              at(o, "normalized_entropy", 96) - at(o, "normalized_entropy", 24), 1e-15);
+              curve_at(o, "normalized_entropy", 96) - curve_at(o, "normalized_entropy", 24), 1e-15);
 }
 
 TEST(LengthExtrapolation, RopePositionOnlyAttentionIsUniform) {
@@ -220,9 +171,9 @@ TEST(LengthExtrapolation, RopePositionOnlyAttentionIsUniform) {
                       {"content_std", 0.0}},
                      {{"name", "rope"}});
   for (double n : {40.0, 160.0}) {
-    EXPECT_NEAR(at(o, "normalized_entropy", n), 1.0, 1e-12);
-    EXPECT_NEAR(at(o, "max_attention_weight", n), 1.0 / n, 1e-15);
-    EXPECT_NEAR(at(o, "window_mass", n), 10.0 / n, 1e-12);
+    EXPECT_NEAR(curve_at(o, "normalized_entropy", n), 1.0, 1e-12);
+    EXPECT_NEAR(curve_at(o, "max_attention_weight", n), 1.0 / n, 1e-15);
+    EXPECT_NEAR(curve_at(o, "window_mass", n), 10.0 / n, 1e-12);
   }
 }
 
@@ -237,7 +188,8 @@ TEST(LengthExtrapolation, RopeWithIndependentKeysIgnoresPosition) {
   const auto a = run(params, {{"name", "rope"}, {"params", {{"base", 10000}}}});
   const auto b = run(params, {{"name", "rope"}, {"params", {{"base", 3}}}});
   for (const char* name : {"normalized_entropy", "max_attention_weight", "window_mass"})
-    for (double n : {64.0, 256.0}) EXPECT_NEAR(at(a, name, n), at(b, name, n), 1e-12) << name;
+    for (double n : {64.0, 256.0})
+      EXPECT_NEAR(curve_at(a, name, n), curve_at(b, name, n), 1e-12) << name;
 }
 
 TEST(LengthExtrapolation, SinusoidalNoveltyMatchesCosineReference) {
@@ -257,8 +209,8 @@ TEST(LengthExtrapolation, SinusoidalNoveltyMatchesCosineReference) {
       }
       mn = std::min(mn, best), sum += best;
     }
-    EXPECT_NEAR(at(o, "min_max_cosine_unseen", double(n)), mn, 1e-12);
-    EXPECT_NEAR(at(o, "mean_max_cosine_unseen", double(n)), sum / double(n - L), 1e-12);
+    EXPECT_NEAR(curve_at(o, "min_max_cosine_unseen", double(n)), mn, 1e-12);
+    EXPECT_NEAR(curve_at(o, "mean_max_cosine_unseen", double(n)), sum / double(n - L), 1e-12);
   }
   EXPECT_EQ(curve(o, "max_cosine_to_seen").x.size(), size_t(96 - L));
 }
@@ -280,19 +232,16 @@ TEST(LengthExtrapolation, LearnedErrorPastMaxLenIsUnsupportedNotACrash) {
   EXPECT_NE(o.note.find("256"), std::string::npos) << o.note;
   EXPECT_EQ(o.extra.at("unsupported_lengths"), json({256, 512, 1024}));
   EXPECT_EQ(metric(o, "max_supported_length"), 128.0);
-  EXPECT_TRUE(std::isfinite(at(o, "normalized_entropy", 128)));
-  EXPECT_TRUE(std::isnan(at(o, "normalized_entropy", 1024)));
+  EXPECT_TRUE(std::isfinite(curve_at(o, "normalized_entropy", 128)));
+  EXPECT_TRUE(std::isnan(curve_at(o, "normalized_entropy", 1024)));
   EXPECT_TRUE(std::isnan(metric(o, "normalized_entropy")));
-  EXPECT_TRUE(std::isfinite(at(o, "mean_max_cosine_unseen", 128)));
-  EXPECT_TRUE(std::isnan(at(o, "mean_max_cosine_unseen", 256)));
+  EXPECT_TRUE(std::isfinite(curve_at(o, "mean_max_cosine_unseen", 128)));
+  EXPECT_TRUE(std::isnan(curve_at(o, "mean_max_cosine_unseen", 256)));
   // Random rows in 16 dimensions are far from collinear.
-  EXPECT_LT(at(o, "mean_max_cosine_unseen", 128), 0.95);
+  EXPECT_LT(curve_at(o, "mean_max_cosine_unseen", 128), 0.95);
 }
 
-bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
-
 TEST(LengthExtrapolation, IdenticalForAnyThreadCount) {
-  const int saved = omp_get_max_threads();
   const json params = {{"dim", 32},
                        {"train_length", 64},
                        {"eval_lengths", {64, 256}},
@@ -304,57 +253,36 @@ TEST(LengthExtrapolation, IdenticalForAnyThreadCount) {
     for (const char* content : {"independent", "shared"}) {
       json p = params;
       p["content"] = content;
-      omp_set_num_threads(1);
-      const auto a = run(p, spec, 7);
-      omp_set_num_threads(2);
-      const auto b = run(p, spec, 7);
-      ASSERT_EQ(a.metrics.size(), b.metrics.size());
-      for (size_t i = 0; i < a.metrics.size(); ++i)
-        EXPECT_TRUE(same(a.metrics[i].value, b.metrics[i].value)) << spec << a.metrics[i].name;
-      ASSERT_EQ(a.curves.size(), b.curves.size());
-      for (size_t i = 0; i < a.curves.size(); ++i)
-        for (size_t k = 0; k < a.curves[i].y.size(); ++k)
-          EXPECT_TRUE(same(a.curves[i].y[k], b.curves[i].y[k])) << spec << a.curves[i].name;
+      expect_same_values_for_1_and_2_omp_threads("length_extrapolation", p, spec, 7);
     }
   }
-  omp_set_num_threads(saved);
 }
 
-std::vector<Problem> problems(json experiment) {
-  experiment["type"] = "length_extrapolation";
-  experiment["encoders"] = json::array({{{"name", "rope"}}});
-  Diagnostics diag;
-  build_plan({{"name", "t"}, {"seed", 0}, {"experiments", {experiment}}}, diag);
-  return diag.problems();
-}
-
-void expect_problem(const json& experiment, const std::string& path,
-                    const std::vector<std::string>& parts) {
-  const auto ps = problems(experiment);
-  ASSERT_EQ(ps.size(), 1u) << experiment;
-  EXPECT_EQ(ps[0].path, path) << ps[0].str();
-  for (const auto& part : parts)
-    EXPECT_NE(ps[0].message.find(part), std::string::npos) << ps[0].str();
+// Problems of a config with one length_extrapolation experiment (and rope) given `params`.
+std::vector<Problem> problems(const json& params) {
+  return config_problems("length_extrapolation", params, "rope");
 }
 
 TEST(LengthExtrapolation, BadParamsNameTheirJsonPath) {
-  expect_problem({{"train_length", -5}}, "experiments[0].train_length", {"-5", "integer >= 2"});
-  expect_problem({{"eval_lengths", {1024, -3}}}, "experiments[0].eval_lengths", {"-3"});
-  expect_problem({{"train_length", 512}, {"eval_lengths", {256, 1024}}},
+  expect_problem(problems({{"train_length", -5}}), "experiments[0].train_length",
+                 {"-5", "integer >= 2"});
+  expect_problem(problems({{"eval_lengths", {1024, -3}}}), "experiments[0].eval_lengths", {"-3"});
+  expect_problem(problems({{"train_length", 512}, {"eval_lengths", {256, 1024}}}),
                  "experiments[0].eval_lengths", {"256", "train_length = 512"});
-  expect_problem({{"eval_lengths", {1000.5}}}, "experiments[0].eval_lengths", {"integer"});
-  expect_problem({{"eval_lengths", json::array()}}, "experiments[0].eval_lengths", {"empty"});
-  expect_problem({{"train_length", 32}, {"window", 64}}, "experiments[0].window",
+  expect_problem(problems({{"eval_lengths", {1000.5}}}), "experiments[0].eval_lengths",
+                 {"integer"});
+  expect_problem(problems({{"eval_lengths", json::array()}}), "experiments[0].eval_lengths",
+                 {"empty"});
+  expect_problem(problems({{"train_length", 32}, {"window", 64}}), "experiments[0].window",
                  {"64", "train_length = 32"});
-  expect_problem({{"train_lenght", 512}}, "experiments[0].train_lenght", {"train_length"});
-  expect_problem({{"content", "shard"}}, "experiments[0].content", {"shared"});
+  expect_problem(problems({{"train_lenght", 512}}), "experiments[0].train_lenght",
+                 {"train_length"});
+  expect_problem(problems({{"content", "shard"}}), "experiments[0].content", {"shared"});
 }
 
 TEST(LengthExtrapolation, CliValidateExitsTwoWithPaths) {
   // One bad param in each of the four experiments: `validate` reports every one, exit 2.
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("posbench-lenx-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir dir("posbench-lenx-test");
   const json enc = json::array({{{"name", "rope"}}});
   const json config = {{"name", "bad"},
                        {"seed", 0},
@@ -367,19 +295,13 @@ TEST(LengthExtrapolation, CliValidateExitsTwoWithPaths) {
                          {{"type", "resolution"}, {"positons", 10}, {"encoders", enc}},
                          {{"type", "precision"}, {"max_position", 0}, {"encoders", enc}}}}};
   std::ofstream(dir / "bad.json") << config.dump();
-  const std::string cmd = std::string(POSBENCH_BINARY) + " validate " +
-                          (dir / "bad.json").string() + " >" + (dir / "out.txt").string() + " 2>" +
-                          (dir / "err.txt").string();
-  const int status = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 2);
-  std::ifstream in(dir / "err.txt");
-  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const BinaryResult r = run_posbench("validate " + quoted(dir / "bad.json"), dir.path());
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.code, 2);
   for (const char* path : {"experiments[0].eval_lengths", "experiments[1].train_length",
                            "experiments[2].positons", "experiments[3].max_position"})
-    EXPECT_NE(err.find(path), std::string::npos) << path << "\n" << err;
-  std::filesystem::remove_all(dir);
+    EXPECT_NE(r.err.find(path), std::string::npos) << path << "\n" << r.err;
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test

@@ -4,29 +4,21 @@
 // B(16) ~ 15.8, B(256) ~ 6.5, B(1024) ~ 4.0. The empirical mean |s(q, k, 0, r)| is checked
 // against a scalar loop over the seeded content; other families against their closed forms.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <complex>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "harness/random.h"
 #include "property_test_util.h"
+#include "tests/test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
-using test::curve;
-using test::make_encoder;
-using test::make_experiment;
-using test::metric;
-using test::run_with;
 
 double reference_bound(double r, int d, double base) {
   std::complex<long double> S = 0;
@@ -50,7 +42,7 @@ TEST(LongTermDecay, RopeBoundReproducesTheRoFormerFigure) {
   EXPECT_NEAR(metric(o, "bound_r16"), 15.8, 0.05);
   EXPECT_NEAR(metric(o, "bound_r256"), 6.5, 0.05);
   EXPECT_NEAR(metric(o, "bound_r1024"), 4.0, 0.05);
-  EXPECT_EQ(test::unit_of(o, "bound_r16"), "1");
+  EXPECT_EQ(unit_of(o, "bound_r16"), "1");
   const Curve& c = curve(o, "bound");
   ASSERT_EQ(c.x, kDefaultDistances);
   EXPECT_EQ(c.x_name, "distance");
@@ -153,10 +145,7 @@ TEST(LongTermDecay, LearnedNeedsRowsUpToTheLargestDistance) {
   const EncoderInstance enc = make_encoder({{"name", "learned"}, {"params", {{"max_len", 116}}}});
   const EncoderOutcome ok = run_with(*e, enc);
   ASSERT_EQ(ok.status, Status::ok) << ok.note;
-  std::vector<int64_t> pos(116);
-  for (int p = 0; p < 116; ++p) pos[p] = p;
-  std::vector<double> W(116 * 128);
-  enc.encoder->additive_table(pos, 128, W.data());
+  const std::vector<double> W = table_rows(enc, 116, 128);
   const Curve& c = curve(ok, "mean_abs_phi");
   const int rs[3] = {0, 4, 100};
   for (int i = 0; i < 3; ++i) {
@@ -176,13 +165,11 @@ TEST(LongTermDecay, SameResultForAnyThreadCount) {
        {json{{"name", "rope"}}, json{{"name", "xpos"}}, json{{"name", "alibi"}},
         json{{"name", "fire"}}, json{{"name", "learned"}, {"params", {{"max_len", 8256}}}}}) {
     const EncoderInstance enc = make_encoder(spec);
-    test::expect_identical(run_with(*e, enc, 9, 1), run_with(*e, enc, 9, 2));
+    expect_identical(run_with(*e, enc, 9, 1), run_with(*e, enc, 9, 2));
   }
 }
 
 TEST(LongTermDecay, BadParamsNameTheirJsonPath) {
-  using test::config_problems;
-  using test::expect_problem;
   expect_problem(config_problems("long_term_decay", {{"distances", {0, -4}}}),
                  "experiments[0].distances", {"-4"});
   expect_problem(config_problems("long_term_decay", {{"distances", {0, 2.5}}}),
@@ -196,22 +183,15 @@ TEST(LongTermDecay, BadParamsNameTheirJsonPath) {
 }
 
 TEST(LongTermDecay, CliRefusesABadConfigWithExitCode2) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("posbench-ltd-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir dir("posbench-ltd-test");
   const auto config = dir / "bad.json";
   std::ofstream(config) << R"({"name": "t", "experiments": [{"type": "long_term_decay",
       "distances": [0, 1.5], "encoders": [{"name": "rope"}]}]})";
-  const std::string cmd = std::string(POSBENCH_BINARY) + " validate " + config.string() + " 2>" +
-                          (dir / "err.txt").string();
-  const int status = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 2);
-  std::ifstream in(dir / "err.txt");
-  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(err.find("experiments[0].distances"), std::string::npos) << err;
-  std::filesystem::remove_all(dir);
+  const BinaryResult r = run_posbench("validate " + quoted(config), dir.path());
+  ASSERT_TRUE(r.exited);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("experiments[0].distances"), std::string::npos) << r.err;
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test

@@ -9,15 +9,10 @@
 
 #include "property_test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
-using test::curve;
-using test::make_encoder;
-using test::make_experiment;
-using test::metric;
-using test::run_with;
 
 // Rank of v[i] by counting: #{v < v[i]} + (#{v == v[i]} - 1) / 2 (average rank for ties).
 double count_rank(const std::vector<double>& v, size_t i) {
@@ -52,7 +47,7 @@ TEST(Monotonicity, AlibiIsExactlyMinusOne) {
   EXPECT_EQ(metric(o, "spearman"), -1.0);
   EXPECT_EQ(metric(o, "spearman_max_head"), -1.0);
   EXPECT_TRUE(std::isnan(metric(o, "first_rise")));  // never rises
-  EXPECT_EQ(test::unit_of(o, "first_rise"), "positions");
+  EXPECT_EQ(unit_of(o, "first_rise"), "positions");
   // Per head: mean phi(m) = -m_h m with m_h = 2^(-8(h+1)/8) = 2^-(h+1) for 8 heads.
   for (int h = 0; h < 8; ++h) {
     const Curve& c = curve(o, "mean_phi_head" + std::to_string(h));
@@ -113,10 +108,7 @@ TEST(Monotonicity, RandomLearnedTableHasNoTrend) {
   const EncoderOutcome o = run_with(*e, enc);
   ASSERT_EQ(o.status, Status::ok) << o.note;
   // Reference from the table W itself: phi(x, x+m) = W[x] . W[x+m], anchors x in [0, P - M).
-  std::vector<int64_t> pos(P);
-  for (int p = 0; p < P; ++p) pos[p] = p;
-  std::vector<double> W(P * dim);
-  enc.encoder->additive_table(pos, dim, W.data());
+  const std::vector<double> W = table_rows(enc, P, dim);
   std::vector<double> mean(M + 1, 0.0);
   double rho = 0;
   for (int x = 0; x < P - M; ++x) {
@@ -145,16 +137,10 @@ TEST(Monotonicity, RandomLearnedTableHasNoTrend) {
 TEST(Monotonicity, SameResultForAnyThreadCount) {
   const auto e =
       make_experiment("monotonicity", {{"positions", 200}, {"max_offset", 40}, {"samples", 8}});
-  for (const json& spec : {json{{"name", "rope"}}, json{{"name", "alibi"}},
-                           json{{"name", "learned"}, {"params", {{"max_len", 200}}}}}) {
-    const EncoderInstance enc = make_encoder(spec);
-    test::expect_identical(run_with(*e, enc, 5, 1), run_with(*e, enc, 5, 2));
-  }
+  expect_same_result_for_1_and_2_threads(*e, 200, 5);
 }
 
 TEST(Monotonicity, BadParamsNameTheirJsonPath) {
-  using test::config_problems;
-  using test::expect_problem;
   expect_problem(config_problems("monotonicity", {{"positions", 32}, {"max_offset", 40}}),
                  "experiments[0].max_offset", {"40", "max_offset < positions"});
   expect_problem(config_problems("monotonicity", {{"max_offset", 0}}), "experiments[0].max_offset",
@@ -167,4 +153,4 @@ TEST(Monotonicity, BadParamsNameTheirJsonPath) {
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test

@@ -1,55 +1,29 @@
 // position_probe: R^2 of the ridge probe, checked on the experiment's output against closed
 // forms (an exactly linear table, the relative-ridge shrinkage, random-feature R^2 = d/(N-1)).
-#include <gtest/gtest.h>
-#include <omp.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "harness/config.h"
-#include "harness/experiment.h"
 #include "harness/npy.h"
+#include "property_test_util.h"
+#include "tests/test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
 
-EncoderOutcome run(const json& params, const json& spec, uint64_t seed = 0) {
-  Diagnostics diag;
-  const auto& info = ExperimentRegistry::instance().get("position_probe", "experiment");
-  const json resolved = resolve_params(info.params, params, "experiments[0]", diag);
-  EncoderInstance enc = build_encoder(spec, "experiments[0].encoders[0]", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  auto exp = info.factory(Params(resolved));
-  exp->check(enc);
-  RunContext ctx;
-  ctx.seed = seed;
-  return exp->run_all({enc}, ctx).outcomes.at(0);
-}
-
-double metric(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& m : o.metrics)
-    if (m.name == name) return m.value;
-  ADD_FAILURE() << "no metric " << name;
-  return NAN;
+EncoderOutcome run(const json& params, const json& spec) {
+  return run_experiment("position_probe", params, spec).outcomes.at(0);
 }
 
 // A learned table read from a .npy file whose column 0 is a * p + c and the rest zero.
 class LinearTable : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("posbench-probe-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string write(int64_t rows, int64_t d, double a, double c) {
     NpyArray arr;
     arr.dtype = NpyDtype::float64;
@@ -61,7 +35,7 @@ class LinearTable : public ::testing::Test {
     write_npy(file, arr);
     return file.string();
   }
-  std::filesystem::path dir_;
+  TempDir dir_{"posbench-probe-test"};
   int counter_ = 0;
 };
 
@@ -156,45 +130,25 @@ TEST(PositionProbe, RotaryAveragesOverSamples) {
   EXPECT_LE(mean, 1.0);
 }
 
-bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
-
 TEST(PositionProbe, IdenticalForAnyThreadCount) {
-  const int saved = omp_get_max_threads();
   for (const json& spec : {json{{"name", "sinusoidal"}}, json{{"name", "rope"}}}) {
     const json params = {{"dim", 64}, {"train_length", 256}, {"samples", 6}};
-    omp_set_num_threads(1);
-    const auto a = run(params, spec, 3);
-    omp_set_num_threads(2);
-    const auto b = run(params, spec, 3);
-    ASSERT_EQ(a.metrics.size(), b.metrics.size());
-    for (size_t i = 0; i < a.metrics.size(); ++i)
-      EXPECT_TRUE(same(a.metrics[i].value, b.metrics[i].value)) << spec << a.metrics[i].name;
-    ASSERT_EQ(a.curves.size(), b.curves.size());
-    for (size_t i = 0; i < a.curves.size(); ++i)
-      for (size_t k = 0; k < a.curves[i].y.size(); ++k)
-        EXPECT_TRUE(same(a.curves[i].y[k], b.curves[i].y[k])) << spec << a.curves[i].name;
+    expect_same_values_for_1_and_2_omp_threads("position_probe", params, spec, 3);
   }
-  omp_set_num_threads(saved);
-}
-
-void expect_problem(json experiment, const std::string& path, const std::string& part) {
-  experiment["type"] = "position_probe";
-  experiment["encoders"] = json::array({{{"name", "sinusoidal"}}});
-  Diagnostics diag;
-  build_plan({{"name", "t"}, {"seed", 0}, {"experiments", {experiment}}}, diag);
-  const auto& ps = diag.problems();
-  ASSERT_EQ(ps.size(), 1u) << experiment;
-  EXPECT_EQ(ps[0].path, path) << ps[0].str();
-  EXPECT_NE(ps[0].message.find(part), std::string::npos) << ps[0].str();
 }
 
 TEST(PositionProbe, BadParamsNameTheirJsonPath) {
-  expect_problem({{"train_length", -512}}, "experiments[0].train_length", "-512");
-  expect_problem({{"ridge", 0}}, "experiments[0].ridge", "> 0");
-  expect_problem({{"ridge", -1e-3}}, "experiments[0].ridge", "-0.001");
-  expect_problem({{"samples", 0}}, "experiments[0].samples", "0");
-  expect_problem({{"rige", 1}}, "experiments[0].rige", "ridge");
+  expect_problem(config_problems("position_probe", {{"train_length", -512}}),
+                 "experiments[0].train_length", {"-512"});
+  expect_problem(config_problems("position_probe", {{"ridge", 0}}), "experiments[0].ridge",
+                 {"> 0"});
+  expect_problem(config_problems("position_probe", {{"ridge", -1e-3}}), "experiments[0].ridge",
+                 {"-0.001"});
+  expect_problem(config_problems("position_probe", {{"samples", 0}}), "experiments[0].samples",
+                 {"0"});
+  expect_problem(config_problems("position_probe", {{"rige", 1}}), "experiments[0].rige",
+                 {"ridge"});
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test

@@ -9,46 +9,20 @@
 #include <string>
 #include <vector>
 
-#include "harness/config.h"
-#include "harness/experiment.h"
 #include "harness/position_features.h"
+#include "property_test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
 
-ExperimentResult run_result(const json& params, const json& spec, uint64_t seed = 0) {
-  Diagnostics diag;
-  const auto& info = ExperimentRegistry::instance().get("precision", "experiment");
-  const json resolved = resolve_params(info.params, params, "experiments[0]", diag);
-  EncoderInstance enc = build_encoder(spec, "experiments[0].encoders[0]", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  auto exp = info.factory(Params(resolved));
-  exp->check(enc);
-  RunContext ctx;
-  ctx.seed = seed;
-  return exp->run_all({enc}, ctx);
+ExperimentResult run_result(const json& params, const json& spec) {
+  return run_experiment("precision", params, spec);
 }
 
 EncoderOutcome run(const json& params, const json& spec) {
   return run_result(params, spec).outcomes.at(0);
-}
-
-double metric(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& m : o.metrics)
-    if (m.name == name) return m.value;
-  ADD_FAILURE() << "no metric " << name;
-  return NAN;
-}
-
-double at(const EncoderOutcome& o, const std::string& name, double x) {
-  for (const auto& c : o.curves)
-    if (c.name == name)
-      for (size_t i = 0; i < c.x.size(); ++i)
-        if (c.x[i] == x) return c.y[i];
-  ADD_FAILURE() << "curve " << name << " has no x = " << x;
-  return NAN;
 }
 
 // bfloat16 round-to-nearest-even of a float32 value: 8 significant bits.
@@ -79,7 +53,7 @@ TEST(Precision, SinusoidalFloat32IsExactToRoundingNaiveAngleIsNot) {
   EXPECT_GT(metric(o, "max_abs_error_float32"), 0.0);
   // float32 then bfloat16: at most half a bfloat16 ulp (2^-9 below 1) plus the float32 step.
   EXPECT_LE(metric(o, "max_abs_error_bfloat16"), std::ldexp(1.0, -9) + std::ldexp(1.0, -25));
-  EXPECT_EQ(at(o, "abs_error_bfloat16", 0), 0.0);  // sin 0 = 0, cos 0 = 1: exact
+  EXPECT_EQ(curve_at(o, "abs_error_bfloat16", 0), 0.0);  // sin 0 = 0, cos 0 = 1: exact
 
   // The naive angle float32(p) * float32(theta_i) at p = 10^6, referenced here in float64.
   const double p = 1e6;
@@ -91,14 +65,14 @@ TEST(Precision, SinusoidalFloat32IsExactToRoundingNaiveAngleIsNot) {
     value_err = std::max({value_err, std::fabs(std::sin(double(af)) - std::sin(p * theta)),
                           std::fabs(std::cos(double(af)) - std::cos(p * theta))});
   }
-  EXPECT_DOUBLE_EQ(at(o, "angle_error_naive_float32", p), angle_err);
+  EXPECT_DOUBLE_EQ(curve_at(o, "angle_error_naive_float32", p), angle_err);
   EXPECT_GT(angle_err, 1e-2);
   // float32 sin/cos add at most a few float32 ulps to the reference.
-  EXPECT_NEAR(at(o, "abs_error_naive_float32", p), value_err, 1e-6);
-  EXPECT_GT(at(o, "abs_error_naive_float32", p), 1e-2);
+  EXPECT_NEAR(curve_at(o, "abs_error_naive_float32", p), value_err, 1e-6);
+  EXPECT_GT(curve_at(o, "abs_error_naive_float32", p), 1e-2);
   EXPECT_GT(metric(o, "max_abs_error_naive_float32"), 1e-2);
   // At p = 1 the naive angle is fine.
-  EXPECT_LT(at(o, "abs_error_naive_float32", 1), 1e-6);
+  EXPECT_LT(curve_at(o, "abs_error_naive_float32", 1), 1e-6);
 }
 
 TEST(Precision, RopeFloat32RotationIsAccurateNaiveIsNot) {
@@ -106,7 +80,7 @@ TEST(Precision, RopeFloat32RotationIsAccurateNaiveIsNot) {
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_LE(metric(o, "max_abs_error_float32"), 1e-6);
   // p = 0: the identity rotation; only storing u in float32 (|u_c| < 1) errs.
-  EXPECT_LE(at(o, "abs_error_float32", 0), std::ldexp(1.0, -25));
+  EXPECT_LE(curve_at(o, "abs_error_float32", 0), std::ldexp(1.0, -25));
   // bfloat16 of entries below 1 (u and the result): a few 2^-9.
   EXPECT_LE(metric(o, "max_abs_error_bfloat16"), 3 * std::ldexp(1.0, -9));
   // RoPE's theta_i are sinusoidal's: the same naive angle error at 10^6 (> 1e-2 rad).
@@ -115,11 +89,11 @@ TEST(Precision, RopeFloat32RotationIsAccurateNaiveIsNot) {
     const double theta = std::pow(1e4, -2.0 * i / 128.0);
     angle_err = std::max(angle_err, std::fabs(double(float(1e6) * float(theta)) - 1e6 * theta));
   }
-  EXPECT_DOUBLE_EQ(at(o, "angle_error_naive_float32", 1e6), angle_err);
+  EXPECT_DOUBLE_EQ(curve_at(o, "angle_error_naive_float32", 1e6), angle_err);
   EXPECT_GT(metric(o, "max_angle_error_naive_float32"), 1e-2);
   // A pair of norm r moved by an angle error delta moves by <= r delta <= delta; far above
   // the float32 path's error.
-  const double naive = at(o, "abs_error_naive_float32", 1e6);
+  const double naive = curve_at(o, "abs_error_naive_float32", 1e6);
   EXPECT_LE(naive, angle_err + 1e-6);
   EXPECT_GT(naive, 1000 * metric(o, "max_abs_error_float32"));
 }
@@ -153,7 +127,7 @@ TEST(Precision, LearnedErrorPastMaxLenIsUnsupported) {
   const std::vector<int64_t> pos = o.extra.at("positions").get<std::vector<int64_t>>();
   int64_t last_ok = -1;
   for (int64_t p : pos) {
-    const double e = at(o, "abs_error_float32", double(p));
+    const double e = curve_at(o, "abs_error_float32", double(p));
     if (p < 1000) {
       EXPECT_TRUE(std::isfinite(e)) << p;
       last_ok = p;
@@ -172,24 +146,17 @@ TEST(Precision, ResultRecordsBfloat16PositionRounding) {
   EXPECT_EQ(r.extra.at("max_position_in_bfloat16").get<double>(), 999424.0);
 }
 
-void expect_problem(json experiment, const std::string& path, const std::string& part) {
-  experiment["type"] = "precision";
-  experiment["encoders"] = json::array({{{"name", "sinusoidal"}}});
-  Diagnostics diag;
-  build_plan({{"name", "t"}, {"seed", 0}, {"experiments", {experiment}}}, diag);
-  const auto& ps = diag.problems();
-  ASSERT_EQ(ps.size(), 1u) << experiment;
-  EXPECT_EQ(ps[0].path, path) << ps[0].str();
-  EXPECT_NE(ps[0].message.find(part), std::string::npos) << ps[0].str();
-}
-
 TEST(Precision, BadParamsNameTheirJsonPath) {
-  expect_problem({{"max_position", -10}}, "experiments[0].max_position", "-10");
-  expect_problem({{"max_position", 0}}, "experiments[0].max_position", ">= 1");
-  expect_problem({{"max_position", 1e9}}, "experiments[0].max_position", "1e+08");
-  expect_problem({{"samples", -1}}, "experiments[0].samples", "-1");
-  expect_problem({{"max_pos", 10}}, "experiments[0].max_pos", "max_position");
+  expect_problem(config_problems("precision", {{"max_position", -10}}),
+                 "experiments[0].max_position", {"-10"});
+  expect_problem(config_problems("precision", {{"max_position", 0}}), "experiments[0].max_position",
+                 {">= 1"});
+  expect_problem(config_problems("precision", {{"max_position", 1e9}}),
+                 "experiments[0].max_position", {"1e+08"});
+  expect_problem(config_problems("precision", {{"samples", -1}}), "experiments[0].samples", {"-1"});
+  expect_problem(config_problems("precision", {{"max_pos", 10}}), "experiments[0].max_pos",
+                 {"max_position"});
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test

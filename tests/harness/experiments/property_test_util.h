@@ -1,7 +1,9 @@
 #pragma once
-// Helpers shared by the property-experiment tests (translation_invariance, monotonicity,
-// symmetry, long_term_decay): build an experiment and an encoder the way a config does, run it
-// with a given thread count, and read metrics/curves from the outcome.
+// Helpers shared by the experiment tests (every tests/harness/experiments/*_test.cpp but
+// speed's): build an experiment and an encoder the way a config does, run it (with a given
+// thread count, or OpenMP's as the test set it), read metrics/curves from the outcome, compare
+// outcomes across thread counts, and check the problems of a bad config. One copy, so each test
+// file holds only what it checks.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -44,11 +46,35 @@ inline EncoderOutcome run_with(const Experiment& e, const EncoderInstance& enc, 
   return r.outcomes.empty() ? EncoderOutcome{} : r.outcomes[0];
 }
 
+// Runs experiment `type` on the one encoder `spec` as a config run does: check(), then
+// run_all() with `seed` and RunContext's other defaults. Unlike run_with, it leaves OpenMP's
+// thread count as the test set it.
+inline ExperimentResult run_experiment(const std::string& type, const nlohmann::json& params,
+                                       const nlohmann::json& spec, uint64_t seed = 0) {
+  const auto e = make_experiment(type, params);
+  const EncoderInstance enc = make_encoder(spec);
+  e->check(enc);
+  RunContext ctx;
+  ctx.seed = seed;
+  return e->run_all({enc}, ctx);
+}
+
+// PE(p) for p in [0, rows) of an additive encoder, row-major [rows, dim]: the table W that
+// reference computations start from.
+inline std::vector<double> table_rows(const EncoderInstance& enc, int64_t rows, int64_t dim) {
+  std::vector<int64_t> pos(rows);
+  for (int64_t p = 0; p < rows; ++p) pos[p] = p;
+  std::vector<double> W(rows * dim);
+  enc.encoder->additive_table(pos, dim, W.data());
+  return W;
+}
+
+// NaN when missing, so that no tolerance check can pass on it (the failure is recorded anyway).
 inline double metric(const EncoderOutcome& o, const std::string& name) {
   for (const auto& m : o.metrics)
     if (m.name == name) return m.value;
   ADD_FAILURE() << "no metric " << name << " in outcome " << o.label;
-  return 0;
+  return NAN;
 }
 
 inline std::string unit_of(const EncoderOutcome& o, const std::string& name) {
@@ -64,6 +90,15 @@ inline const Curve& curve(const EncoderOutcome& o, const std::string& name) {
   ADD_FAILURE() << "no curve " << name << " in outcome " << o.label;
   static const Curve empty;
   return empty;
+}
+
+// Value of curve `name` at x (NaN, and a failure, if it has no such point).
+inline double curve_at(const EncoderOutcome& o, const std::string& name, double x) {
+  const Curve& c = curve(o, name);
+  for (size_t i = 0; i < c.x.size(); ++i)
+    if (c.x[i] == x) return c.y[i];
+  ADD_FAILURE() << "curve " << name << " has no x = " << x;
+  return NAN;
 }
 
 // Metrics and curves of two outcomes are bitwise equal.
@@ -83,11 +118,55 @@ inline void expect_identical(const EncoderOutcome& a, const EncoderOutcome& b) {
   }
 }
 
-// Problems of a one-experiment config whose experiment has `params` and one sinusoidal
-// encoder (paths are "experiments[0]...").
-inline std::vector<Problem> config_problems(const std::string& type, nlohmann::json params) {
+// The thread-count check of the property experiments: `e` gives identical outcomes
+// (expect_identical) with 1 and 2 threads, run with `seed`, for one scheme of each family: rope
+// (rotary), alibi (bias) and a random learned table of `learned_max_len` rows (additive).
+inline void expect_same_result_for_1_and_2_threads(const Experiment& e, int64_t learned_max_len,
+                                                   uint64_t seed) {
+  using nlohmann::json;
+  for (const json& spec : {json{{"name", "rope"}}, json{{"name", "alibi"}},
+                           json{{"name", "learned"}, {"params", {{"max_len", learned_max_len}}}}}) {
+    const EncoderInstance enc = make_encoder(spec);
+    expect_identical(run_with(e, enc, seed, 1), run_with(e, enc, seed, 2));
+  }
+}
+
+// Every metric value and every curve value of `b` equals `a`'s bitwise, NaN equal to NaN (for
+// outcomes that hold NaN, e.g. lengths a scheme does not support); `spec` names the encoder in
+// failures.
+inline void expect_same_values(const EncoderOutcome& a, const EncoderOutcome& b,
+                               const nlohmann::json& spec) {
+  auto same = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
+  ASSERT_EQ(a.metrics.size(), b.metrics.size());
+  for (size_t i = 0; i < a.metrics.size(); ++i)
+    EXPECT_TRUE(same(a.metrics[i].value, b.metrics[i].value)) << spec << a.metrics[i].name;
+  ASSERT_EQ(a.curves.size(), b.curves.size());
+  for (size_t i = 0; i < a.curves.size(); ++i)
+    for (size_t k = 0; k < a.curves[i].y.size(); ++k)
+      EXPECT_TRUE(same(a.curves[i].y[k], b.curves[i].y[k])) << spec << a.curves[i].name;
+}
+
+// The thread-count check of the other experiments: `spec` gives the same values
+// (expect_same_values) run by run_experiment with `seed` under 1 and then 2 OpenMP threads
+// (RunContext::threads stays 1). OpenMP's thread count is restored afterwards.
+inline void expect_same_values_for_1_and_2_omp_threads(const std::string& type,
+                                                       const nlohmann::json& params,
+                                                       const nlohmann::json& spec, uint64_t seed) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const EncoderOutcome a = run_experiment(type, params, spec, seed).outcomes.at(0);
+  omp_set_num_threads(2);
+  const EncoderOutcome b = run_experiment(type, params, spec, seed).outcomes.at(0);
+  omp_set_num_threads(saved);
+  expect_same_values(a, b, spec);
+}
+
+// Problems of a one-experiment config whose experiment has `params` and one encoder, `encoder`
+// with its default params (paths are "experiments[0]...").
+inline std::vector<Problem> config_problems(const std::string& type, nlohmann::json params,
+                                            const std::string& encoder = "sinusoidal") {
   params["type"] = type;
-  params["encoders"] = nlohmann::json::array({{{"name", "sinusoidal"}}});
+  params["encoders"] = nlohmann::json::array({{{"name", encoder}}});
   Diagnostics diag;
   build_plan({{"name", "t"}, {"seed", 0}, {"experiments", {params}}}, diag);
   return diag.problems();

@@ -1,47 +1,21 @@
 // resolution: minimum/mean pairwise distance and nearest-neighbour accuracy, checked on the
 // experiment's output against float64 reference loops written from the closed forms.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "harness/config.h"
-#include "harness/experiment.h"
+#include "property_test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
 
-EncoderOutcome run(const json& params, const json& spec, uint64_t seed = 0) {
-  Diagnostics diag;
-  const auto& info = ExperimentRegistry::instance().get("resolution", "experiment");
-  const json resolved = resolve_params(info.params, params, "experiments[0]", diag);
-  EncoderInstance enc = build_encoder(spec, "experiments[0].encoders[0]", diag);
-  EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
-  auto exp = info.factory(Params(resolved));
-  exp->check(enc);
-  RunContext ctx;
-  ctx.seed = seed;
-  return exp->run_all({enc}, ctx).outcomes.at(0);
-}
-
-double metric(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& m : o.metrics)
-    if (m.name == name) return m.value;
-  ADD_FAILURE() << "no metric " << name;
-  return NAN;
-}
-
-const Curve& curve(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& c : o.curves)
-    if (c.name == name) return c;
-  ADD_FAILURE() << "no curve " << name;
-  static const Curve empty;
-  return empty;
+EncoderOutcome run(const json& params, const json& spec) {
+  return run_experiment("resolution", params, spec).outcomes.at(0);
 }
 
 struct Reference {
@@ -138,44 +112,23 @@ TEST(Resolution, ClampedLearnedTableCollides) {
   EXPECT_NE(e.note.find("32"), std::string::npos) << e.note;
 }
 
-bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
-
 TEST(Resolution, IdenticalForAnyThreadCount) {
-  const int saved = omp_get_max_threads();
   for (const json& spec :
        {json{{"name", "sinusoidal"}}, json{{"name", "rope"}}, json{{"name", "alibi"}},
         json{{"name", "learned"}, {"params", {{"max_len", 300}}}}}) {
     const json params = {{"dim", 32}, {"heads", 4}, {"positions", 300}};
-    omp_set_num_threads(1);
-    const auto a = run(params, spec, 5);
-    omp_set_num_threads(2);
-    const auto b = run(params, spec, 5);
-    for (size_t i = 0; i < a.metrics.size(); ++i)
-      EXPECT_TRUE(same(a.metrics[i].value, b.metrics[i].value)) << spec << a.metrics[i].name;
-    ASSERT_EQ(a.curves.size(), b.curves.size());
-    for (size_t i = 0; i < a.curves.size(); ++i)
-      for (size_t k = 0; k < a.curves[i].y.size(); ++k)
-        EXPECT_TRUE(same(a.curves[i].y[k], b.curves[i].y[k])) << spec << a.curves[i].name;
+    expect_same_values_for_1_and_2_omp_threads("resolution", params, spec, 5);
   }
-  omp_set_num_threads(saved);
-}
-
-void expect_problem(json experiment, const std::string& path, const std::string& part) {
-  experiment["type"] = "resolution";
-  experiment["encoders"] = json::array({{{"name", "sinusoidal"}}});
-  Diagnostics diag;
-  build_plan({{"name", "t"}, {"seed", 0}, {"experiments", {experiment}}}, diag);
-  const auto& ps = diag.problems();
-  ASSERT_EQ(ps.size(), 1u) << experiment;
-  EXPECT_EQ(ps[0].path, path) << ps[0].str();
-  EXPECT_NE(ps[0].message.find(part), std::string::npos) << ps[0].str();
 }
 
 TEST(Resolution, BadParamsNameTheirJsonPath) {
-  expect_problem({{"positions", -4}}, "experiments[0].positions", "-4");
-  expect_problem({{"positions", 1}}, "experiments[0].positions", ">= 2");
-  expect_problem({{"dim", 0}}, "experiments[0].dim", "0");
-  expect_problem({{"possitions", 8}}, "experiments[0].possitions", "positions");
+  expect_problem(config_problems("resolution", {{"positions", -4}}), "experiments[0].positions",
+                 {"-4"});
+  expect_problem(config_problems("resolution", {{"positions", 1}}), "experiments[0].positions",
+                 {">= 2"});
+  expect_problem(config_problems("resolution", {{"dim", 0}}), "experiments[0].dim", {"0"});
+  expect_problem(config_problems("resolution", {{"possitions", 8}}), "experiments[0].possitions",
+                 {"positions"});
   // An odd dim is the scheme's shape error, reported at the encoder.
   Diagnostics diag;
   build_plan(
@@ -189,4 +142,4 @@ TEST(Resolution, BadParamsNameTheirJsonPath) {
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test

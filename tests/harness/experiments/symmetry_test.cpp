@@ -10,15 +10,10 @@
 #include "harness/random.h"
 #include "property_test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
-using test::curve;
-using test::make_encoder;
-using test::make_experiment;
-using test::metric;
-using test::run_with;
 
 TEST(Symmetry, InnerProductsAndAlibiAreExactlySymmetric) {
   const auto e = make_experiment("symmetry", {{"positions", 160}, {"dim", 64}});
@@ -88,7 +83,7 @@ TEST(Symmetry, RopeWithIndependentQueryAndKeyIsNot) {
   EXPECT_GT(ref, 0.05);
   EXPECT_NEAR(metric(o, "asymmetry"), ref, 1e-10 * ref);
   EXPECT_NEAR(metric(o, "frobenius_norm"), norm, 1e-10 * norm);
-  EXPECT_EQ(test::unit_of(o, "frobenius_norm"), "logit");
+  EXPECT_EQ(unit_of(o, "frobenius_norm"), "logit");
 }
 
 TEST(Symmetry, NonRelativeBiasPerHeadAgainstItsMatrix) {
@@ -123,16 +118,10 @@ TEST(Symmetry, NonRelativeBiasPerHeadAgainstItsMatrix) {
 
 TEST(Symmetry, SameResultForAnyThreadCount) {
   const auto e = make_experiment("symmetry", {{"positions", 150}, {"samples", 4}});
-  for (const json& spec : {json{{"name", "rope"}}, json{{"name", "alibi"}},
-                           json{{"name", "learned"}, {"params", {{"max_len", 150}}}}}) {
-    const EncoderInstance enc = make_encoder(spec);
-    test::expect_identical(run_with(*e, enc, 2, 1), run_with(*e, enc, 2, 2));
-  }
+  expect_same_result_for_1_and_2_threads(*e, 150, 2);
 }
 
 TEST(Symmetry, BadParamsNameTheirJsonPath) {
-  using test::config_problems;
-  using test::expect_problem;
   expect_problem(config_problems("symmetry", {{"positions", -3}}), "experiments[0].positions",
                  {"-3"});
   expect_problem(config_problems("symmetry", {{"positions", 1}}), "experiments[0].positions",
@@ -156,4 +145,4 @@ TEST(Symmetry, MemoryGuardSeesTheBiasMatrix) {
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test

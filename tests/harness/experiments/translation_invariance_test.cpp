@@ -8,15 +8,10 @@
 
 #include "property_test_util.h"
 
-namespace posbench {
+namespace posbench::test {
 namespace {
 
 using nlohmann::json;
-using test::curve;
-using test::make_encoder;
-using test::make_experiment;
-using test::metric;
-using test::run_with;
 
 const json kSmall = {{"positions", 256}, {"max_offset", 32}, {"samples", 8}};
 
@@ -29,8 +24,8 @@ TEST(TranslationInvariance, ExactSchemesAreInvariant) {
     EXPECT_EQ(o.status, Status::ok) << spec;
     EXPECT_LT(metric(o, "invariance_error"), 1e-9) << spec;
     EXPECT_GE(metric(o, "invariance_error"), 0.0) << spec;
-    EXPECT_EQ(test::unit_of(o, "invariance_error"), "1");
-    EXPECT_EQ(test::unit_of(o, "worst_offset"), "positions");
+    EXPECT_EQ(unit_of(o, "invariance_error"), "1");
+    EXPECT_EQ(unit_of(o, "worst_offset"), "positions");
   }
 }
 
@@ -97,10 +92,7 @@ TEST(TranslationInvariance, RandomLearnedTableIsNotInvariant) {
   const EncoderOutcome o = run_with(*e, enc);
   ASSERT_EQ(o.status, Status::ok) << o.note;
 
-  std::vector<int64_t> pos(P);
-  for (int p = 0; p < P; ++p) pos[p] = p;
-  std::vector<double> W(P * dim);
-  enc.encoder->additive_table(pos, dim, W.data());
+  const std::vector<double> W = table_rows(enc, P, dim);
   const Reference ref = reference(W, P, dim, M);
 
   EXPECT_GT(metric(o, "invariance_error"), 0.1);
@@ -124,16 +116,10 @@ TEST(TranslationInvariance, LearnedTableTooShortIsUnsupported) {
 
 TEST(TranslationInvariance, SameResultForAnyThreadCount) {
   const auto e = make_experiment("translation_invariance", kSmall);
-  for (const json& spec : {json{{"name", "rope"}}, json{{"name", "alibi"}},
-                           json{{"name", "learned"}, {"params", {{"max_len", 256}}}}}) {
-    const EncoderInstance enc = make_encoder(spec);
-    test::expect_identical(run_with(*e, enc, 3, 1), run_with(*e, enc, 3, 2));
-  }
+  expect_same_result_for_1_and_2_threads(*e, 256, 3);
 }
 
 TEST(TranslationInvariance, BadParamsNameTheirJsonPath) {
-  using test::config_problems;
-  using test::expect_problem;
   expect_problem(config_problems("translation_invariance", {{"positions", 64}, {"max_offset", 64}}),
                  "experiments[0].max_offset", {"64", "max_offset < positions"});
   expect_problem(config_problems("translation_invariance", {{"max_offset", -1}}),
@@ -154,4 +140,4 @@ TEST(TranslationInvariance, BadParamsNameTheirJsonPath) {
 }
 
 }  // namespace
-}  // namespace posbench
+}  // namespace posbench::test
