@@ -439,12 +439,14 @@ void rotate_bf16(const RotateArgs<bfloat16>& a) {
       if (a.interleaved) row.expand(cf, sf, half, cd, sd);
       for (int64_t h0 = 0; h0 < H; h0 += group) {
         const int64_t g = min64(group, H - h0), off = (t * H + h0) * D;
-        // Prefetch the next group of heads (the next row's first after the last): see
-        // prefetch_ahead.
-        prefetch_bytes(a.src + off + g * D, g * D * int64_t(sizeof(bfloat16)));
         widen_bf16(a.src + off, xf, g * D);
-        for (int64_t k = 0; k < g; ++k)
+        for (int64_t k = 0; k < g; ++k) {
+          // Prefetch the same head of the next group (the next row's after the last group), one
+          // head per step: spread out, the prefetches stay within the outstanding misses the
+          // core can track instead of stalling it (see prefetch_ahead).
+          prefetch_bytes(a.src + off + (g + k) * D, D * int64_t(sizeof(bfloat16)));
           row(xf + k * D, xf + k * D, cf, sf, cd, sd, rd, a.interleaved, true);
+        }
         if (rd == D)
           narrow_bf16(xf, a.dst + off, g * D);
         else
