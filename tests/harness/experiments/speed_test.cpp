@@ -16,6 +16,7 @@
 #include <string>
 
 #include "harness/kernels/simd.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
@@ -23,38 +24,14 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Result {
-  int code = -1;
-  std::string err;
-};
+using Result = test::BinaryResult;
 
 class SpeedRun : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("posbench-speed-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  Result run(const std::string& args) const { return test::run_posbench(args, dir_); }
 
-  Result run(const std::string& args) const {
-    const fs::path err = dir_ / "stderr";
-    // fmt, not operator+: GCC 12 warns falsely (-Wrestrict) on "'" + std::string.
-    const std::string cmd = fmt::format("'{}' {} >'{}' 2>'{}'", POSBENCH_BINARY, args,
-                                        (dir_ / "stdout").string(), err.string());
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream in(err);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    r.err = ss.str();
-    return r;
-  }
-
-  fs::path dir_;
+  test::TempDir root_{"posbench-speed-test"};
+  const fs::path dir_ = root_.path();
 };
 
 TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
