@@ -24,20 +24,9 @@
 namespace posbench::kernels {
 namespace {
 
+using kernel_test::for_each_supported;
 using kernel_test::make;
 using kernel_test::Unaligned;
-
-// Calls f(arch, name) for every architecture of SimdArchs the CPU supports (as isa_test.cpp).
-template <class F>
-int for_each_supported(F&& f) {
-  const auto a = xsimd::available_architectures();
-  int ran = 0;
-  if (a.avx512f && a.avx512cd && a.avx512dq && a.avx512bw) f(xsimd::avx512bw{}, "avx512bw"), ++ran;
-  if (a.avx2 && a.fma3_avx2) f(xsimd::avx2{}, "avx2"), ++ran;
-  if (a.sse4_2) f(xsimd::sse4_2{}, "sse4.2"), ++ran;
-  if (a.sse2) f(xsimd::sse2{}, "sse2"), ++ran;
-  return ran;
-}
 
 void fill_normal(bfloat16* p, int64_t n, const char* stream, double sigma = 1.0) {
   Rng rng(11, stream);

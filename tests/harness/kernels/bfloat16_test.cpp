@@ -591,20 +591,7 @@ TEST(BFloat16Axpy, PlusAndMinusOneOddSizesUnalignedInPlace) {
 
 // ---- bias -------------------------------------------------------------------------------------
 
-std::vector<double> alibi_slopes(int64_t heads) {
-  auto pow2 = [](int64_t count) {
-    std::vector<double> m;
-    for (int64_t h = 0; h < count; ++h)
-      m.push_back(std::pow(2.0, -8.0 * double(h + 1) / double(count)));
-    return m;
-  };
-  int64_t c = 1;
-  while (c * 2 <= heads) c *= 2;
-  std::vector<double> m = pow2(c);
-  const std::vector<double> extra = pow2(2 * c);
-  for (int64_t k = 0; k < heads - c; ++k) m.push_back(extra[size_t(2 * k)]);
-  return m;
-}
+using kernel_test::alibi_slopes;
 
 struct BiasCase {
   int64_t heads, n;

@@ -18,19 +18,7 @@ namespace {
 using kernel_test::make;
 using kernel_test::Unaligned;
 
-std::vector<double> alibi_slopes(int64_t heads) {
-  auto pow2 = [](int64_t n) {
-    std::vector<double> s;
-    for (int64_t h = 0; h < n; ++h) s.push_back(std::pow(2.0, -8.0 * double(h + 1) / double(n)));
-    return s;
-  };
-  int64_t c = 1;
-  while (c * 2 <= heads) c *= 2;
-  std::vector<double> s = pow2(c);
-  const std::vector<double> extra = pow2(2 * c);
-  for (int64_t k = 0; k < heads - c; ++k) s.push_back(extra[size_t(2 * k)]);
-  return s;
-}
+using kernel_test::alibi_slopes;
 
 template <class T>
 void check_alibi() {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+#include <xsimd/xsimd.hpp>
 
 #include "encoders/registry.h"
 #include "harness/random.h"
@@ -105,5 +106,35 @@ class TestBias final : public Encoder {
           out[(size_t(h) * q.size() + i) * k.size() + j] = value(h, q[i], k[j]);
   }
 };
+
+// Calls f(arch, name) for every architecture of kernels::SimdArchs the CPU supports (each
+// per-ISA instantiation is tested directly, not only the one the dispatcher picks); returns
+// how many ran.
+template <class F>
+int for_each_supported(F&& f) {
+  const auto a = xsimd::available_architectures();
+  int ran = 0;
+  if (a.avx512f && a.avx512cd && a.avx512dq && a.avx512bw) f(xsimd::avx512bw{}, "avx512bw"), ++ran;
+  if (a.avx2 && a.fma3_avx2) f(xsimd::avx2{}, "avx2"), ++ran;
+  if (a.sse4_2) f(xsimd::sse4_2{}, "sse4.2"), ++ran;
+  if (a.sse2) f(xsimd::sse2{}, "sse2"), ++ran;
+  return ran;
+}
+
+// ALiBi's slopes from the paper (Press et al. 2022): m_h = 2^(-8 (h + 1) / H) for H a power of
+// two; otherwise those of the largest power of two c <= H, then every other slope of 2c.
+inline std::vector<double> alibi_slopes(int64_t heads) {
+  auto pow2 = [](int64_t n) {
+    std::vector<double> s;
+    for (int64_t h = 0; h < n; ++h) s.push_back(std::pow(2.0, -8.0 * double(h + 1) / double(n)));
+    return s;
+  };
+  int64_t c = 1;
+  while (c * 2 <= heads) c *= 2;
+  std::vector<double> s = pow2(c);
+  const std::vector<double> extra = pow2(2 * c);
+  for (int64_t k = 0; k < heads - c; ++k) s.push_back(extra[size_t(2 * k)]);
+  return s;
+}
 
 }  // namespace posbench::kernel_test
