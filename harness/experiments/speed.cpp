@@ -63,6 +63,7 @@
 #include "harness/kernels/ops.h"
 #include "harness/kernels/simd.h"
 #include "harness/random.h"
+#include "harness/results_file.h"
 
 namespace posbench {
 namespace {
@@ -777,7 +778,8 @@ class Speed final : public Experiment {
       if constexpr (std::is_same_v<T, bfloat16>) {
         return 0;  // not offered (attention_supported)
       } else {
-        uint64_t b = 5 * qkv * s +
+        // q, k, v, out and one comparison output per implementation (AttentionWorkspace).
+        uint64_t b = (4 + impls_.size()) * qkv * s +
                      kernels::AttentionOp<T>::scratch_bytes(enc, sh.seq, sh.heads, sh.head_dim, mt);
         if (enc && enc->family() == Family::bias) b += nn * s;
         return b + slack;
@@ -1052,8 +1054,12 @@ class Speed final : public Experiment {
         workspace = groups[g]();
       } catch (const std::exception& ex) {  // e.g. a scheme refusing the shape
         for (size_t i : members) {
-          benches[i].error = ex.what();
-          fmt::print(stderr, "speed: {}: error: {}\n", benches[i].name, benches[i].error);
+          Bench& b = benches[i];
+          b.error =
+              is_probe(b.op) && !b.next_to.empty()
+                  ? fmt::format("not run: the workspace of {} failed: {}", b.next_to, ex.what())
+                  : ex.what();
+          fmt::print(stderr, "speed: {}: error: {}\n", b.name, b.error);
         }
         continue;
       }
@@ -1066,9 +1072,12 @@ class Speed final : public Experiment {
     std::string gbench_path;
     if (!ctx.artifact_prefix.empty()) {
       gbench_path = ctx.artifact_prefix + ".gbench.json";
-      std::ofstream f(gbench_path);
-      f << collector.gbench_json().dump(2) << "\n";
-      if (!f) gbench_path.clear();
+      try {  // whole or not at all, like the results file
+        write_file_atomically(gbench_path, collector.gbench_json().dump(2) + "\n");
+      } catch (const std::exception& ex) {
+        fmt::print(stderr, "speed: Google Benchmark JSON not written: {}\n", ex.what());
+        gbench_path.clear();
+      }
     }
     benchmark::ClearRegisteredBenchmarks();
     omp_set_dynamic(saved_dynamic);
@@ -1152,7 +1161,7 @@ class Speed final : public Experiment {
       if (b.threads != threads_.front()) {
         const Bench* one = nullptr;
         for (const Bench& o : benches)
-          if (o.encoder == b.encoder && o.op == b.op && o.shape == b.shape &&
+          if (o.group == b.group && o.encoder == b.encoder && o.op == b.op && o.shape == b.shape &&
               o.working_set == b.working_set && o.threads == threads_.front() && o.impl == b.impl &&
               !o.seconds.empty())
             one = &o;
@@ -1245,7 +1254,8 @@ class Speed final : public Experiment {
       if (records.empty()) {
         out.status = Status::not_applicable;
         out.note = "none of the operations " + show(json(operations_)) + " applies to a " +
-                   std::string(to_string(enc.family)) + " scheme";
+                   std::string(to_string(enc.family)) + " scheme with dtype " + dtype_;
+        for (size_t k = 0; k < na.size(); ++k) out.note += (k == 0 ? ": " : "; ") + na[k];
       } else if (!errors.empty()) {
         out.status = Status::unsupported;
         out.note = errors.front() +
@@ -1292,7 +1302,11 @@ class Speed final : public Experiment {
                          " repetitions; statistics over the repetitions; one session per group "
                          "of benchmarks sharing data (an operation with all its thread counts and "
                          "implementations, and its probe), repetitions randomly interleaved "
-                         "within the session"},
+                         "within the session (Google Benchmark shuffles with std::random_device: "
+                         "the order is not reproducible, the statistics do not depend on it)"},
+          {"probes",
+           "float32, widest SIMD, OpenMP over 256 KiB chunks; in place a = s - a and copy "
+           "prefetch 8 KiB ahead like the memory-bound kernels; fill writes only"},
           {"buffers",
            "allocated once per group of benchmarks sharing data, every page written before the "
            "first measurement (pre-faulted), reused by every iteration; nothing is allocated "

@@ -25,6 +25,13 @@ struct bfloat16 {
 };
 static_assert(sizeof(bfloat16) == 2 && std::is_trivially_copyable_v<bfloat16>);
 
+// 1 in storage type T, as a constant outside the per-ISA inline namespace below, so that default
+// member initialisers using it (simd.h) are the same in every translation unit.
+template <class T>
+inline constexpr T kOne = T(1);
+template <>
+inline constexpr bfloat16 kOne<bfloat16> = bfloat16{0x3F80};
+
 // The type a kernel computes in for storage type T: float32 for bfloat16, T otherwise.
 template <class T>
 struct compute_type {

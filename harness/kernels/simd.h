@@ -88,7 +88,7 @@ struct AxpyArgs {
   const T* x = nullptr;
   const T* y = nullptr;
   int64_t n = 0;
-  T scale = from_double<T>(1);
+  T scale = kOne<T>;
   int threads = 1;
 };
 
@@ -102,7 +102,7 @@ struct RelativeBiasArgs {
   T* out = nullptr;        // [heads, n, n]
   int64_t heads = 0, n = 0;
   bool add = false;
-  T scale = from_double<T>(1);
+  T scale = kOne<T>;
   int threads = 1;
 };
 
@@ -140,7 +140,7 @@ struct AttentionArgs {
   const T* v = nullptr;
   T* out = nullptr;
   int64_t n = 0, heads = 0, head_dim = 0;
-  T scale = from_double<T>(1);
+  T scale = kOne<T>;
   BiasMode bias_mode = BiasMode::none;
   const T* bias = nullptr;
   void (*block_bias)(const void* ctx, int64_t r0, int64_t r1, double* out) = nullptr;

@@ -112,6 +112,19 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
         EXPECT_EQ(p["threads"], b["threads"]);
         EXPECT_EQ(p["measured_next_to"].get<std::string>().rfind(label + "/" + op + "/", 0), 0u)
             << p["measured_next_to"];
+        // ... over the bytes the operation touches (float32), rounded up to 64: q and k for a
+        // full rotation, the [heads, seq, seq] bias.
+        const json& shape = b["shape"];
+        const int64_t seq = shape["seq"], heads = shape.value("heads", 1),
+                      head_dim = shape.contains("dim") ? shape["dim"].get<int64_t>()
+                                                       : shape["head_dim"].get<int64_t>();
+        auto round64 = [](int64_t v) { return (v + 63) / 64 * 64; };
+        if (label == "rope-half" && op == "apply") {
+          EXPECT_EQ(p["working_set_bytes"], round64(2 * seq * heads * head_dim * 4));
+        }
+        if (label == "alibi" && op == "materialize_bias") {
+          EXPECT_EQ(p["working_set_bytes"], round64(heads * seq * seq * 4));
+        }
         EXPECT_EQ(b["probe_fixed"]["bytes"], uint64_t(1) << 20);
       }
       if (op == "table") {
