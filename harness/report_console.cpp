@@ -1,9 +1,13 @@
 #include "harness/report_console.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cmath>
 
 namespace posbench {
+
+// Wider tables are printed transposed (see format_summary).
+constexpr size_t kMaxConsoleWidth = 160;
 
 static std::string cell(double v) {
   if (std::isnan(v)) return "-";
@@ -49,25 +53,49 @@ std::string format_summary(const RunOutput& run) {
       }
       rows.push_back(std::move(row));
     }
-    std::vector<size_t> width(headers.size());
-    for (size_t c = 0; c < headers.size(); ++c) {
-      width[c] = std::max(headers[c].size(), units[c].size());
-      for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
-    }
     out +=
         fmt::format("\n== {} ({}, {:.2f} s)\n", e.planned->type, e.planned->path, e.wall_seconds);
-    auto line = [&](const std::vector<std::string>& r) {
+    // A table wider than a terminal (e.g. speed: one column per operation, threads and
+    // implementation) is printed transposed: one line per metric, one column per scheme.
+    auto table_width = [](const std::vector<std::vector<std::string>>& table) {
+      std::vector<size_t> w;
+      for (const auto& r : table)
+        for (size_t c = 0; c < r.size(); ++c) {
+          if (w.size() <= c) w.push_back(0);
+          w[c] = std::max(w[c], r[c].size());
+        }
+      return w;
+    };
+    std::vector<std::vector<std::string>> table{headers};
+    bool any_unit = false;
+    for (const auto& u : units) any_unit |= !u.empty();
+    if (any_unit) table.push_back(units);
+    for (auto& r : rows) table.push_back(r);
+    std::vector<size_t> width = table_width(table);
+    size_t total = 0;
+    for (size_t w : width) total += w + 2;
+    if (total > kMaxConsoleWidth && rows.size() < columns.size()) {
+      std::vector<std::vector<std::string>> t;
+      std::vector<std::string> head{"metric"};
+      if (any_unit) head.push_back("unit");
+      for (const auto& r : rows) head.push_back(r[0]);
+      t.push_back(head);
+      for (size_t c = 1; c < headers.size(); ++c) {
+        std::vector<std::string> line{headers[c]};
+        if (any_unit) line.push_back(units[c]);
+        for (const auto& r : rows) line.push_back(r[c]);
+        t.push_back(line);
+      }
+      table = std::move(t);
+      width = table_width(table);
+    }
+    for (const auto& r : table) {
       std::string s;
       for (size_t c = 0; c < r.size(); ++c)
         s += c == 0 ? fmt::format("{:<{}}", r[c], width[c])
                     : fmt::format("  {:>{}}", r[c], width[c]);
       out += s + "\n";
-    };
-    line(headers);
-    bool any_unit = false;
-    for (const auto& u : units) any_unit |= !u.empty();
-    if (any_unit) line(units);
-    for (const auto& r : rows) line(r);
+    }
     for (const auto& n : notes) out += "  note: " + n + "\n";
   }
   return out;
