@@ -40,6 +40,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -81,6 +82,11 @@ constexpr int64_t kMaxExpandedDims = 512;
 // in-place probe, both prefetching (2 vCPUs, AVX-512, 1 thread): 1 KiB ahead is slower than
 // none, 4 KiB gives ~0.95 of the probe, 8 KiB ~1.0, 16 KiB less again.
 constexpr int64_t kRotatePrefetchBytes = 8192;
+// Bytes of rows per OpenMP task in the float/double rotation (instead of kRowsPerTask rows):
+// longer contiguous runs per thread for the hardware prefetcher. On float32 [4096, 32, 128]
+// in place at 2 threads, tasks of 8 rows (128 KiB) gave 0.83-0.87 of the in-place probe (half
+// pairing), tasks of 32 rows (512 KiB) 0.94 (same process, alternating runs).
+constexpr int64_t kRotateTaskBytes = int64_t(512) << 10;
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // bfloat16 kernels work through float32 stack buffers of this many elements (pairs for the
@@ -396,7 +402,9 @@ void rotate_native(const RotateArgs<T>& a) {
   const bool copy_rest = a.dst != a.src && a.rotary_dims < D;
   const RotateRow<Arch, T> row;
   const bool expand = a.interleaved && a.rotary_dims <= kMaxExpandedDims;
-#pragma omp parallel for num_threads(a.threads) schedule(dynamic, kRowsPerTask)
+  const int64_t rows_per_task =
+      std::max<int64_t>(1, kRotateTaskBytes / std::max<int64_t>(1, H * D * int64_t(sizeof(T))));
+#pragma omp parallel for num_threads(a.threads) schedule(dynamic, rows_per_task)
   for (int64_t t = 0; t < a.rows; ++t) {
     const T* c = a.cos + t * half;
     const T* s = a.sin + t * half;
