@@ -127,6 +127,9 @@ const char* op_name(Op op) {
   return "?";
 }
 
+// Bytes of a probe buffer for a working set: whole cache lines, at least one.
+uint64_t probe_size(uint64_t bytes) { return std::max<uint64_t>(64, (bytes + 63) / 64 * 64); }
+
 bool is_probe(Op op) {
   return op == Op::probe_inplace || op == Op::probe_copy || op == Op::probe_fill;
 }
@@ -838,8 +841,8 @@ class Speed final : public Experiment {
       if (!enc) continue;
       for (Op op : ops_for(enc->family)) {  // the group's buffers + the probe next to it
         const uint64_t ws = working_set<T>(*enc->encoder, op, sh);
-        peak = std::max(peak, group_bytes<T>(enc->encoder.get(), op, sh) +
-                                  (ws > 0 ? std::max<uint64_t>(64, (ws + 63) / 64 * 64) : 0));
+        peak = std::max(peak,
+                        group_bytes<T>(enc->encoder.get(), op, sh) + (ws > 0 ? probe_size(ws) : 0));
       }
     }
     return peak;
@@ -859,7 +862,6 @@ class Speed final : public Experiment {
     std::vector<std::function<std::unique_ptr<Workspace>()>> groups;
     const int max_threads = threads_.back();
     const std::string isa = kernels::simd_isa();
-    auto probe_size = [](uint64_t bytes) { return std::max<uint64_t>(64, (bytes + 63) / 64 * 64); };
     // Probe benchmarks of one kind per thread count, in group g.
     auto add_probes = [&](int g, Op kind, uint64_t bytes, const std::string& next_to) {
       for (int t : threads_) {

@@ -59,13 +59,17 @@ std::vector<double> padded(const std::vector<double>& v) {
   return out;
 }
 
+// Runs a kernel in the chosen implementation (both take the same argument struct).
+template <class Args>
+void run_kernel(Impl impl, const Args& a, void (*simd)(const Args&),
+                void (*reference)(const Args&)) {
+  (impl == Impl::simd ? simd : reference)(a);
+}
+
 template <class T>
 void convert(Impl impl, const double* src, T* dst, int64_t n, bool add = false, double scale = 1) {
   const ConvertArgs<T> a{src, dst, n, add, scale};
-  if (impl == Impl::simd)
-    simd_convert(a);
-  else
-    reference_convert(a);
+  run_kernel(impl, a, simd_convert<T>, reference_convert<T>);
 }
 
 // Per-thread scratch is sized in the constructor for max_threads.
@@ -189,10 +193,7 @@ void AdditiveTable<T>::run(Impl impl, int threads, T* out) const {
     a.row_stride = dim_;
     a.elem_stride = form_->concat ? 1 : 2;
     a.threads = threads;
-    if (impl == Impl::simd)
-      simd_sincos_table(a);
-    else
-      reference_sincos_table(a);
+    run_kernel(impl, a, simd_sincos_table<T>, reference_sincos_table<T>);
     return;
   }
   // A scheme's additive_table may depend on all positions of the call (a learned table with
@@ -254,10 +255,7 @@ void RotaryTable<T>::run(Impl impl, int threads, T* cos, T* sin) const {
     a.row_stride = half_;
     a.elem_stride = 1;
     a.threads = threads;
-    if (impl == Impl::simd)
-      simd_sincos_table(a);
-    else
-      reference_sincos_table(a);
+    run_kernel(impl, a, simd_sincos_table<T>, reference_sincos_table<T>);
     return;
   }
   double* c = scratch_.as<double>();
@@ -300,19 +298,13 @@ void rotate(Impl impl, int threads, const T* src, T* dst, int64_t seq, int64_t h
   a.cos = cos;
   a.sin = sin;
   a.threads = threads;
-  if (impl == Impl::simd)
-    simd_rotate(a);
-  else
-    reference_rotate(a);
+  run_kernel(impl, a, simd_rotate<T>, reference_rotate<T>);
 }
 
 template <class T>
 void axpy(Impl impl, int threads, T* dst, const T* x, const T* y, int64_t n, T scale) {
   const AxpyArgs<T> a{dst, x, y, n, scale, threads};
-  if (impl == Impl::simd)
-    simd_axpy(a);
-  else
-    reference_axpy(a);
+  run_kernel(impl, a, simd_axpy<T>, reference_axpy<T>);
 }
 
 // ---- BiasOp
@@ -583,10 +575,7 @@ void AttentionOp<T>::run(Impl impl, int threads, bool fused, const T* q, const T
         }
         break;
     }
-  if (impl == Impl::simd)
-    simd_attention(a);
-  else
-    reference_attention(a);
+  run_kernel(impl, a, simd_attention<T>, reference_attention<T>);
   error.rethrow();
 }
 
