@@ -46,6 +46,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -252,11 +253,66 @@ struct Bench {
   // filled while running
   bool warmed = false, checked = false;
   int64_t calls = 0;
-  std::vector<double> seconds;
-  std::vector<int64_t> iterations;
+  std::vector<double> seconds;      // per reported repetition: seconds per iteration
+  std::vector<int64_t> iterations;  // per reported repetition
+  std::vector<double> when;         // per reported repetition: mid-time (s), NaN if unmatched
+  // Every call of the benchmark function (Google Benchmark also calls it while it estimates
+  // the iteration count); the reported repetitions are matched to these to learn `when`.
+  struct Call {
+    double start = 0, end = 0;  // seconds on the steady clock
+    int64_t iterations = 0;
+  };
+  std::vector<Call> call_log;
+  size_t matched_calls = 0;
   std::string error;
   json detail = json::object();
 };
+
+double seconds_of(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// The mid-time of the benchmark-function call that produced a reported repetition: the next
+// unmatched call with the same iteration count and (within 5%) the same duration. Calls are
+// logged in time order and Google Benchmark reports a benchmark's repetitions in the order it
+// ran them; calls it made only to estimate the iteration count are skipped. NaN if none fits.
+double match_call(Bench& b, int64_t iterations, double seconds) {
+  for (size_t c = b.matched_calls; c < b.call_log.size(); ++c) {
+    const Bench::Call& call = b.call_log[c];
+    const double took = call.end - call.start;
+    if (call.iterations == iterations && std::abs(took - seconds) <= 0.05 * seconds + 1e-4) {
+      b.matched_calls = c + 1;
+      return 0.5 * (call.start + call.end);
+    }
+  }
+  return NAN;
+}
+
+// The operation's bandwidth as a fraction of its probe's, paired in time: for every repetition
+// of the operation, its GB/s over the GB/s of the probe's repetition (same session, same thread
+// count) that ran nearest in time. Why: on this shared machine the bandwidth at a 128 MiB working
+// set drifts over seconds (one group's repetitions fell from 5.7 to 4.2 ms in order, the probe's
+// with them), which a neighbouring pair cancels and the ratio of two medians does not. The
+// faster noise between repetitions (+-20% at 50 ms) is left to the median. Empty if any
+// repetition lacks its time.
+std::vector<double> paired_fractions(const Bench& op, const Bench& probe) {
+  std::vector<double> out;
+  if (op.when.size() != op.seconds.size() || probe.when.size() != probe.seconds.size() ||
+      probe.seconds.empty())
+    return out;
+  for (size_t j = 0; j < op.seconds.size(); ++j) {
+    if (!std::isfinite(op.when[j])) return {};
+    size_t best = probe.when.size();
+    for (size_t k = 0; k < probe.when.size(); ++k) {
+      if (!std::isfinite(probe.when[k])) return {};
+      if (best == probe.when.size() ||
+          std::abs(probe.when[k] - op.when[j]) < std::abs(probe.when[best] - op.when[j]))
+        best = k;
+    }
+    out.push_back((op.bytes / op.seconds[j]) / (probe.bytes / probe.seconds[best]));
+  }
+  return out;
+}
 
 class Workspace {
  public:
@@ -632,6 +688,7 @@ class Collector final : public benchmark::BenchmarkReporter {
       }
       b.seconds.push_back(r.real_accumulated_time / double(std::max<int64_t>(1, r.iterations)));
       b.iterations.push_back(r.iterations);
+      b.when.push_back(match_call(b, r.iterations, r.real_accumulated_time));
     }
     for (size_t i : seen) {
       const Bench& b = benches_[i];
@@ -1023,7 +1080,10 @@ class Speed final : public Experiment {
           st.SkipWithError(b.error.c_str());
           return;
         }
+        const auto start = std::chrono::steady_clock::now();
         for (auto _ : st) workspace->run(b);
+        const auto end = std::chrono::steady_clock::now();
+        b.call_log.push_back({seconds_of(start), seconds_of(end), int64_t(st.iterations())});
         // (No zero counters: Google Benchmark's CV of a zero counter is NaN, which its JSON
         // reporter writes as an invalid literal.)
         if (b.bytes > 0) st.SetBytesProcessed(int64_t(double(st.iterations()) * b.bytes));
@@ -1112,6 +1172,10 @@ class Speed final : public Experiment {
           return &o;
       return nullptr;
     };
+    // Repetition times are reported in seconds since the first benchmark call of the experiment.
+    double epoch = INFINITY;
+    for (const Bench& b : benches)
+      for (const Bench::Call& c : b.call_log) epoch = std::min(epoch, c.start);
     auto record = [&](const Bench& b) {
       json r = {{"name", b.name},
                 {"operation", op_name(b.op)},
@@ -1135,6 +1199,11 @@ class Speed final : public Experiment {
       }
       const Stats t = stats_of(b.seconds);
       r["time_s"] = t.to_json(b.seconds);
+      if (b.when.size() == b.seconds.size()) {
+        json at = json::array();
+        for (double w : b.when) at.push_back(std::isfinite(w) ? json(w - epoch) : json(nullptr));
+        r["time_s"]["at"] = at;  // mid-time of each repetition, s since the experiment began
+      }
       r["elements"] = b.elements;
       r["ns_per_element"] = t.median * 1e9 / b.elements;
       if (b.bytes > 0) {
@@ -1156,7 +1225,18 @@ class Speed final : public Experiment {
                               {"gb_per_s", pg}};
           r["fraction_of_probe" + key] = gbs / pg;
         };
-        versus("", probe_next_to(b));
+        const Bench* next = probe_next_to(b);
+        versus("", next);
+        // Measured in the same session: the time-paired fraction is the headline figure, and
+        // the ratio of the two medians stays beside it.
+        if (next && !next->seconds.empty()) {
+          const std::vector<double> paired = paired_fractions(b, *next);
+          if (!paired.empty()) {
+            r["fraction_of_probe_of_medians"] = r["fraction_of_probe"];
+            r["fraction_of_probe"] = stats_of(paired).median;
+            r["fraction_of_probe_paired"] = stats_of(paired).to_json(paired);
+          }
+        }
         const auto fixed = fixed_probes.find({int(b.probe), b.threads});
         versus("_fixed", fixed == fixed_probes.end() ? nullptr : fixed->second);
       }
@@ -1331,8 +1411,10 @@ class Speed final : public Experiment {
            "GB/s of the operation / GB/s of the probe of the same kind (in place for apply, "
            "fill for materialize_bias and table) at the operation's working-set size and the "
            "same thread count, measured in the same session with interleaved repetitions "
-           "(probe.name); _fixed: the reference probe at probe_mib, measured at the start of "
-           "the experiment"}}},
+           "(probe.name): the median over the operation's repetitions of its GB/s over the GB/s "
+           "of the probe repetition nearest in time (fraction_of_probe_paired has them all); "
+           "fraction_of_probe_of_medians: the ratio of the two medians; _fixed: the reference "
+           "probe at probe_mib, measured at the start of the experiment (ratio of medians)"}}},
     };
     return result;
   }

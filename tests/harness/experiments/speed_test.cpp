@@ -94,6 +94,12 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
       EXPECT_EQ(b["repetitions"], 2);
       EXPECT_EQ(b["time_s"]["all"].size(), 2u);
       EXPECT_GT(b["time_s"]["median"].get<double>(), 0);
+      // When each repetition ran (its mid-time, s since the experiment began): every reported
+      // repetition was matched to the call that produced it, in order.
+      ASSERT_EQ(b["time_s"]["at"].size(), 2u);
+      for (const json& at : b["time_s"]["at"]) ASSERT_TRUE(at.is_number()) << b["time_s"].dump();
+      EXPECT_GE(b["time_s"]["at"][0].get<double>(), 0);
+      EXPECT_LT(b["time_s"]["at"][0].get<double>(), b["time_s"]["at"][1].get<double>());
       EXPECT_GE(b["time_s"]["cv"].get<double>(), 0);
       EXPECT_GT(b["ns_per_element"].get<double>(), 0);
       EXPECT_EQ(b["isa"] == kernels::simd_isa(), b["implementation"] == "simd");
@@ -103,12 +109,34 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
         EXPECT_GT(b["gb_per_s"]["median"].get<double>(), 0);
         EXPECT_GT(b["fraction_of_probe"].get<double>(), 0);
         EXPECT_GT(b["fraction_of_probe_fixed"].get<double>(), 0);
+        // The headline fraction is the median of the time-paired ones (one per repetition);
+        // the ratio of the medians is kept beside it.
+        ASSERT_EQ(b["fraction_of_probe_paired"]["all"].size(), 2u);
+        EXPECT_DOUBLE_EQ(b["fraction_of_probe"].get<double>(),
+                         b["fraction_of_probe_paired"]["median"].get<double>());
+        EXPECT_GT(b["fraction_of_probe_of_medians"].get<double>(), 0);
         EXPECT_EQ(b["bound"], op == "table" ? "arithmetic" : "memory");
         // Its own probe: same kind, thread count and working set, measured in its session.
         const std::string probe_name = b["probe"]["name"];
         ASSERT_TRUE(probe_by_name.count(probe_name)) << probe_name;
         const json& p = probe_by_name[probe_name];
         EXPECT_EQ(p["operation"], op == "apply" ? "inplace" : "fill");
+        // Each paired fraction: this repetition's GB/s over that of the probe's repetition
+        // nearest in time, recomputed here from the records.
+        for (size_t j = 0; j < 2; ++j) {
+          const double at = b["time_s"]["at"][j];
+          size_t k = 0;
+          for (size_t m = 1; m < p["time_s"]["at"].size(); ++m)
+            if (std::abs(p["time_s"]["at"][m].get<double>() - at) <
+                std::abs(p["time_s"]["at"][k].get<double>() - at))
+              k = m;
+          const double op_gbs =
+              b["bytes_per_iteration"].get<double>() / b["time_s"]["all"][j].get<double>();
+          const double probe_gbs =
+              p["bytes_per_iteration"].get<double>() / p["time_s"]["all"][k].get<double>();
+          EXPECT_NEAR(b["fraction_of_probe_paired"]["all"][j].get<double>(), op_gbs / probe_gbs,
+                      1e-9 * op_gbs / probe_gbs);
+        }
         EXPECT_EQ(p["threads"], b["threads"]);
         EXPECT_EQ(p["measured_next_to"].get<std::string>().rfind(label + "/" + op + "/", 0), 0u)
             << p["measured_next_to"];
