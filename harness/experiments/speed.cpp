@@ -273,14 +273,17 @@ double seconds_of(std::chrono::steady_clock::time_point t) {
 }
 
 // The mid-time of the benchmark-function call that produced a reported repetition: the next
-// unmatched call with the same iteration count and (within 5%) the same duration. Calls are
-// logged in time order and Google Benchmark reports a benchmark's repetitions in the order it
-// ran them; calls it made only to estimate the iteration count are skipped. NaN if none fits.
+// unmatched call with the same iteration count. Google Benchmark 1.7 runs a benchmark's
+// repetitions in order and reports them in that order; it estimates the iteration count in the
+// first repetition only, with strictly growing counts, and reports the last of those calls, so
+// the calls it made only to estimate are the ones skipped here. The call's interval wraps the
+// timed loop, so it cannot be shorter than the reported time (same steady clock); a call that
+// is, is not the one. (No upper bound: on a loaded machine the code around the loop can be
+// descheduled for milliseconds.) NaN if none fits.
 double match_call(Bench& b, int64_t iterations, double seconds) {
   for (size_t c = b.matched_calls; c < b.call_log.size(); ++c) {
     const Bench::Call& call = b.call_log[c];
-    const double took = call.end - call.start;
-    if (call.iterations == iterations && std::abs(took - seconds) <= 0.05 * seconds + 1e-4) {
+    if (call.iterations == iterations && call.end - call.start >= seconds - 1e-6) {
       b.matched_calls = c + 1;
       return 0.5 * (call.start + call.end);
     }
