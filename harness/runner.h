@@ -10,7 +10,7 @@
 
 namespace posbench {
 
-inline constexpr int kResultsSchemaVersion = 1;
+inline constexpr int kResultsSchemaVersion = 2;
 
 struct RunOptions {
   int threads = 0;              // 0: OpenMP's default (all cores)

@@ -255,15 +255,13 @@ struct Bench {
   int64_t calls = 0;
   std::vector<double> seconds;      // per reported repetition: seconds per iteration
   std::vector<int64_t> iterations;  // per reported repetition
-  std::vector<double> when;         // per reported repetition: mid-time (s), NaN if unmatched
-  // Every call of the benchmark function (Google Benchmark also calls it while it estimates
-  // the iteration count); the reported repetitions are matched to these to learn `when`.
+  // Every call of the benchmark function, in time order (Google Benchmark also calls it while
+  // it estimates the iteration count); repetition_times() finds the reported ones among them.
   struct Call {
     double start = 0, end = 0;  // seconds on the steady clock
     int64_t iterations = 0;
   };
   std::vector<Call> call_log;
-  size_t matched_calls = 0;
   std::string error;
   json detail = json::object();
 };
@@ -272,46 +270,50 @@ double seconds_of(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
-// The mid-time of the benchmark-function call that produced a reported repetition: the next
-// unmatched call with the same iteration count. Google Benchmark 1.7 runs a benchmark's
-// repetitions in order and reports them in that order; it estimates the iteration count in the
-// first repetition only, with strictly growing counts, and reports the last of those calls, so
-// the calls it made only to estimate are the ones skipped here. The call's interval wraps the
-// timed loop, so it cannot be shorter than the reported time (same steady clock); a call that
-// is, is not the one. (No upper bound: on a loaded machine the code around the loop can be
-// descheduled for milliseconds.) NaN if none fits.
-double match_call(Bench& b, int64_t iterations, double seconds) {
-  for (size_t c = b.matched_calls; c < b.call_log.size(); ++c) {
-    const Bench::Call& call = b.call_log[c];
-    if (call.iterations == iterations && call.end - call.start >= seconds - 1e-6) {
-      b.matched_calls = c + 1;
-      return 0.5 * (call.start + call.end);
-    }
+// When each reported repetition ran: the mid-time of the call that produced it, or NaN for all
+// of them if the calls cannot be told apart. Google Benchmark 1.7 runs a benchmark's
+// repetitions in order and reports them in that order, all with the iteration count it
+// estimated in the first repetition (with strictly growing trial counts, the last of which is
+// the one reported). So the calls with a reported iteration count are the repetitions, one for
+// one, in order; anything else (another count of such calls, a call shorter than the time
+// reported for it, although its interval wraps the timed loop on the same steady clock) means
+// that assumption failed, and no repetition gets a time.
+std::vector<double> repetition_times(const Bench& b) {
+  std::vector<double> out(b.seconds.size(), NAN);
+  std::vector<const Bench::Call*> calls;
+  for (const Bench::Call& c : b.call_log)
+    if (std::find(b.iterations.begin(), b.iterations.end(), c.iterations) != b.iterations.end())
+      calls.push_back(&c);
+  if (calls.size() != b.seconds.size()) return out;
+  for (size_t j = 0; j < calls.size(); ++j) {
+    const double reported = b.seconds[j] * double(b.iterations[j]);
+    if (calls[j]->iterations != b.iterations[j] ||
+        calls[j]->end - calls[j]->start < reported * (1 - 1e-9) - 1e-6)
+      return std::vector<double>(b.seconds.size(), NAN);
   }
-  return NAN;
+  for (size_t j = 0; j < calls.size(); ++j) out[j] = 0.5 * (calls[j]->start + calls[j]->end);
+  return out;
 }
 
 // The operation's bandwidth as a fraction of its probe's, paired in time: for every repetition
 // of the operation, its GB/s over the GB/s of the probe's repetition (same session, same thread
 // count) that ran nearest in time. Why: on this shared machine the bandwidth at a 128 MiB working
-// set drifts over seconds (one group's repetitions fell from 5.7 to 4.2 ms in order, the probe's
-// with them), which a neighbouring pair cancels and the ratio of two medians does not. The
-// faster noise between repetitions (+-20% at 50 ms) is left to the median. Empty if any
-// repetition lacks its time.
+// set drifts over seconds (in one run here, a group's repetitions fell from 5.7 to 4.2 ms in the
+// order they ran, the probe's with them), which a neighbouring pair cancels and the ratio of two
+// medians does not. The faster noise between repetitions (interquartile range about 20% of the
+// median for repetitions of 50 ms) is left to the median. Empty if any repetition lacks its
+// time.
 std::vector<double> paired_fractions(const Bench& op, const Bench& probe) {
+  const std::vector<double> op_at = repetition_times(op), probe_at = repetition_times(probe);
+  auto known = [](const std::vector<double>& v) {
+    return !v.empty() && std::all_of(v.begin(), v.end(), [](double t) { return std::isfinite(t); });
+  };
+  if (!known(op_at) || !known(probe_at)) return {};
   std::vector<double> out;
-  if (op.when.size() != op.seconds.size() || probe.when.size() != probe.seconds.size() ||
-      probe.seconds.empty())
-    return out;
-  for (size_t j = 0; j < op.seconds.size(); ++j) {
-    if (!std::isfinite(op.when[j])) return {};
-    size_t best = probe.when.size();
-    for (size_t k = 0; k < probe.when.size(); ++k) {
-      if (!std::isfinite(probe.when[k])) return {};
-      if (best == probe.when.size() ||
-          std::abs(probe.when[k] - op.when[j]) < std::abs(probe.when[best] - op.when[j]))
-        best = k;
-    }
+  for (size_t j = 0; j < op_at.size(); ++j) {
+    size_t best = 0;
+    for (size_t k = 1; k < probe_at.size(); ++k)
+      if (std::abs(probe_at[k] - op_at[j]) < std::abs(probe_at[best] - op_at[j])) best = k;
     out.push_back((op.bytes / op.seconds[j]) / (probe.bytes / probe.seconds[best]));
   }
   return out;
@@ -691,7 +693,6 @@ class Collector final : public benchmark::BenchmarkReporter {
       }
       b.seconds.push_back(r.real_accumulated_time / double(std::max<int64_t>(1, r.iterations)));
       b.iterations.push_back(r.iterations);
-      b.when.push_back(match_call(b, r.iterations, r.real_accumulated_time));
     }
     for (size_t i : seen) {
       const Bench& b = benches_[i];
@@ -1175,7 +1176,7 @@ class Speed final : public Experiment {
           return &o;
       return nullptr;
     };
-    // Repetition times are reported in seconds since the first benchmark call of the experiment.
+    // Repetition times (time_s.at) count from the experiment's first benchmark call.
     double epoch = INFINITY;
     for (const Bench& b : benches)
       for (const Bench::Call& c : b.call_log) epoch = std::min(epoch, c.start);
@@ -1202,10 +1203,11 @@ class Speed final : public Experiment {
       }
       const Stats t = stats_of(b.seconds);
       r["time_s"] = t.to_json(b.seconds);
-      if (b.when.size() == b.seconds.size()) {
+      {
         json at = json::array();
-        for (double w : b.when) at.push_back(std::isfinite(w) ? json(w - epoch) : json(nullptr));
-        r["time_s"]["at"] = at;  // mid-time of each repetition, s since the experiment began
+        for (double w : repetition_times(b))
+          at.push_back(std::isfinite(w) ? json(w - epoch) : json(nullptr));
+        r["time_s"]["at"] = at;  // mid-time of each repetition (null: unknown)
       }
       r["elements"] = b.elements;
       r["ns_per_element"] = t.median * 1e9 / b.elements;
@@ -1231,13 +1233,19 @@ class Speed final : public Experiment {
         const Bench* next = probe_next_to(b);
         versus("", next);
         // Measured in the same session: the time-paired fraction is the headline figure, and
-        // the ratio of the two medians stays beside it.
+        // the ratio of the two medians stays beside it (and stands in, said so, if the
+        // repetitions' times are unknown).
         if (next && !next->seconds.empty()) {
+          r["fraction_of_probe_of_medians"] = r["fraction_of_probe"];
           const std::vector<double> paired = paired_fractions(b, *next);
           if (!paired.empty()) {
-            r["fraction_of_probe_of_medians"] = r["fraction_of_probe"];
-            r["fraction_of_probe"] = stats_of(paired).median;
-            r["fraction_of_probe_paired"] = stats_of(paired).to_json(paired);
+            const Stats ps = stats_of(paired);
+            r["fraction_of_probe"] = ps.median;
+            r["fraction_of_probe_paired"] = ps.to_json(paired);
+            r["fraction_of_probe_method"] = "median of time-paired repetitions";
+          } else {
+            r["fraction_of_probe_method"] =
+                "ratio of medians (the repetitions' times are unknown, so none were paired)";
           }
         }
         const auto fixed = fixed_probes.find({int(b.probe), b.threads});
@@ -1415,7 +1423,8 @@ class Speed final : public Experiment {
            "fill for materialize_bias and table) at the operation's working-set size and the "
            "same thread count, measured in the same session with interleaved repetitions "
            "(probe.name): the median over the operation's repetitions of its GB/s over the GB/s "
-           "of the probe repetition nearest in time (fraction_of_probe_paired has them all); "
+           "of the probe repetition nearest in time (fraction_of_probe_paired has them all; "
+           "fraction_of_probe_method says if the times were unknown and none were paired); "
            "fraction_of_probe_of_medians: the ratio of the two medians; _fixed: the reference "
            "probe at probe_mib, measured at the start of the experiment (ratio of medians)"}}},
     };

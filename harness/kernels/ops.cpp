@@ -287,6 +287,12 @@ template <class T>
 void rotate(Impl impl, int threads, const T* src, T* dst, int64_t seq, int64_t heads,
             int64_t head_dim, int64_t rotary_dims, RotaryPairing pairing, const T* cos,
             const T* sin) {
+  // Channels rotate in pairs; an odd width would leave one channel half a pair (and read an
+  // unset expanded coefficient in the interleaved kernel).
+  if (rotary_dims < 2 || rotary_dims % 2 != 0 || rotary_dims > head_dim)
+    throw std::invalid_argument(
+        "rotate: rotary_dims = " + std::to_string(rotary_dims) +
+        ", expected an even number in [2, head_dim = " + std::to_string(head_dim) + "]");
   RotateArgs<T> a;
   a.src = src;
   a.dst = dst;

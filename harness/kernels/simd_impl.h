@@ -113,16 +113,21 @@ inline void prefetch_bytes(const void* p, int64_t bytes) {
 }
 
 // Software prefetch, kRotatePrefetchBytes ahead, of the Bytes bytes a vector loop is about to
-// load from p: one instruction per 64-byte line (at least one), a compile-time count, so it is
-// unrolled into the loop next to the loads. Why not a prefetch loop once per head: calling the
-// rotation of float32 [4096, 32, 128] in place (half pairing, AVX-512, 2 vCPUs) directly,
-// alternating with the in-place probe in one process, the per-head prefetch loop gave 0.91-0.93
-// of the probe at 1 and 2 threads, these prefetches 0.94-0.96 (no software prefetch: 0.83-0.86).
+// load from p: one instruction per 64 bytes, or one per vector for vectors narrower than a line
+// (SSE, AVX2: the same line then gets 2-4 prefetches, which cost little), a compile-time count,
+// so it is unrolled into the loop next to the loads. Rotary widths narrower than one loop step
+// and scalar tails get no software prefetch (the hardware prefetcher still sees the stream).
+// Why not a prefetch loop once per head: calling the rotation of float32 [4096, 32, 128] in
+// place (half pairing, AVX-512, 2 vCPUs) directly, each variant run straight after the in-place
+// probe in one process, the per-head prefetch loop gave 0.91-0.93 of the probe at 1 and 2
+// threads, these prefetches 0.94-0.96 (no software prefetch: 0.83-0.86). The address is formed
+// as an integer: a prefetch never faults, but a pointer past the end of its array is undefined.
 template <int64_t Bytes>
 __attribute__((always_inline)) inline void prefetch_lines_ahead(const void* p) {
-  const char* c = static_cast<const char*>(p) + kRotatePrefetchBytes;
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p) + uintptr_t(kRotatePrefetchBytes);
   constexpr int64_t lines = Bytes < 64 ? 1 : Bytes / 64;
-  for (int64_t k = 0; k < lines; ++k) __builtin_prefetch(c + 64 * k, 0, 3);
+  for (int64_t k = 0; k < lines; ++k)
+    __builtin_prefetch(reinterpret_cast<const void*>(at + uintptr_t(64 * k)), 0, 3);
 }
 
 // Lane permutations as xsimd batch constants: swap pairs (1,0,3,2,...), duplicate the low half
@@ -424,26 +429,25 @@ void prefetch_ahead(const T* x, int64_t rotary_dims) {
 }
 
 // float, double: rotated in place in memory, the interleaved coefficients expanded per row.
-// One instantiation per pairing (and whether the interleaved coefficients fit the expansion),
-// and the arguments copied into the parallel region, so the per-head loop carries no layout
-// branches and no reloads of `a` (whose fields the stores to dst could alias, as far as the
-// compiler knows).
+// One instantiation per pairing (and whether the interleaved coefficients fit the expansion), so
+// the loop over heads carries no layout branches; the arguments are copied into each thread
+// (firstprivate) rather than read through the shared frame.
 template <class Arch, class T, bool Interleaved, bool Expand>
 void rotate_native_layout(const RotateArgs<T>& a) {
   const T* const src = a.src;
   T* const dst = a.dst;
-  const T* const cos = a.cos;
-  const T* const sin = a.sin;
+  const T* const cos_table = a.cos;
+  const T* const sin_table = a.sin;
   const int64_t rows = a.rows, rd = a.rotary_dims, half = rd / 2, D = a.head_dim, H = a.heads;
   const bool copy_rest = dst != src && rd < D;
   const RotateRow<Arch, T> row;
   const int64_t rows_per_task =
       std::max<int64_t>(1, kRotateTaskBytes / std::max<int64_t>(1, H * D * int64_t(sizeof(T))));
 #pragma omp parallel for num_threads(a.threads) schedule(dynamic, rows_per_task) \
-    firstprivate(src, dst, cos, sin, rows, rd, half, D, H, copy_rest, row)
+    firstprivate(src, dst, cos_table, sin_table, rows, rd, half, D, H, copy_rest, row)
   for (int64_t t = 0; t < rows; ++t) {
-    const T* c = cos + t * half;
-    const T* s = sin + t * half;
+    const T* c = cos_table + t * half;
+    const T* s = sin_table + t * half;
     alignas(64) T cd[Expand ? kMaxExpandedDims : 1];
     alignas(64) T sd[Expand ? kMaxExpandedDims : 1];
     if constexpr (Expand) row.expand(c, s, half, cd, sd);

@@ -34,6 +34,20 @@ class SpeedRun : public ::testing::Test {
   const fs::path dir_ = root_.path();
 };
 
+// When each repetition ran (time_s.at, its mid-time in s since the experiment's first benchmark
+// call): every reported repetition was matched to the call that produced it, and a benchmark's
+// two repetitions, which ran one after the other, lie at least half their durations apart.
+void expect_repetition_times(const json& b) {
+  SCOPED_TRACE(b["name"].get<std::string>());
+  const json& t = b["time_s"];
+  ASSERT_EQ(t["at"].size(), 2u);
+  for (const json& at : t["at"]) ASSERT_TRUE(at.is_number()) << t.dump();
+  EXPECT_GE(t["at"][0].get<double>(), 0);
+  const double took0 = t["all"][0].get<double>() * b["iterations"][0].get<double>();
+  const double took1 = t["all"][1].get<double>() * b["iterations"][1].get<double>();
+  EXPECT_GE(t["at"][1].get<double>() - t["at"][0].get<double>(), 0.5 * (took0 + took1)) << t.dump();
+}
+
 TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
   const fs::path config = fs::path(POSBENCH_SOURCE_DIR) / "configs" / "speed-ci.json";
   const fs::path out = dir_ / "speed.json";
@@ -62,6 +76,7 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
     ASSERT_FALSE(p.contains("error")) << p.dump();
     EXPECT_GT(p["gb_per_s"]["median"].get<double>(), 0) << p["name"];
     EXPECT_EQ(p["repetitions"], 2);
+    expect_repetition_times(p);
     probe_by_name[p["name"].get<std::string>()] = p;
     if (p.contains("measured_next_to")) continue;
     reference_kinds[p["operation"].get<std::string>()]++;
@@ -94,12 +109,7 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
       EXPECT_EQ(b["repetitions"], 2);
       EXPECT_EQ(b["time_s"]["all"].size(), 2u);
       EXPECT_GT(b["time_s"]["median"].get<double>(), 0);
-      // When each repetition ran (its mid-time, s since the experiment began): every reported
-      // repetition was matched to the call that produced it, in order.
-      ASSERT_EQ(b["time_s"]["at"].size(), 2u);
-      for (const json& at : b["time_s"]["at"]) ASSERT_TRUE(at.is_number()) << b["time_s"].dump();
-      EXPECT_GE(b["time_s"]["at"][0].get<double>(), 0);
-      EXPECT_LT(b["time_s"]["at"][0].get<double>(), b["time_s"]["at"][1].get<double>());
+      expect_repetition_times(b);
       EXPECT_GE(b["time_s"]["cv"].get<double>(), 0);
       EXPECT_GT(b["ns_per_element"].get<double>(), 0);
       EXPECT_EQ(b["isa"] == kernels::simd_isa(), b["implementation"] == "simd");
@@ -111,6 +121,7 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
         EXPECT_GT(b["fraction_of_probe_fixed"].get<double>(), 0);
         // The headline fraction is the median of the time-paired ones (one per repetition);
         // the ratio of the medians is kept beside it.
+        EXPECT_EQ(b["fraction_of_probe_method"], "median of time-paired repetitions");
         ASSERT_EQ(b["fraction_of_probe_paired"]["all"].size(), 2u);
         EXPECT_DOUBLE_EQ(b["fraction_of_probe"].get<double>(),
                          b["fraction_of_probe_paired"]["median"].get<double>());

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
@@ -60,22 +61,31 @@ void check_all() {
       reference_sincos_table(a);
       EXPECT_LE(max_diff(got.data(), want.data(), rows * 2 * pairs), tol) << "sincos";
     }
-    // rotation, both pairings, partial, in place
-    for (bool interleaved : {false, true}) {
-      const int64_t rows = 7, heads = 3, head_dim = 86, rd = 70, half = 35,
-                    n = rows * heads * head_dim;
-      Unaligned<T> x(n), y(n), c(rows * half), s(rows * half);
-      fill_normal(x.data(), n, "isa/x");
-      fill_normal(c.data(), rows * half, "isa/c");
-      fill_normal(s.data(), rows * half, "isa/s");
-      for (int64_t k = 0; k < n; ++k) y[k] = x[k];
-      RotateArgs<T> a{x.data(), x.data(),    rows,     heads,    head_dim,
-                      rd,       interleaved, c.data(), s.data(), 2};
-      Rotate{}(arch, a);
-      a.src = a.dst = y.data();
-      reference_rotate(a);
-      EXPECT_LE(max_diff(x.data(), y.data(), n), 10 * tol) << "rotate " << interleaved;
-    }
+    // rotation, both pairings, partial (rd < head_dim), in place and out of place; rd = 1026
+    // takes the interleaved loop without expanded coefficients (rd > kMaxExpandedDims) and, for
+    // half pairing, every vector-loop tail
+    for (const auto& [head_dim, rd] : {std::pair<int64_t, int64_t>{86, 70}, {1100, 1026}})
+      for (bool interleaved : {false, true})
+        for (bool in_place : {true, false}) {
+          const int64_t rows = 7, heads = 3, half = rd / 2, n = rows * heads * head_dim;
+          Unaligned<T> x(n), y(n), out(n), want(n), c(rows * half), s(rows * half);
+          fill_normal(x.data(), n, "isa/x");
+          fill_normal(c.data(), rows * half, "isa/c");
+          fill_normal(s.data(), rows * half, "isa/s");
+          for (int64_t k = 0; k < n; ++k) y[k] = x[k];
+          RotateArgs<T> a{x.data(),    in_place ? x.data() : out.data(),
+                          rows,        heads,
+                          head_dim,    rd,
+                          interleaved, c.data(),
+                          s.data(),    2};
+          Rotate{}(arch, a);
+          a.src = y.data();
+          a.dst = in_place ? y.data() : want.data();
+          reference_rotate(a);
+          const T* got = in_place ? x.data() : out.data();
+          EXPECT_LE(max_diff(got, a.dst, n), 10 * tol)
+              << "rotate interleaved=" << interleaved << " rd=" << rd << " in_place=" << in_place;
+        }
     // axpy, relative bias, convert
     {
       const int64_t n = 1001;

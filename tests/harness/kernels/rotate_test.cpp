@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "harness/kernels/ops.h"
@@ -91,8 +92,21 @@ TEST(KernelRotate, HalfDouble) { check<double>(false, 1.0); }
 TEST(KernelRotate, InterleavedFloat) { check<float>(true, 1.0); }
 TEST(KernelRotate, InterleavedDouble) { check<double>(true, 1.0); }
 TEST(KernelRotate, HalfPartialFloat) { check<float>(false, 0.5); }
+TEST(KernelRotate, HalfPartialDouble) { check<double>(false, 0.25); }
 TEST(KernelRotate, InterleavedPartialFloat) { check<float>(true, 0.5); }
 TEST(KernelRotate, InterleavedPartialDouble) { check<double>(true, 0.25); }
+
+// Channels rotate in pairs: an odd, zero or too wide rotary width is refused before any
+// memory is touched (a plugin's rotary_dims could give one).
+TEST(KernelRotate, RefusesWidthsThatAreNotWholePairs) {
+  std::vector<float> x(64), c(32), s(32);
+  for (int64_t rd : {0, 5, 66})
+    for (Impl impl : {Impl::reference, Impl::simd})
+      EXPECT_THROW(rotate(impl, 1, x.data(), x.data(), 1, 1, 64, rd, RotaryPairing::interleaved,
+                          c.data(), s.data()),
+                   std::invalid_argument)
+          << rd;
+}
 
 // Threads split rows: 1 and 2 threads give bit-identical results.
 TEST(KernelRotate, ThreadCountDoesNotChangeResults) {
