@@ -335,23 +335,9 @@ class RotateRow {
     const int64_t half = rd / 2;
     int64_t i = 0;
     if (interleaved && expanded) {
-      // Four vectors per step: more loads in flight (this loop is memory-bound).
+      // One vector per step (four per step, with their four prefetches together, ran ~5%
+      // slower at 1 thread; see rotate_native_width).
       int64_t j = 0;
-      for (; j + 4 * W <= rd; j += 4 * W) {
-        if (prefetch) prefetch_lines_ahead<4 * V>(x + j);
-        const B x0 = B::load_unaligned(x + j), x1 = B::load_unaligned(x + j + W);
-        const B x2 = B::load_unaligned(x + j + 2 * W), x3 = B::load_unaligned(x + j + 3 * W);
-        (x0 * B::load_aligned(cd + j) + xsimd::swizzle(x0, swap) * B::load_aligned(sd + j))
-            .store_unaligned(y + j);
-        (x1 * B::load_aligned(cd + j + W) + xsimd::swizzle(x1, swap) * B::load_aligned(sd + j + W))
-            .store_unaligned(y + j + W);
-        (x2 * B::load_aligned(cd + j + 2 * W) +
-         xsimd::swizzle(x2, swap) * B::load_aligned(sd + j + 2 * W))
-            .store_unaligned(y + j + 2 * W);
-        (x3 * B::load_aligned(cd + j + 3 * W) +
-         xsimd::swizzle(x3, swap) * B::load_aligned(sd + j + 3 * W))
-            .store_unaligned(y + j + 3 * W);
-      }
       for (; j + W <= rd; j += W) {
         if (prefetch) prefetch_lines_ahead<V>(x + j);
         const B xv = B::load_unaligned(x + j);
@@ -432,7 +418,7 @@ void prefetch_ahead(const T* x, int64_t rotary_dims) {
 // One instantiation per pairing (and whether the interleaved coefficients fit the expansion), so
 // the loop over heads carries no layout branches; the arguments are copied into each thread
 // (firstprivate) rather than read through the shared frame.
-template <class Arch, class T, bool Interleaved, bool Expand>
+template <class Arch, class T, bool Interleaved, bool Expand, int64_t RD>
 void rotate_native_layout(const RotateArgs<T>& a) {
   const T* const src = a.src;
   T* const dst = a.dst;
@@ -454,21 +440,38 @@ void rotate_native_layout(const RotateArgs<T>& a) {
     for (int64_t h = 0; h < H; ++h) {
       const T* x = src + (t * H + h) * D;
       T* y = dst + (t * H + h) * D;
-      row(x, y, c, s, cd, sd, rd, Interleaved, Expand, /*prefetch=*/true);
+      // RD > 0: the width is a compile-time constant here (row() is always inlined).
+      row(x, y, c, s, cd, sd, RD > 0 ? RD : rd, Interleaved, Expand, /*prefetch=*/true);
       if (copy_rest)
         for (int64_t j = rd; j < D; ++j) y[j] = x[j];
     }
   }
 }
 
+// The common rotary widths get instantiations of their own: with the width known at compile
+// time the loops over a head unroll completely. Measured at 1 thread on float32 [4096, 32, 128]
+// interleaved in place (AVX-512, run straight after the in-place probe in one process), the same
+// loop with a run-time width ran at 0.935 of the probe, with a compile-time one at 0.99.
+template <class Arch, class T, bool Interleaved, bool Expand>
+void rotate_native_width(const RotateArgs<T>& a) {
+  switch (a.rotary_dims) {
+    case 64:
+      return rotate_native_layout<Arch, T, Interleaved, Expand, 64>(a);
+    case 128:
+      return rotate_native_layout<Arch, T, Interleaved, Expand, 128>(a);
+    default:
+      return rotate_native_layout<Arch, T, Interleaved, Expand, 0>(a);
+  }
+}
+
 template <class Arch, class T>
 void rotate_native(const RotateArgs<T>& a) {
   if (!a.interleaved)
-    rotate_native_layout<Arch, T, false, false>(a);
+    rotate_native_width<Arch, T, false, false>(a);
   else if (a.rotary_dims <= kMaxExpandedDims)
-    rotate_native_layout<Arch, T, true, true>(a);
+    rotate_native_width<Arch, T, true, true>(a);
   else
-    rotate_native_layout<Arch, T, true, false>(a);
+    rotate_native_layout<Arch, T, true, false, 0>(a);
 }
 
 // bfloat16: per row, the cos/sin are widened to float32 (and expanded, for interleaved pairs)

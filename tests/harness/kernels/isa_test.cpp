@@ -63,8 +63,9 @@ void check_all() {
     }
     // rotation, both pairings, partial (rd < head_dim), in place and out of place; rd = 1026
     // takes the interleaved loop without expanded coefficients (rd > kMaxExpandedDims) and, for
-    // half pairing, every vector-loop tail
-    for (const auto& [head_dim, rd] : {std::pair<int64_t, int64_t>{86, 70}, {1100, 1026}})
+    // half pairing, every vector-loop tail; rd = 64 and 128 have instantiations of their own
+    for (const auto& [head_dim, rd] :
+         {std::pair<int64_t, int64_t>{86, 70}, {1100, 1026}, {128, 128}, {80, 64}})
       for (bool interleaved : {false, true})
         for (bool in_place : {true, false}) {
           const int64_t rows = 7, heads = 3, half = rd / 2, n = rows * heads * head_dim;
