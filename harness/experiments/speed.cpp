@@ -33,9 +33,13 @@
 // Why "next to": on a shared virtual machine the bandwidth (in particular how much of a working
 // set stays in the shared L3) drifts by 2x over a minute, so a probe measured at another time is
 // no yardstick. Each group of benchmarks sharing data (one operation of one scheme at one shape,
-// all thread counts and implementations, plus its probes) is one Google Benchmark session with
-// random interleaving (--benchmark_enable_random_interleaving): the repetitions of the operation
-// and of its probe alternate in random order, so both see the same machine.
+// all thread counts and implementations, plus its probes) runs in `repetitions` rounds, one
+// Google Benchmark session each: every benchmark of the group runs once per round, in a random
+// order (--benchmark_enable_random_interleaving), so each repetition of an operation has one of
+// its probe's within the same round, seconds away. (One session with all repetitions randomly
+// interleaved put all five repetitions of an operation before all five of its probe's in one
+// run here, 6 to 21 s apart.) The first round finds the iteration count for min_time; later
+// rounds run that count.
 //
 // Every buffer is allocated and pre-faulted (every page written) once per group, outside the
 // timing loops, and reused by every iteration; groups run one after another and free their
@@ -680,13 +684,11 @@ class Collector final : public benchmark::BenchmarkReporter {
     return json_ ? json_->ReportContext(context) : true;
   }
   void ReportRuns(const std::vector<Run>& runs) override {
-    std::set<size_t> seen;
     for (const Run& r : runs) {
       if (r.run_type != Run::RT_Iteration) continue;
       auto it = index_.find(r.run_name.function_name);
       if (it == index_.end()) continue;
       Bench& b = benches_[it->second];
-      seen.insert(it->second);
       if (r.error_occurred) {
         if (b.error.empty()) b.error = r.error_message;
         continue;
@@ -694,7 +696,11 @@ class Collector final : public benchmark::BenchmarkReporter {
       b.seconds.push_back(r.real_accumulated_time / double(std::max<int64_t>(1, r.iterations)));
       b.iterations.push_back(r.iterations);
     }
-    for (size_t i : seen) {
+    if (json_) json_->ReportRuns(runs);
+  }
+  // One line per benchmark of a group, once all its rounds have run.
+  void print(const std::vector<size_t>& members) const {
+    for (size_t i : members) {
       const Bench& b = benches_[i];
       if (!b.error.empty())
         fmt::print(stderr, "speed: {}: error: {}\n", b.name, b.error);
@@ -702,7 +708,6 @@ class Collector final : public benchmark::BenchmarkReporter {
         fmt::print(stderr, "speed: {}: median {:.4g} ms over {} repetitions\n", b.name,
                    stats_of(b.seconds).median * 1e3, b.seconds.size());
     }
-    if (json_) json_->ReportRuns(runs);
   }
   void Finalize() override {
     if (json_) json_->Finalize();
@@ -1071,7 +1076,9 @@ class Speed final : public Experiment {
     // One Google Benchmark session per group (see the top of this file): the group's buffers are
     // created before its session and freed after it, so only one group's memory is alive.
     std::unique_ptr<Workspace> workspace;
-    auto register_bench = [&](size_t i) {
+    // round 0 lets Google Benchmark find the iteration count for min_time; later rounds run
+    // that count (no estimation calls).
+    auto register_bench = [&](size_t i, int round) {
       auto fn = [&, i](benchmark::State& st) {
         Bench& b = benches[i];
         try {
@@ -1102,12 +1109,12 @@ class Speed final : public Experiment {
           }
         }
       };
-      benchmark::RegisterBenchmark(benches[i].name.c_str(), fn)
-          ->UseRealTime()
-          ->MinTime(min_time_)
-          ->Repetitions(repetitions_)
-          ->ReportAggregatesOnly(false)
-          ->Unit(benchmark::kMillisecond);
+      auto* bench = benchmark::RegisterBenchmark(benches[i].name.c_str(), fn);
+      bench->UseRealTime()->Repetitions(1)->Unit(benchmark::kMillisecond);
+      if (round == 0 || benches[i].iterations.empty())
+        bench->MinTime(min_time_);
+      else
+        bench->Iterations(benches[i].iterations.front());
     };
     Collector collector(benches, !ctx.artifact_prefix.empty());
     for (size_t g = 0; g < groups.size(); ++g) {
@@ -1129,10 +1136,22 @@ class Speed final : public Experiment {
         }
         continue;
       }
-      for (size_t i : members) register_bench(i);
-      collector.begin_session();
-      benchmark::RunSpecifiedBenchmarks(&collector);
-      collector.end_session();
+      // Rounds (see the top of this file): every benchmark of the group runs once per round,
+      // in a random order, so each repetition of an operation has its probe's within seconds.
+      for (int round = 0; round < repetitions_; ++round) {
+        benchmark::ClearRegisteredBenchmarks();
+        int registered = 0;
+        for (size_t i : members)
+          if (benches[i].error.empty()) {
+            register_bench(i, round);
+            ++registered;
+          }
+        if (registered == 0) break;
+        collector.begin_session();
+        benchmark::RunSpecifiedBenchmarks(&collector);
+        collector.end_session();
+      }
+      collector.print(members);
       workspace.reset();
     }
     std::string gbench_path;
@@ -1392,11 +1411,13 @@ class Speed final : public Experiment {
         {"methods",
          {{"timing", "Google Benchmark, real (wall) time per iteration, min_time " +
                          fmt::format("{}", min_time_) + " s, " + std::to_string(repetitions_) +
-                         " repetitions; statistics over the repetitions; one session per group "
-                         "of benchmarks sharing data (an operation with all its thread counts and "
-                         "implementations, and its probe), repetitions randomly interleaved "
-                         "within the session (Google Benchmark shuffles with std::random_device: "
-                         "the order is not reproducible, the statistics do not depend on it)"},
+                         " repetitions; statistics over the repetitions; each group of "
+                         "benchmarks sharing data (an operation with all its thread counts and "
+                         "implementations, and its probe) runs in rounds, one Google Benchmark "
+                         "session per round, each benchmark once per round in random order "
+                         "(Google Benchmark shuffles with std::random_device: the order is not "
+                         "reproducible, the statistics do not depend on it); round 1 finds the "
+                         "iteration count for min_time, later rounds run that count"},
           {"probes",
            "float32, widest SIMD, OpenMP over 256 KiB chunks; in place a = s - a and copy "
            "prefetch 8 KiB ahead like the memory-bound kernels; fill writes only"},
@@ -1421,7 +1442,8 @@ class Speed final : public Experiment {
           {"fraction_of_probe",
            "GB/s of the operation / GB/s of the probe of the same kind (in place for apply, "
            "fill for materialize_bias and table) at the operation's working-set size and the "
-           "same thread count, measured in the same session with interleaved repetitions "
+           "same thread count, measured in the same rounds (each runs every benchmark of the "
+           "group once, in random order) "
            "(probe.name): the median over the operation's repetitions of its GB/s over the GB/s "
            "of the probe repetition nearest in time (fraction_of_probe_paired has them all; "
            "fraction_of_probe_method says if the times were unknown and none were paired); "
