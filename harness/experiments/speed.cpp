@@ -275,13 +275,13 @@ double seconds_of(std::chrono::steady_clock::time_point t) {
 }
 
 // When each reported repetition ran: the mid-time of the call that produced it, or NaN for all
-// of them if the calls cannot be told apart. Google Benchmark 1.7 runs a benchmark's
-// repetitions in order and reports them in that order, all with the iteration count it
-// estimated in the first repetition (with strictly growing trial counts, the last of which is
-// the one reported). So the calls with a reported iteration count are the repetitions, one for
-// one, in order; anything else (another count of such calls, a call shorter than the time
-// reported for it, although its interval wraps the timed loop on the same steady clock) means
-// that assumption failed, and no repetition gets a time.
+// of them if the calls cannot be told apart. A benchmark runs once per round (see the top of
+// this file). In round 1 Google Benchmark 1.7 estimates the iteration count for min_time with
+// strictly growing trial counts and reports the last trial; later rounds run that count in one
+// call. So the calls with a reported iteration count are the repetitions, one for one, in
+// order; anything else (another number of such calls, a call shorter than the time reported for
+// it, although its interval wraps the timed loop on the same steady clock) means that
+// assumption failed, and no repetition gets a time.
 std::vector<double> repetition_times(const Bench& b) {
   std::vector<double> out(b.seconds.size(), NAN);
   std::vector<const Bench::Call*> calls;
@@ -300,7 +300,7 @@ std::vector<double> repetition_times(const Bench& b) {
 }
 
 // The operation's bandwidth as a fraction of its probe's, paired in time: for every repetition
-// of the operation, its GB/s over the GB/s of the probe's repetition (same session, same thread
+// of the operation, its GB/s over the GB/s of the probe's repetition (same rounds, same thread
 // count) that ran nearest in time. Why: on this shared machine the bandwidth at a 128 MiB working
 // set drifts over seconds (in one run here, a group's repetitions fell from 5.7 to 4.2 ms in the
 // order they ran, the probe's with them), which a neighbouring pair cancels and the ratio of two
@@ -1251,7 +1251,7 @@ class Speed final : public Experiment {
         };
         const Bench* next = probe_next_to(b);
         versus("", next);
-        // Measured in the same session: the time-paired fraction is the headline figure, and
+        // Measured in the same rounds: the time-paired fraction is the headline figure, and
         // the ratio of the two medians stays beside it (and stands in, said so, if the
         // repetitions' times are unknown).
         if (next && !next->seconds.empty()) {
