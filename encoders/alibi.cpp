@@ -37,9 +37,9 @@ class Alibi final : public Encoder {
   Family family() const override { return Family::bias; }
 
   void check_shape(int64_t, int64_t heads) const override {
-    if (heads <= 0) throw ParamError("", "alibi needs heads >= 1; got " + std::to_string(heads));
+    if (heads <= 0) throw UserError("", "alibi needs heads >= 1; got " + std::to_string(heads));
     if (!custom_slopes_.empty() && int64_t(custom_slopes_.size()) != heads)
-      throw ParamError("slopes", "has " + std::to_string(custom_slopes_.size()) +
+      throw UserError("slopes", "has " + std::to_string(custom_slopes_.size()) +
                                      " values, expected one per head (" + std::to_string(heads) +
                                      ")");
   }

@@ -8,7 +8,7 @@
 //
 // Each family has one operation, always evaluated in float64 (angles p*theta in double, so
 // float32 outputs stay accurate at positions up to 1e7). Reduced-precision storage is done by
-// the free functions in encoders/apply.h, which call these and round once at the end.
+// the free functions in harness/analysis/apply.h, which call these and round once at the end.
 //
 // Shapes are row-major (C order) and given in the comments as [dim0, dim1, ...].
 
@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "encoders/error.h"
 
 namespace posbench {
 
@@ -49,26 +51,17 @@ class UnsupportedPosition : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A parameter value the scheme cannot work with: a cross-field check in a factory (init =
-// "file" without `path`), or a shape check (odd dim for a rotary scheme, ALiBi `slopes` whose
-// length is not `heads`). `param` names the offending parameter, or "" when the shape itself
-// (dim/heads) is at fault; the harness prefixes the JSON path.
-class ParamError : public std::invalid_argument {
- public:
-  ParamError(std::string param, const std::string& message)
-      : std::invalid_argument(message), param_(std::move(param)) {}
-  const std::string& param() const { return param_; }
-
- private:
-  std::string param_;
-};
+// A parameter value the scheme cannot work with (a cross-field check in a factory, init =
+// "file" without `path`; a shape check, odd dim for a rotary scheme) is a UserError
+// (encoders/error.h) whose path names the parameter relative to the scheme's params ("" when
+// the shape itself, dim/heads, is at fault); the harness prefixes the JSON path.
 
 class Encoder {
  public:
   virtual ~Encoder() = default;
   virtual Family family() const = 0;
 
-  // Throws ParamError if the scheme cannot be used with this shape. `dim` is the embedding
+  // Throws UserError (path relative to the params) if the scheme cannot be used with this shape. `dim` is the embedding
   // width (additive), the head width (rotary) or unused (bias); `heads` is the number of
   // attention heads (used by bias schemes and per-head rotary variants).
   virtual void check_shape(int64_t dim, int64_t heads) const = 0;

@@ -31,8 +31,8 @@
 
 #include "encoders/registry.h"
 #include "encoders/weight_init.h"
-#include "harness/npy.h"
-#include "harness/random.h"
+#include "encoders/npy.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {
@@ -54,7 +54,7 @@ class Fire final : public Encoder {
     if (!path) return;
     dir_ = *path;
     if (!std::filesystem::is_directory(dir_))
-      throw ParamError("path", dir_ +
+      throw UserError("path", dir_ +
                                    " is not a directory; expected a directory with w1.npy "
                                    "[hidden], b1.npy [hidden], w2.npy [heads, hidden], b2.npy "
                                    "[heads]");
@@ -65,7 +65,7 @@ class Fire final : public Encoder {
     if (!w1_ok) {
       // Name `hidden` when only the width disagrees, `path` when the file is malformed.
       const bool width_only = (w1.shape.size() == 1 || (w1.shape.size() == 2 && w1.shape[1] == 1));
-      throw ParamError(
+      throw UserError(
           width_only ? "hidden" : "path",
           dir_ + "/w1.npy has shape " + npy_shape_text(w1.shape) +
               ", expected (hidden,) or (hidden, 1) with hidden = " + std::to_string(hidden_) +
@@ -73,7 +73,7 @@ class Fire final : public Encoder {
     }
     expect_shape(b1, "b1.npy", {hidden_}, "(hidden,)");
     if (w2.shape.size() != 2 || w2.shape[1] != hidden_)
-      throw ParamError("path",
+      throw UserError("path",
                        dir_ + "/w2.npy has shape " + npy_shape_text(w2.shape) +
                            ", expected (heads, hidden) with hidden = " + std::to_string(hidden_));
     file_heads_ = w2.shape[0];
@@ -85,9 +85,9 @@ class Fire final : public Encoder {
   Family family() const override { return Family::bias; }
 
   void check_shape(int64_t, int64_t heads) const override {
-    if (heads <= 0) throw ParamError("", "fire needs heads >= 1; got " + std::to_string(heads));
+    if (heads <= 0) throw UserError("", "fire needs heads >= 1; got " + std::to_string(heads));
     if (from_file_ && heads != file_heads_)
-      throw ParamError("path", dir_ + ": w2.npy/b2.npy have " + std::to_string(file_heads_) +
+      throw UserError("path", dir_ + ": w2.npy/b2.npy have " + std::to_string(file_heads_) +
                                    " heads but the model has " + std::to_string(heads) +
                                    "; expected w2.npy of shape (" + std::to_string(heads) + ", " +
                                    std::to_string(hidden_) + ")");
@@ -125,7 +125,7 @@ class Fire final : public Encoder {
   void expect_shape(const NpyArray& a, const char* name, const std::vector<int64_t>& shape,
                     const std::string& expected) const {
     if (a.shape != shape)
-      throw ParamError("path", dir_ + "/" + name + " has shape " + npy_shape_text(a.shape) +
+      throw UserError("path", dir_ + "/" + name + " has shape " + npy_shape_text(a.shape) +
                                    ", expected " + expected + " = " + npy_shape_text(shape));
   }
 

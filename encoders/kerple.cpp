@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "encoders/registry.h"
-#include "harness/random.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {
@@ -37,7 +37,7 @@ class Kerple final : public Encoder {
     if (power_)
       for (double v : r2_)
         if (v > 2.0)
-          throw ParamError("r2", "has " + std::to_string(v) +
+          throw UserError("r2", "has " + std::to_string(v) +
                                      "; the power variant needs 0 < r2 <= 2 (for |i-j|^r2 to be "
                                      "a conditionally positive definite kernel)");
   }
@@ -45,7 +45,7 @@ class Kerple final : public Encoder {
   Family family() const override { return Family::bias; }
 
   void check_shape(int64_t, int64_t heads) const override {
-    if (heads <= 0) throw ParamError("", "kerple needs heads >= 1; got " + std::to_string(heads));
+    if (heads <= 0) throw UserError("", "kerple needs heads >= 1; got " + std::to_string(heads));
     check_list("r1", r1_, heads);
     check_list("r2", r2_, heads);
   }
@@ -71,7 +71,7 @@ class Kerple final : public Encoder {
  private:
   static void check_list(const char* name, const std::vector<double>& v, int64_t heads) {
     if (!v.empty() && int64_t(v.size()) != heads)
-      throw ParamError(name, "has " + std::to_string(v.size()) +
+      throw UserError(name, "has " + std::to_string(v.size()) +
                                  " values, expected one per head (" + std::to_string(heads) + ")");
   }
 

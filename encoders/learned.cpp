@@ -28,8 +28,8 @@
 
 #include "encoders/registry.h"
 #include "encoders/weight_init.h"
-#include "harness/npy.h"
-#include "harness/random.h"
+#include "encoders/npy.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {
@@ -53,11 +53,11 @@ class Learned final : public Encoder {
     path_ = *path;
     const NpyArray a = read_npy_param(path_);
     if (a.shape.size() != 2)
-      throw ParamError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
+      throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
                                    ", expected a 2-D table of shape (max_len, d) = (" +
                                    std::to_string(max_len_) + ", d)");
     if (a.shape[0] != max_len_)
-      throw ParamError("path", path_ + ": has shape " + npy_shape_text(a.shape) + " with " +
+      throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) + " with " +
                                    std::to_string(a.shape[0]) + " rows, but max_len is " +
                                    std::to_string(max_len_) + "; expected shape (" +
                                    std::to_string(max_len_) + ", d)");
@@ -68,13 +68,13 @@ class Learned final : public Encoder {
   Family family() const override { return Family::additive; }
 
   void check_shape(int64_t dim, int64_t) const override {
-    if (dim < 1) throw ParamError("", "learned needs dim >= 1; got " + std::to_string(dim));
+    if (dim < 1) throw UserError("", "learned needs dim >= 1; got " + std::to_string(dim));
     if (dim > std::numeric_limits<int64_t>::max() / max_len_)
-      throw ParamError("max_len", "max_len " + std::to_string(max_len_) + " x dim " +
+      throw UserError("max_len", "max_len " + std::to_string(max_len_) + " x dim " +
                                       std::to_string(dim) +
                                       " entries overflow; expected a table that fits in memory");
     if (from_file_ && dim != file_dim_)
-      throw ParamError("path", path_ + ": table has d = " + std::to_string(file_dim_) +
+      throw UserError("path", path_ + ": table has d = " + std::to_string(file_dim_) +
                                    " columns but the model dim is " + std::to_string(dim) +
                                    "; expected shape (" + std::to_string(max_len_) + ", " +
                                    std::to_string(dim) + ")");

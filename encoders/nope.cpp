@@ -23,7 +23,7 @@ class Nope final : public Encoder {
   Family family() const override { return Family::additive; }
 
   void check_shape(int64_t dim, int64_t) const override {
-    if (dim < 1) throw ParamError("", "nope needs dim >= 1; got " + std::to_string(dim));
+    if (dim < 1) throw UserError("", "nope needs dim >= 1; got " + std::to_string(dim));
   }
 
   void additive_table(std::span<const int64_t> positions, int64_t dim, double* out) const override {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "encoders/diagnostics.h"
+#include "encoders/error.h"
 
 namespace posbench {
 

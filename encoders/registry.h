@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "encoders/diagnostics.h"
+#include "encoders/error.h"
 #include "encoders/encoder.h"
 #include "encoders/params.h"
 
@@ -25,10 +25,21 @@ namespace posbench {
 // are refused at load time.
 inline constexpr int kInterfaceVersion = 1;
 
+// A second registration under a name already taken. Kept (not thrown) because registrations
+// run before main; the CLI reports them at start-up and refuses a plugin that causes one.
+struct Duplicate {
+  std::string name;
+  std::string first_source;   // who registered the name first (and keeps it)
+  std::string second_source;  // who tried again
+  std::string str() const {
+    return "'" + name + "' is registered twice: by " + first_source + " and by " + second_source;
+  }
+};
+
 template <class Info>
 class Registry {
  public:
-  // The one registry of this kind in the process. Defined out of line (harness/plugins.cpp,
+  // The one registry of this kind in the process. Defined out of line (encoders/registry.cpp,
   // explicitly instantiated for EncoderInfo and ExperimentInfo) so a plugin holds only an
   // undefined reference that dlopen binds to the executable's copy, whatever visibility flags
   // the plugin was compiled with (an inline function-local static would be duplicated inside
@@ -38,8 +49,7 @@ class Registry {
   void add(Info info) {
     auto it = entries_.find(info.name);
     if (it != entries_.end()) {
-      duplicates_.push_back("'" + info.name + "' is registered twice: by " + it->second.source +
-                            " and by " + info.source);
+      duplicates_.push_back({info.name, it->second.source, info.source});
       return;
     }
     std::string name = info.name;
@@ -72,13 +82,13 @@ class Registry {
     return out;
   }
 
-  // Duplicate registrations seen so far ("'x' is registered twice: by A and by B").
-  const std::vector<std::string>& duplicates() const { return duplicates_; }
+  // Duplicate registrations seen so far.
+  const std::vector<Duplicate>& duplicates() const { return duplicates_; }
   void clear_duplicates() { duplicates_.clear(); }
 
  private:
   std::map<std::string, Info> entries_;
-  std::vector<std::string> duplicates_;
+  std::vector<Duplicate> duplicates_;
 };
 
 struct EncoderInfo {
@@ -87,7 +97,7 @@ struct EncoderInfo {
   std::string description;  // one line
   int version = 1;          // bump when the scheme's numbers change
   std::vector<ParamSpec> params;
-  // Builds the encoder from resolved params. May throw ParamError for cross-field checks.
+  // Builds the encoder from resolved params. May throw UserError for cross-field checks.
   std::function<std::unique_ptr<Encoder>(const Params&)> factory;
   std::string source = "?";  // where it was registered (file or plugin path)
 };

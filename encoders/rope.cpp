@@ -134,7 +134,7 @@ std::string num_text(double v) { return fmt::format("{}", v); }
 // HuggingFace's get_mscale (YaRN's attention temperature): 0.1 m ln(s) + 1, 1 for s <= 1.
 double yarn_mscale(double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * std::log(s) + 1.0; }
 
-// Reads the scaling dict; every error is a ParamError naming "scaling.<key>".
+// Reads the scaling dict; every error is a UserError naming "scaling.<key>".
 class ScalingReader {
  public:
   explicit ScalingReader(const json& dict) : d_(dict) {}
@@ -143,7 +143,7 @@ class ScalingReader {
   const json& at(const std::string& key) const { return d_[key]; }
 
   [[noreturn]] void fail(const std::string& key, const std::string& message) const {
-    throw ParamError("scaling." + key, message);
+    throw UserError("scaling." + key, message);
   }
 
   // A finite number >= lo (> lo when `exclusive`).
@@ -226,16 +226,16 @@ class Rope final : public Encoder {
 
   void check_shape(int64_t head_dim, int64_t) const override {
     if (head_dim <= 0 || head_dim % 2 != 0)
-      throw ParamError("",
+      throw UserError("",
                        "rope needs an even, positive head_dim; got " + std::to_string(head_dim));
     const int64_t rd = rotary_dims(head_dim);
     const std::string fraction_param = fraction_from_.empty() ? "rotary_fraction" : fraction_from_;
     if (rd < 2)
-      throw ParamError(fraction_param, fraction_param + " " + num_text(fraction_) +
+      throw UserError(fraction_param, fraction_param + " " + num_text(fraction_) +
                                            " of head_dim " + std::to_string(head_dim) +
                                            " rotates no pair; expected at least 2 channels");
     if ((s_.kind == Kind::ntk || s_.kind == Kind::dynamic) && rd < 4)
-      throw ParamError(
+      throw UserError(
           "scaling.rope_type",
           "\"" + s_.name + "\" scaling raises the base to the power d'/(d'-2), so it " +
               "needs at least 4 rotated channels; got d' = " + std::to_string(rd) + " (head_dim " +
@@ -243,7 +243,7 @@ class Rope final : public Encoder {
     if (s_.kind == Kind::longrope)
       for (const auto* list : {&s_.short_factor, &s_.long_factor})
         if (int64_t(list->size()) != rd / 2)
-          throw ParamError(
+          throw UserError(
               list == &s_.short_factor ? "scaling.short_factor" : "scaling.long_factor",
               "has " + std::to_string(list->size()) +
                   " entries, expected one per rotated pair: " + "d'/2 = " + std::to_string(rd / 2) +
@@ -285,7 +285,7 @@ class Rope final : public Encoder {
  private:
   void adopt_fraction(double value, const std::string& param) {
     if (!fraction_from_.empty() && value != fraction_)
-      throw ParamError(param, "got " + num_text(value) + ", but " + fraction_from_ + " is " +
+      throw UserError(param, "got " + num_text(value) + ", but " + fraction_from_ + " is " +
                                   num_text(fraction_) +
                                   "; partial_rotary_factor is HuggingFace's name for "
                                   "rotary_fraction: give one of them, or equal values");
@@ -385,7 +385,7 @@ class Rope final : public Encoder {
         } else if (max_pos) {
           s_.original = *max_pos;
         } else {
-          throw ParamError("max_position_embeddings",
+          throw UserError("max_position_embeddings",
                            "missing: dynamic scaling needs the original context length L; give "
                            "max_position_embeddings (what HuggingFace reads) or "
                            "scaling.original_max_position_embeddings");

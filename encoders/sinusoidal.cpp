@@ -20,7 +20,7 @@ class Sinusoidal final : public Encoder {
 
   void check_shape(int64_t dim, int64_t) const override {
     if (dim <= 0 || dim % 2 != 0)
-      throw ParamError("", "sinusoidal needs an even, positive dim; got " + std::to_string(dim));
+      throw UserError("", "sinusoidal needs an even, positive dim; got " + std::to_string(dim));
   }
 
   void additive_table(std::span<const int64_t> positions, int64_t dim, double* out) const override {

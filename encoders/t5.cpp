@@ -36,8 +36,8 @@
 
 #include "encoders/registry.h"
 #include "encoders/weight_init.h"
-#include "harness/npy.h"
-#include "harness/random.h"
+#include "encoders/npy.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {
@@ -73,12 +73,12 @@ class T5 final : public Encoder {
     const int64_t half = bidirectional_ ? num_buckets_ / 2 : num_buckets_;
     const int64_t max_exact = half / 2;
     if (max_exact < 1)
-      throw ParamError("num_buckets",
+      throw UserError("num_buckets",
                        "got " + std::to_string(num_buckets_) + ", which leaves no exact bucket" +
                            (bidirectional_ ? " per direction" : "") + "; expected at least " +
                            (bidirectional_ ? "4 (bidirectional)" : "2"));
     if (max_distance_ <= max_exact)
-      throw ParamError(
+      throw UserError(
           "max_distance",
           "got " + std::to_string(max_distance_) +
               ", expected more than the exact range max_exact = " + std::to_string(max_exact) +
@@ -91,7 +91,7 @@ class T5 final : public Encoder {
     path_ = *path;
     const NpyArray a = read_npy_param(path_);
     if (a.shape.size() != 2 || a.shape[0] != num_buckets_)
-      throw ParamError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
+      throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
                                    ", expected (num_buckets, heads) = (" +
                                    std::to_string(num_buckets_) + ", heads)");
     file_heads_ = a.shape[1];
@@ -101,9 +101,9 @@ class T5 final : public Encoder {
   Family family() const override { return Family::bias; }
 
   void check_shape(int64_t, int64_t heads) const override {
-    if (heads <= 0) throw ParamError("", "t5 needs heads >= 1; got " + std::to_string(heads));
+    if (heads <= 0) throw UserError("", "t5 needs heads >= 1; got " + std::to_string(heads));
     if (from_file_ && heads != file_heads_)
-      throw ParamError("path", path_ + ": table has " + std::to_string(file_heads_) +
+      throw UserError("path", path_ + ": table has " + std::to_string(file_heads_) +
                                    " heads (columns) but the model has " + std::to_string(heads) +
                                    "; expected shape (" + std::to_string(num_buckets_) + ", " +
                                    std::to_string(heads) + ")");

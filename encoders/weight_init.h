@@ -13,10 +13,10 @@
 #include <optional>
 #include <string>
 
-#include "encoders/diagnostics.h"
+#include "encoders/error.h"
 #include "encoders/encoder.h"
 #include "encoders/params.h"
-#include "harness/npy.h"
+#include "encoders/npy.h"
 
 namespace posbench {
 
@@ -27,11 +27,11 @@ inline std::optional<std::string> init_file_path(const Params& p, const std::str
   const std::string init = p.string("init");
   if (init != "file") {
     if (p.has("path"))
-      throw ParamError("path", "is only read when init = \"file\" (init is \"" + init +
+      throw UserError("path", "is only read when init = \"file\" (init is \"" + init +
                                    "\"); expected init = \"file\" or no path");
     return std::nullopt;
   }
-  if (!p.has("path")) throw ParamError("path", "missing: init = \"file\" needs " + needs);
+  if (!p.has("path")) throw UserError("path", "missing: init = \"file\" needs " + needs);
   return p.string("path");
 }
 
@@ -40,7 +40,7 @@ inline NpyArray read_npy_param(const std::filesystem::path& file) {
   try {
     return read_npy(file);
   } catch (const UserError& e) {
-    throw ParamError("path", e.what());
+    throw UserError("path", e.message());
   }
 }
 

@@ -33,15 +33,15 @@ inline std::unique_ptr<Encoder> make_scheme(const std::string& name, const nlohm
   return info.factory(Params(resolved));
 }
 
-// The param named by the ParamError thrown when scheme `name` is built from `given` or, if
+// The param named by the UserError thrown when scheme `name` is built from `given` or, if
 // `heads` is given, asked for check_shape(0, *heads); "<no error>" if nothing is thrown.
 inline std::string param_error(const std::string& name, const nlohmann::json& given,
                                std::optional<int64_t> heads = std::nullopt) {
   try {
     auto enc = make_scheme(name, given);
     if (heads) enc->check_shape(0, *heads);
-  } catch (const ParamError& e) {
-    return e.param();
+  } catch (const UserError& e) {
+    return e.path();
   }
   return "<no error>";
 }

@@ -21,7 +21,7 @@ class LinearDecay final : public Encoder {
 
   void check_shape(int64_t, int64_t heads) const override {
     if (heads < 1)
-      throw ParamError("", "linear_decay needs heads >= 1; got " + std::to_string(heads));
+      throw UserError("", "linear_decay needs heads >= 1; got " + std::to_string(heads));
   }
 
   // b_h depends on i - j only: fast kernels may reuse one row per head.

@@ -6,12 +6,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include "harness/apply_command.h"
-#include "harness/config.h"
-#include "harness/plugins.h"
-#include "harness/report_console.h"
-#include "harness/results_file.h"
-#include "harness/runner.h"
+#include "harness/cli/apply_command.h"
+#include "harness/run/config.h"
+#include "harness/run/plugins.h"
+#include "harness/report/console.h"
+#include "harness/run/results_file.h"
+#include "harness/run/runner.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -231,8 +231,8 @@ int main(int argc, char** argv) {
 
   try {
     for (const auto& p : plugins) load_plugin(p);
-    for (const auto& d : EncoderRegistry::instance().duplicates()) throw std::runtime_error(d);
-    for (const auto& d : ExperimentRegistry::instance().duplicates()) throw std::runtime_error(d);
+    for (const auto& d : EncoderRegistry::instance().duplicates()) throw std::runtime_error(d.str());
+    for (const auto& d : ExperimentRegistry::instance().duplicates()) throw std::runtime_error(d.str());
     const uint64_t max_memory = max_memory_text.empty() ? 0 : parse_bytes(max_memory_text);
     if (*list) return cmd_list(list_json);
     if (*describe) return cmd_describe(describe_name, describe_json);

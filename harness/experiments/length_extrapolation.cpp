@@ -50,10 +50,10 @@
 #include <string>
 #include <vector>
 
-#include "encoders/apply.h"
-#include "harness/experiment.h"
-#include "harness/position_features.h"
-#include "harness/random.h"
+#include "harness/analysis/apply.h"
+#include "encoders/experiment.h"
+#include "harness/analysis/position_features.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {
@@ -93,24 +93,24 @@ class LengthExtrapolation final : public Experiment {
     if (p.has("eval_lengths")) {
       for (double v : p.numbers("eval_lengths")) {
         if (v != std::floor(v))
-          throw ParamError("eval_lengths", "length " + std::to_string(v) +
+          throw UserError("eval_lengths", "length " + std::to_string(v) +
                                                " is not an integer; expected lengths "
                                                ">= train_length = " +
                                                std::to_string(train_));
         if (int64_t(v) < train_)
-          throw ParamError("eval_lengths",
+          throw UserError("eval_lengths",
                            "length " + std::to_string(int64_t(v)) +
                                " is below train_length = " + std::to_string(train_) +
                                "; expected every eval length >= train_length");
         evals.push_back(int64_t(v));
       }
       if (evals.empty())
-        throw ParamError("eval_lengths", "is empty; expected at least one length >= train_length");
+        throw UserError("eval_lengths", "is empty; expected at least one length >= train_length");
     } else {
       for (int64_t f : {1, 2, 4, 8, 16}) evals.push_back(train_ * f);
     }
     if (window_ > train_)
-      throw ParamError("window", "window " + std::to_string(window_) +
+      throw UserError("window", "window " + std::to_string(window_) +
                                      " is longer than train_length = " + std::to_string(train_) +
                                      "; expected window <= train_length");
     lengths_ = evals;

@@ -33,9 +33,9 @@
 #include <string>
 #include <vector>
 
-#include "encoders/apply.h"
-#include "harness/experiment.h"
-#include "harness/similarity.h"
+#include "harness/analysis/apply.h"
+#include "encoders/experiment.h"
+#include "harness/analysis/similarity.h"
 
 namespace posbench {
 namespace {
@@ -45,15 +45,15 @@ class LongTermDecay final : public Experiment {
   explicit LongTermDecay(const Params& p) : shape_(p), anchor_(p.integer("anchor")) {
     for (double r : p.numbers("distances")) {
       if (r != std::floor(r) || r < 0)
-        throw ParamError("distances",
+        throw UserError("distances",
                          "distance " + std::to_string(r) + " is not a non-negative integer");
       if (r > double(int64_t(1) << 40))
-        throw ParamError("distances",
+        throw UserError("distances",
                          "distance " + std::to_string(r) + " is too large; expected <= 2^40");
       distances_.push_back(int64_t(r));
     }
     if (distances_.empty())
-      throw ParamError("distances", "is empty; expected at least one distance");
+      throw UserError("distances", "is empty; expected at least one distance");
     max_distance_ = *std::max_element(distances_.begin(), distances_.end());
   }
 

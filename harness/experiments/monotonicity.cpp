@@ -1,5 +1,5 @@
 // monotonicity — does similarity fall as distance grows? (Wang et al., ICLR 2021, "On Position
-// Embeddings in BERT", property "monotonicity".) phi as in harness/similarity.h (rotary:
+// Embeddings in BERT", property "monotonicity".) phi as in harness/analysis/similarity.h (rotary:
 // seeded content, stream "monotonicity/content"; bias: per head).
 // For each anchor x in [0, positions - max_offset): the Spearman rank correlation between m and
 // phi(x, x + m) over m in [0, max_offset]; `spearman` is its mean over anchors (-1: phi falls
@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/experiment.h"
-#include "harness/similarity.h"
+#include "encoders/experiment.h"
+#include "harness/analysis/similarity.h"
 
 namespace posbench {
 namespace {
@@ -76,7 +76,7 @@ class Monotonicity final : public Experiment {
  public:
   explicit Monotonicity(const Params& p) : shape_(p), max_offset_(p.integer("max_offset")) {
     if (max_offset_ >= shape_.positions)
-      throw ParamError("max_offset", "max_offset " + std::to_string(max_offset_) +
+      throw UserError("max_offset", "max_offset " + std::to_string(max_offset_) +
                                          " leaves no anchor inside positions = " +
                                          std::to_string(shape_.positions) +
                                          "; expected max_offset < positions");

@@ -14,9 +14,9 @@
 #include <cmath>
 #include <numeric>
 
-#include "encoders/apply.h"
-#include "harness/experiment.h"
-#include "harness/random.h"
+#include "harness/analysis/apply.h"
+#include "encoders/experiment.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {
@@ -27,14 +27,14 @@ class OffsetLinearity final : public Experiment {
       : dim_(p.integer("dim")), heads_(p.integer("heads")), positions_(p.integer("positions")) {
     for (double k : p.numbers("offsets")) {
       if (k != std::floor(k) || k < 1)
-        throw ParamError("offsets", "offset " + std::to_string(k) + " is not a positive integer");
+        throw UserError("offsets", "offset " + std::to_string(k) + " is not a positive integer");
       if (k >= double(positions_))  // compared as double: int64_t(1e20) would be undefined
-        throw ParamError(
+        throw UserError(
             "offsets", "offset " + fmt::format("{:g}", k) + " leaves no pair inside positions = " +
                            std::to_string(positions_) + "; expected offsets < positions");
       offsets_.push_back(int64_t(k));
     }
-    if (offsets_.empty()) throw ParamError("offsets", "is empty; expected at least one offset");
+    if (offsets_.empty()) throw UserError("offsets", "is empty; expected at least one offset");
   }
 
   void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }

@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
-#include "encoders/apply.h"
-#include "harness/experiment.h"
-#include "harness/position_features.h"
-#include "harness/random.h"
+#include "harness/analysis/apply.h"
+#include "encoders/experiment.h"
+#include "harness/analysis/position_features.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {

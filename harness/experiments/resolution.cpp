@@ -26,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/experiment.h"
-#include "harness/position_features.h"
-#include "harness/random.h"
+#include "encoders/experiment.h"
+#include "harness/analysis/position_features.h"
+#include "encoders/rng.h"
 
 namespace posbench {
 namespace {

@@ -1,6 +1,6 @@
 // translation_invariance — does phi(x, x + m) depend only on the offset m? (Wang et al.,
 // ICLR 2021, "On Position Embeddings in BERT", property "translation invariance".)
-// phi is the similarity of harness/similarity.h: <PE(x), PE(y)> (additive), the logit of
+// phi is the similarity of harness/analysis/similarity.h: <PE(x), PE(y)> (additive), the logit of
 // seeded random content averaged over `samples` draws (rotary, stream
 // "translation_invariance/content"), or b_h(x, y) per head (bias).
 // For offsets m in [0, max_offset] and anchors x in [0, positions - m):
@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/experiment.h"
-#include "harness/similarity.h"
+#include "encoders/experiment.h"
+#include "harness/analysis/similarity.h"
 
 namespace posbench {
 namespace {
@@ -33,7 +33,7 @@ class TranslationInvariance final : public Experiment {
   explicit TranslationInvariance(const Params& p)
       : shape_(p), max_offset_(p.integer("max_offset")) {
     if (max_offset_ >= shape_.positions)
-      throw ParamError("max_offset", "max_offset " + std::to_string(max_offset_) +
+      throw UserError("max_offset", "max_offset " + std::to_string(max_offset_) +
                                          " leaves no anchor inside positions = " +
                                          std::to_string(shape_.positions) +
                                          "; expected max_offset < positions");

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "encoders/apply.h"
+#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
 #include "tests/test_util.h"
 
@@ -123,16 +123,16 @@ TEST(Alibi, SlopesLengthMismatchNamesSlopes) {
   for (int64_t heads : {2, 4}) {
     try {
       enc->check_shape(0, heads);
-      ADD_FAILURE() << "expected ParamError for heads=" << heads;
-    } catch (const ParamError& e) {
-      EXPECT_EQ(e.param(), "slopes");
+      ADD_FAILURE() << "expected UserError for heads=" << heads;
+    } catch (const UserError& e) {
+      EXPECT_EQ(e.path(), "slopes");
       EXPECT_NE(std::string(e.what()).find("3"), std::string::npos) << e.what();
     }
     std::vector<double> b(heads);
     const std::vector<int64_t> q = {0}, k = {1};
-    EXPECT_THROW(enc->bias(q, k, heads, b.data()), ParamError);
+    EXPECT_THROW(enc->bias(q, k, heads, b.data()), UserError);
   }
-  EXPECT_THROW(make_alibi(json::object())->check_shape(0, 0), ParamError);
+  EXPECT_THROW(make_alibi(json::object())->check_shape(0, 0), UserError);
 }
 
 TEST(Alibi, SlopesMustBePositive) {

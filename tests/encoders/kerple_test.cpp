@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "encoders/registry.h"
-#include "harness/random.h"
+#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "encoders/registry.h"
-#include "harness/config.h"
-#include "harness/npy.h"
-#include "harness/random.h"
+#include "harness/run/config.h"
+#include "encoders/npy.h"
+#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {
@@ -276,14 +276,14 @@ TEST_F(LearnedFileTest, FileShapeMismatchesNamePath) {
   ASSERT_TRUE(enc);
   try {
     enc->check_shape(8, 1);
-    ADD_FAILURE() << "expected ParamError";
-  } catch (const ParamError& e) {
-    EXPECT_EQ(e.param(), "path");
+    ADD_FAILURE() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.path(), "path");
     EXPECT_NE(std::string(e.what()).find("d = 2"), std::string::npos) << e.what();
   }
   std::vector<double> out(8);
   const std::vector<int64_t> positions = {0};
-  EXPECT_THROW(enc->additive_table(positions, 8, out.data()), ParamError);
+  EXPECT_THROW(enc->additive_table(positions, 8, out.data()), UserError);
 }
 
 TEST(Learned, CheckShapeNeedsPositiveDim) {
@@ -291,9 +291,9 @@ TEST(Learned, CheckShapeNeedsPositiveDim) {
   EXPECT_NO_THROW(enc->check_shape(1, 1));
   try {
     enc->check_shape(0, 1);
-    ADD_FAILURE() << "expected ParamError";
-  } catch (const ParamError& e) {
-    EXPECT_EQ(e.param(), "");
+    ADD_FAILURE() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.path(), "");
   }
 }
 

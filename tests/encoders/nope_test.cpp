@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "encoders/apply.h"
+#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
-#include "harness/attention_logit.h"
-#include "harness/random.h"
+#include "harness/analysis/attention_logit.h"
+#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {
@@ -82,7 +82,7 @@ TEST(Nope, LogitIsThePlainDotProduct) {
 TEST(Nope, ShapeAndParams) {
   auto enc = make_nope();
   EXPECT_NO_THROW(enc->check_shape(1, 1));
-  EXPECT_THROW(enc->check_shape(0, 1), ParamError);
+  EXPECT_THROW(enc->check_shape(0, 1), UserError);
   const EncoderInfo& info = EncoderRegistry::instance().get("nope", "encoder");
   EXPECT_TRUE(info.params.empty());
   Diagnostics diag;

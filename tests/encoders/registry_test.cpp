@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "encoders/registry.h"
-#include "harness/experiment.h"
+#include "encoders/experiment.h"
 
 namespace posbench {
 namespace {
@@ -75,7 +75,7 @@ TEST(Registry, OffsetLinearityExperimentIsRegistered) {
 TEST(Registry, NoDuplicatesAtStartupThenDuplicateRecordedWithBothSources) {
   auto& reg = EncoderRegistry::instance();
   EXPECT_TRUE(reg.duplicates().empty())
-      << "startup duplicate: " << (reg.duplicates().empty() ? "" : reg.duplicates()[0]);
+      << "startup duplicate: " << (reg.duplicates().empty() ? "" : reg.duplicates()[0].str());
   EXPECT_TRUE(ExperimentRegistry::instance().duplicates().empty());
   const size_t before = reg.duplicates().size();
   const std::string name = "test-dup-registry";
@@ -94,7 +94,11 @@ TEST(Registry, NoDuplicatesAtStartupThenDuplicateRecordedWithBothSources) {
     const EncoderRegistration registration{second};
   }
   ASSERT_EQ(reg.duplicates().size(), before + 1);
-  const std::string msg = reg.duplicates().back();
+  const Duplicate& dup = reg.duplicates().back();
+  EXPECT_EQ(dup.name, name);
+  EXPECT_NE(dup.first_source.find("first_source.cpp"), std::string::npos) << dup.first_source;
+  EXPECT_NE(dup.second_source.find("registry_test.cpp"), std::string::npos) << dup.second_source;
+  const std::string msg = dup.str();
   EXPECT_NE(msg.find("'" + name + "'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("first_source.cpp"), std::string::npos) << msg;
   EXPECT_NE(msg.find("registry_test.cpp"), std::string::npos) << msg;

@@ -17,12 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "encoders/apply.h"
+#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
-#include "harness/apply_command.h"
-#include "harness/config.h"
-#include "harness/npy.h"
-#include "harness/random.h"
+#include "harness/cli/apply_command.h"
+#include "harness/run/config.h"
+#include "encoders/npy.h"
+#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {
@@ -697,8 +697,8 @@ Refusal refusal(const json& params, int64_t head_dim = 128) {
   if (!diag.ok()) return {diag.problems()[0].path, diag.problems()[0].message};
   try {
     inst.encoder->check_shape(head_dim, 1);
-  } catch (const ParamError& e) {
-    return {"enc.params." + e.param(), e.what()};
+  } catch (const UserError& e) {
+    return {"enc.params." + e.path(), e.what()};
   }
   return {};
 }

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "encoders/apply.h"
+#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
-#include "harness/attention_logit.h"
-#include "harness/random.h"
+#include "harness/analysis/attention_logit.h"
+#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {
@@ -221,16 +221,16 @@ TEST(Rope, Float32AtLargePositionIsRoundedOnce) {
 
 TEST(Rope, ShapeErrors) {
   auto enc = make_rope(json::object());
-  EXPECT_THROW(enc->check_shape(127, 1), ParamError);
-  EXPECT_THROW(enc->check_shape(0, 1), ParamError);
+  EXPECT_THROW(enc->check_shape(127, 1), UserError);
+  EXPECT_THROW(enc->check_shape(0, 1), UserError);
   EXPECT_NO_THROW(enc->check_shape(128, 1));
   // A fraction that rotates no pair names rotary_fraction.
   auto tiny = make_rope({{"rotary_fraction", 0.1}});
   try {
     tiny->check_shape(8, 1);
-    ADD_FAILURE() << "expected ParamError";
-  } catch (const ParamError& e) {
-    EXPECT_EQ(e.param(), "rotary_fraction");
+    ADD_FAILURE() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.path(), "rotary_fraction");
   }
 }
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "encoders/apply.h"
+#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
 #include "tests/test_util.h"
 
@@ -150,15 +150,15 @@ TEST(Sinusoidal, AddPositionalAddsTheTable) {
 
 TEST(Sinusoidal, OddOrNonPositiveDimIsParamError) {
   auto enc = make_sinusoidal(json::object());
-  EXPECT_THROW(enc->check_shape(127, 1), ParamError);
-  EXPECT_THROW(enc->check_shape(0, 1), ParamError);
+  EXPECT_THROW(enc->check_shape(127, 1), UserError);
+  EXPECT_THROW(enc->check_shape(0, 1), UserError);
   EXPECT_NO_THROW(enc->check_shape(128, 1));
   std::vector<double> out(7);
   const std::vector<int64_t> pos = {1};
-  EXPECT_THROW(positional_table<double>(*enc, pos, 7, out.data()), ParamError);
+  EXPECT_THROW(positional_table<double>(*enc, pos, 7, out.data()), UserError);
   try {
     enc->check_shape(7, 1);
-  } catch (const ParamError& e) {
+  } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("7"), std::string::npos) << e.what();
   }
 }

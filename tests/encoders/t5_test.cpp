@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "encoders/registry.h"
-#include "harness/npy.h"
-#include "harness/random.h"
+#include "encoders/npy.h"
+#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {

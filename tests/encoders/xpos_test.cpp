@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "encoders/apply.h"
+#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
-#include "harness/attention_logit.h"
-#include "harness/random.h"
+#include "harness/analysis/attention_logit.h"
+#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {
@@ -240,14 +240,14 @@ TEST(Xpos, PositionsWhoseScaleLeavesFloat64AreUnsupported) {
 
 TEST(Xpos, ShapeErrors) {
   auto enc = make_xpos(json::object());
-  EXPECT_THROW(enc->check_shape(7, 1), ParamError);
-  EXPECT_THROW(enc->check_shape(0, 1), ParamError);
+  EXPECT_THROW(enc->check_shape(7, 1), UserError);
+  EXPECT_THROW(enc->check_shape(0, 1), UserError);
   auto narrow = make_xpos({{"rotary_fraction", 0.1}});
   try {
     narrow->check_shape(8, 1);
-    FAIL() << "expected ParamError";
-  } catch (const ParamError& e) {
-    EXPECT_EQ(e.param(), "rotary_fraction");
+    FAIL() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.path(), "rotary_fraction");
   }
   // scale_base must be positive.
   const EncoderInfo& info = EncoderRegistry::instance().get("xpos", "encoder");

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/config.h"
-#include "harness/experiment.h"
+#include "harness/run/config.h"
+#include "encoders/experiment.h"
 
 namespace posbench {
 namespace {
@@ -75,8 +75,8 @@ std::optional<json> buildable_params(const ExperimentInfo& info, std::string& wh
     try {
       info.factory(Params(resolved));
       return given;
-    } catch (const ParamError& e) {
-      why = e.param() + ": " + e.what();
+    } catch (const UserError& e) {
+      why = e.path() + ": " + e.what();
     }
   }
   return std::nullopt;

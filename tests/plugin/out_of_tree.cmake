@@ -33,7 +33,7 @@ set(prefix "${WORK_DIR}/prefix")
 
 step("install" ${CMAKE_COMMAND} --install "${POSBENCH_BUILD_DIR}" --prefix "${prefix}")
 foreach(f bin/posbench include/posbench/encoders/registry.h include/posbench/encoders/encoder.h
-          include/posbench/harness/experiment.h include/posbench/build_info.h
+          include/posbench/encoders/experiment.h include/posbench/build_info.h
           lib/cmake/posbench/posbenchConfig.cmake lib/cmake/posbench/posbenchTargets.cmake)
   # GNUInstallDirs may choose lib64 or lib/<multiarch>; look for the config anywhere.
   if(f MATCHES "^lib/cmake/posbench/(.*)")
@@ -45,6 +45,14 @@ foreach(f bin/posbench include/posbench/encoders/registry.h include/posbench/enc
     message(FATAL_ERROR "install: ${prefix}/${f} is missing")
   endif()
 endforeach()
+
+# Only the SDK is installed: no harness header (kernels need xsimd/Eigen, which posbench::sdk
+# does not provide) and no helper private to the built-in schemes.
+file(GLOB_RECURSE installed_headers RELATIVE "${prefix}/include/posbench" "${prefix}/include/posbench/*")
+list(SORT installed_headers)
+set(sdk_headers encoders/encoder.h encoders/error.h encoders/experiment.h encoders/files.h
+    encoders/npy.h encoders/params.h encoders/registry.h encoders/rng.h)
+expect_equal("installed headers" "${installed_headers}" "${sdk_headers}")
 
 set(build "${WORK_DIR}/build")
 step("configure examples/plugin" ${CMAKE_COMMAND} -S "${POSBENCH_SOURCE_DIR}/examples/plugin"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/random.h"
+#include "encoders/rng.h"
 #include "property_test_util.h"
 #include "tests/test_util.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/npy.h"
+#include "encoders/npy.h"
 #include "property_test_util.h"
 #include "tests/test_util.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/position_features.h"
+#include "harness/analysis/position_features.h"
 #include "property_test_util.h"
 
 namespace posbench::test {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/config.h"
-#include "harness/experiment.h"
+#include "harness/run/config.h"
+#include "encoders/experiment.h"
 
 namespace posbench::test {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "harness/random.h"
+#include "encoders/rng.h"
 #include "property_test_util.h"
 
 namespace posbench::test {

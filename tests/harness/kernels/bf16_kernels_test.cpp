@@ -18,7 +18,7 @@
 #include "harness/kernels/ops.h"
 #include "harness/kernels/reference.h"
 #include "harness/kernels/simd.h"
-#include "harness/random.h"
+#include "encoders/rng.h"
 #include "tests/harness/kernels/kernel_test_util.h"
 
 namespace posbench::kernels {

@@ -12,7 +12,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "encoders/registry.h"
-#include "harness/random.h"
+#include "encoders/rng.h"
 
 namespace posbench::kernel_test {
 

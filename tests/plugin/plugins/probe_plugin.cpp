@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/experiment.h"
+#include "encoders/experiment.h"
 
 namespace {
 
@@ -43,7 +43,7 @@ class BiasProbe final : public Experiment {
         i_(p.integer("i")),
         j_(p.integer("j")) {
     if (head_ >= heads_)
-      throw ParamError("head", "got " + std::to_string(head_) + ", expected < heads (" +
+      throw UserError("head", "got " + std::to_string(head_) + ", expected < heads (" +
                                    std::to_string(heads_) + ")");
   }
   // Only bias schemes are probed; the others are reported not_applicable.

@@ -1,0 +1,101 @@
+#pragma once
+// Experiments: each one file in harness/experiments/, registered like the encoders. An
+// experiment computes plain structs (metrics, curves); reporters (console, JSON) format them.
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "encoders/registry.h"
+
+namespace posbench {
+
+// One encoder as configured in an experiment.
+struct EncoderInstance {
+  std::string name;   // registry key
+  std::string label;  // unique within the experiment (defaults to name)
+  std::string path;   // config path, e.g. "experiments[0].encoders[1]"
+  int version = 1;
+  Family family = Family::additive;
+  nlohmann::json params;  // resolved (defaults filled in)
+  std::shared_ptr<const Encoder> encoder;
+};
+
+struct Metric {
+  std::string name;                                         // snake_case
+  double value = std::numeric_limits<double>::quiet_NaN();  // NaN is written as null
+  std::string unit;  // "1" for dimensionless, "GB/s", "ns", "positions", ...
+};
+
+// Data for a plot: y(x), e.g. residual per offset.
+struct Curve {
+  std::string name;
+  std::string x_name, x_unit, y_unit;
+  std::vector<double> x, y;
+};
+
+enum class Status { ok, not_applicable, unsupported };
+const char* to_string(Status status);
+
+struct EncoderOutcome {
+  std::string label;
+  Status status = Status::ok;
+  std::string note;  // why not applicable / unsupported, or a remark
+  std::vector<Metric> metrics;
+  std::vector<Curve> curves;
+  nlohmann::json extra = nlohmann::json::object();  // experiment-specific detail
+};
+
+struct ExperimentResult {
+  std::vector<EncoderOutcome> outcomes;             // one per encoder, in config order
+  nlohmann::json extra = nlohmann::json::object();  // e.g. bandwidth probe, machine ISA
+  std::vector<std::string> summary_columns;         // metrics shown in the console table ({} = all)
+};
+
+struct RunContext {
+  uint64_t seed = 0;
+  int threads = 1;              // OpenMP threads the run may use
+  uint64_t max_memory = 0;      // bytes
+  std::string artifact_prefix;  // where an experiment may write side files ("<results>.<i>")
+};
+
+class Experiment {
+ public:
+  virtual ~Experiment() = default;
+
+  // Throws UserError (path relative to the params) if this encoder cannot take part (e.g. odd dim for rope). Called by
+  // `validate` and before `run`. Default: encoder.check_shape(dim(), heads()).
+  virtual void check(const EncoderInstance& enc) const = 0;
+
+  // Peak bytes this experiment allocates for `enc`; the memory guard refuses to start a run
+  // that would need more than --max-memory.
+  virtual uint64_t memory_bytes(const EncoderInstance& enc) const = 0;
+
+  // Runs on one encoder. Experiments that need all encoders at once override run_all.
+  virtual EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const = 0;
+  virtual ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
+                                   const RunContext& ctx) const;
+};
+
+struct ExperimentInfo {
+  std::string name;  // the config `type`
+  std::string description;
+  std::vector<ParamSpec> params;
+  // Builds from resolved params; throws UserError for cross-field problems.
+  std::function<std::unique_ptr<Experiment>(const Params&)> factory;
+  std::string source = "?";
+};
+
+using ExperimentRegistry = Registry<ExperimentInfo>;
+
+struct ExperimentRegistration {
+  explicit ExperimentRegistration(ExperimentInfo info, const char* source = __builtin_FILE()) {
+    if (info.source == "?") info.source = source;
+    ExperimentRegistry::instance().add(std::move(info));
+  }
+};
+
+}  // namespace posbench

@@ -1,0 +1,65 @@
+#include "encoders/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <cerrno>
+#include <cstring>
+
+#include "encoders/error.h"
+
+namespace posbench {
+
+namespace fs = std::filesystem;
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = double(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 5) v /= 1024, ++u;
+  return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+void write_file_atomically(const fs::path& target, const std::string& content) {
+  if (fs::exists(target))
+    throw UserError(target.string() +
+                    ": already exists; posbench never overwrites results "
+                    "(choose another -o)");
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::string tmpl = (dir / fmt::format(".{}.tmp-XXXXXX", target.filename().string())).string();
+  int fd = mkstemp(tmpl.data());
+  if (fd < 0) throw std::runtime_error(tmpl + ": cannot create: " + std::strerror(errno));
+  auto fail = [&](const std::string& what) {
+    int err = errno;
+    close(fd);
+    unlink(tmpl.c_str());
+    throw std::runtime_error(target.string() + ": " + what + ": " + std::strerror(err));
+  };
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed");
+    }
+    done += size_t(n);
+  }
+  if (fsync(fd) != 0) fail("fsync failed");
+  fchmod(fd, 0644);
+  close(fd);
+  // link() refuses to replace an existing file, unlike rename(): no overwrite even in a race.
+  if (link(tmpl.c_str(), target.c_str()) != 0) {
+    int err = errno;
+    unlink(tmpl.c_str());
+    if (err == EEXIST)
+      throw UserError(target.string() + ": already exists; posbench never overwrites results");
+    throw std::runtime_error(target.string() + ": cannot create: " + std::strerror(err));
+  }
+  unlink(tmpl.c_str());
+}
+
+}  // namespace posbench

@@ -1,0 +1,19 @@
+#pragma once
+// Files and sizes as every layer writes and reports them: results, side files and .npy
+// outputs are written atomically (never half a file, never over an existing one), and sizes in
+// messages read "1.5 GiB".
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace posbench {
+
+// Writes `content` to a temporary file beside `target`, flushes it to disk, then links it
+// into place; fails (UserError) if `target` already exists. Creates the parent directory.
+void write_file_atomically(const std::filesystem::path& target, const std::string& content);
+
+// "1.5 GiB"
+std::string human_bytes(uint64_t bytes);
+
+}  // namespace posbench

@@ -1,0 +1,138 @@
+// `posbench apply`: one scheme on one .npy array, with the float64 reference ops of
+// harness/analysis/apply.h, so any scheme can be compared with an outside implementation.
+#include "harness/cli/apply_command.h"
+
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "harness/analysis/apply.h"
+#include "encoders/error.h"
+#include "encoders/registry.h"
+#include "harness/run/config.h"
+#include "encoders/npy.h"
+#include "harness/run/runner.h"
+
+namespace posbench {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string rank_text(size_t rank) {
+  return std::to_string(rank) + (rank == 1 ? " dimension" : " dimensions");
+}
+
+// The array's element type as a pointer, for the templated reference ops.
+template <class F>
+void with_data(NpyArray& a, F&& f) {
+  if (a.dtype == NpyDtype::float32)
+    f(a.f32.data());
+  else
+    f(a.f64.data());
+}
+
+}  // namespace
+
+void apply_command(const ApplyArgs& args) {
+  // 1. The scheme and its params (errors carry "params.<name>" paths and did-you-mean).
+  const auto& registry = EncoderRegistry::instance();
+  if (!registry.find(args.scheme))
+    throw UserError(unknown_name_message("scheme", args.scheme, registry.names()));
+  const json params = parse_json_text(args.params_json, "--params");
+  Diagnostics diag;
+  EncoderInstance inst = build_encoder({{"name", args.scheme}, {"params", params}}, "", diag);
+  diag.throw_if_any();
+  const Encoder& enc = *inst.encoder;
+
+  if (args.offset < 0)
+    throw UserError("--offset: got " + std::to_string(args.offset) +
+                    ", expected a non-negative position");
+  if (fs::exists(fs::symlink_status(args.output)))
+    throw UserError(args.output +
+                    ": already exists; posbench apply never overwrites (choose another --output)");
+
+  // 2. The input's header: shape checks and the memory estimate before reading any data.
+  const NpyHeader header = read_npy_header(args.input);
+  const std::vector<int64_t>& shape = header.shape;
+  const std::string where = args.input + ": shape " + npy_shape_text(shape);
+  const int64_t elements = std::accumulate(shape.begin(), shape.end(), int64_t(1),
+                                           [](int64_t a, int64_t b) { return a * b; });
+  if (elements == 0) throw UserError(where + " has no elements, expected a non-empty array");
+
+  const Family family = enc.family();
+  const char* family_name = to_string(family);
+  int64_t n = 0, dim = 0, heads = 1, n_k = 0;
+  switch (family) {
+    case Family::additive:
+      if (shape.size() != 2)
+        throw UserError(where + " has " + rank_text(shape.size()) + ", expected [n, d] for the " +
+                        family_name + " scheme '" + args.scheme + "'");
+      n = shape[0], dim = shape[1];
+      break;
+    case Family::rotary:
+      if (shape.size() != 2 && shape.size() != 3)
+        throw UserError(where + " has " + rank_text(shape.size()) +
+                        ", expected [n, heads, head_dim] or [n, head_dim] for the " + family_name +
+                        " scheme '" + args.scheme + "'");
+      n = shape[0], dim = shape.back(), heads = shape.size() == 3 ? shape[1] : 1;
+      break;
+    case Family::bias:
+      if (shape.size() != 3)
+        throw UserError(where + " has " + rank_text(shape.size()) +
+                        ", expected [heads, n_q, n_k] attention logits for the " + family_name +
+                        " scheme '" + args.scheme + "'");
+      heads = shape[0], n = shape[1], n_k = shape[2];
+      break;
+  }
+  if (args.offset > std::numeric_limits<int64_t>::max() - n)
+    throw UserError("--offset: got " + std::to_string(args.offset) + ", expected offset + " +
+                    std::to_string(n) + " rows to fit in a 64-bit position");
+  try {
+    enc.check_shape(family == Family::bias ? 0 : dim, heads);
+  } catch (const UserError& e) {
+    if (e.path().empty()) throw UserError(where + ": " + e.message());
+    throw UserError(join_path("params", e.path()), e.message());
+  }
+
+  // Input array + serialised output + float64 work buffer of the reference ops (their largest
+  // temporary is one double per element) + positions.
+  const uint64_t limit = args.max_memory ? args.max_memory : default_memory_limit();
+  const uint64_t need = 2 * header.data_bytes + uint64_t(elements) * sizeof(double) +
+                        uint64_t(n + n_k) * sizeof(int64_t);
+  if (need > limit)
+    throw UserError(where + ": applying '" + args.scheme + "' would need about " +
+                    human_bytes(need) + " (" + std::to_string(need) + " bytes), above the " +
+                    "memory limit of " + human_bytes(limit) + "; expected a smaller array or a " +
+                    "larger --max-memory");
+
+  // 3. Read, apply in place, write.
+  NpyArray a = read_npy(args.input, limit);
+  std::vector<int64_t> positions(n);
+  std::iota(positions.begin(), positions.end(), args.offset);
+  try {
+    with_data(a, [&](auto* x) {
+      switch (family) {
+        case Family::additive:
+          add_positional(enc, positions, dim, x);
+          break;
+        case Family::rotary:
+          rotate(enc, positions, heads, dim, RotaryContext{Role::query, args.offset + n}, x);
+          break;
+        case Family::bias: {
+          std::vector<int64_t> k_positions(n_k);
+          std::iota(k_positions.begin(), k_positions.end(), int64_t(0));
+          add_bias(enc, positions, k_positions, heads, x);
+          break;
+        }
+      }
+    });
+  } catch (const UnsupportedPosition& e) {
+    throw UserError(where + " with --offset " + std::to_string(args.offset) + ": " + e.what());
+  }
+  write_npy(args.output, a);
+}
+
+}  // namespace posbench

@@ -1,0 +1,104 @@
+#include "harness/report/console.h"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cmath>
+
+namespace posbench {
+
+// Wider tables are printed transposed (see format_summary).
+constexpr size_t kMaxConsoleWidth = 160;
+
+static std::string cell(double v) {
+  if (std::isnan(v)) return "-";
+  if (v == 0) return "0";
+  const double a = std::fabs(v);
+  if (a >= 1e-3 && a < 1e6) return fmt::format("{:.4g}", v);
+  return fmt::format("{:.3e}", v);
+}
+
+std::string format_summary(const RunOutput& run) {
+  std::string out;
+  for (const auto& e : run.experiments) {
+    const auto& outcomes = e.result.outcomes;
+    std::vector<std::string> columns = e.result.summary_columns;
+    if (columns.empty())
+      for (const auto& o : outcomes)
+        for (const auto& m : o.metrics)
+          if (std::find(columns.begin(), columns.end(), m.name) == columns.end())
+            columns.push_back(m.name);
+    std::vector<std::string> headers{"scheme"}, units{""};
+    for (const auto& c : columns) {
+      headers.push_back(c);
+      std::string unit;
+      for (const auto& o : outcomes)
+        for (const auto& m : o.metrics)
+          if (m.name == c && unit.empty() && m.unit != "1") unit = "[" + m.unit + "]";
+      units.push_back(unit);
+    }
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> notes;
+    for (size_t k = 0; k < outcomes.size(); ++k) {
+      const auto& o = outcomes[k];
+      std::vector<std::string> row{o.label};
+      for (const auto& c : columns) {
+        std::string v = "-";
+        for (const auto& m : o.metrics)
+          if (m.name == c) v = cell(m.value);
+        row.push_back(v);
+      }
+      if (o.status != Status::ok) {
+        row[0] += " (" + std::string(to_string(o.status)) + ")";
+        notes.push_back(o.label + ": " + o.note);
+      }
+      rows.push_back(std::move(row));
+    }
+    out +=
+        fmt::format("\n== {} ({}, {:.2f} s)\n", e.planned->type, e.planned->path, e.wall_seconds);
+    // A table wider than a terminal (e.g. speed: one column per operation, threads and
+    // implementation) is printed transposed: one line per metric, one column per scheme.
+    auto table_width = [](const std::vector<std::vector<std::string>>& table) {
+      std::vector<size_t> w;
+      for (const auto& r : table)
+        for (size_t c = 0; c < r.size(); ++c) {
+          if (w.size() <= c) w.push_back(0);
+          w[c] = std::max(w[c], r[c].size());
+        }
+      return w;
+    };
+    std::vector<std::vector<std::string>> table{headers};
+    bool any_unit = false;
+    for (const auto& u : units) any_unit |= !u.empty();
+    if (any_unit) table.push_back(units);
+    for (auto& r : rows) table.push_back(r);
+    std::vector<size_t> width = table_width(table);
+    size_t total = 0;
+    for (size_t w : width) total += w + 2;
+    if (total > kMaxConsoleWidth && rows.size() < columns.size()) {
+      std::vector<std::vector<std::string>> t;
+      std::vector<std::string> head{"metric"};
+      if (any_unit) head.push_back("unit");
+      for (const auto& r : rows) head.push_back(r[0]);
+      t.push_back(head);
+      for (size_t c = 1; c < headers.size(); ++c) {
+        std::vector<std::string> line{headers[c]};
+        if (any_unit) line.push_back(units[c]);
+        for (const auto& r : rows) line.push_back(r[c]);
+        t.push_back(line);
+      }
+      table = std::move(t);
+      width = table_width(table);
+    }
+    for (const auto& r : table) {
+      std::string s;
+      for (size_t c = 0; c < r.size(); ++c)
+        s += c == 0 ? fmt::format("{:<{}}", r[c], width[c])
+                    : fmt::format("  {:>{}}", r[c], width[c]);
+      out += s + "\n";
+    }
+    for (const auto& n : notes) out += "  note: " + n + "\n";
+  }
+  return out;
+}
+
+}  // namespace posbench

@@ -1,0 +1,12 @@
+#pragma once
+// The human-readable summary: one table per experiment, schemes as rows, metrics as columns.
+
+#include <string>
+
+#include "harness/run/runner.h"
+
+namespace posbench {
+
+std::string format_summary(const RunOutput& run);
+
+}  // namespace posbench

@@ -1,0 +1,42 @@
+#pragma once
+// Runs a Plan: memory guard first, then each experiment, then one results document.
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "encoders/files.h"
+#include "harness/run/config.h"
+
+namespace posbench {
+
+inline constexpr int kResultsSchemaVersion = 2;
+
+struct RunOptions {
+  int threads = 0;              // 0: OpenMP's default (all cores)
+  uint64_t max_memory = 0;      // bytes; 0: half of physical memory
+  std::string artifact_prefix;  // side files go to "<prefix>.<experiment index>.<name>"
+};
+
+struct ExperimentRun {
+  const PlannedExperiment* planned = nullptr;
+  ExperimentResult result;
+  double wall_seconds = 0;
+};
+
+struct RunOutput {
+  std::vector<ExperimentRun> experiments;
+  nlohmann::json document;  // the results file
+};
+
+// Default memory limit: half of physical RAM.
+uint64_t default_memory_limit();
+
+// Throws UserError naming the experiment/encoder and the bytes it would need when any
+// exceeds `limit`.
+void check_memory(const Plan& plan, uint64_t limit);
+
+RunOutput run_plan(const Plan& plan, const RunOptions& options);
+
+}  // namespace posbench

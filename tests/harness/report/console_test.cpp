@@ -1,0 +1,91 @@
+// The console summary: one row per scheme, or, when that table would be wider than a terminal,
+// one row per metric (transposed), with the same cells either way.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "harness/run/config.h"
+#include "harness/report/console.h"
+#include "harness/run/runner.h"
+
+namespace posbench {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// Two schemes with `n` metrics named long_metric_name_<k> (value k + 0.5 for "a", k + 0.25 for
+// "b"); "b" is unsupported with a note.
+std::string summary_with(int n, const PlannedExperiment& planned) {
+  RunOutput run;
+  ExperimentRun e;
+  e.planned = &planned;
+  for (const char* label : {"a", "b"}) {
+    EncoderOutcome o;
+    o.label = label;
+    for (int k = 0; k < n; ++k)
+      o.metrics.push_back({"long_metric_name_" + std::to_string(k),
+                           k + (o.label == "a" ? 0.5 : 0.25), k == 0 ? "ms" : "1"});
+    if (o.label == "b") {
+      o.status = Status::unsupported;
+      o.note = "why b is unsupported";
+    }
+    e.result.outcomes.push_back(o);
+  }
+  run.experiments.push_back(std::move(e));
+  return format_summary(run);
+}
+
+TEST(ConsoleSummary, NarrowTableHasOneRowPerScheme) {
+  PlannedExperiment planned;
+  planned.type = "demo";
+  planned.path = "experiments[0]";
+  const auto lines = lines_of(summary_with(2, planned));
+  ASSERT_GE(lines.size(), 6u);
+  EXPECT_EQ(lines[1].rfind("== demo (experiments[0], ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("scheme", 0), 0u) << lines[2];
+  EXPECT_NE(lines[2].find("long_metric_name_1"), std::string::npos);
+  EXPECT_NE(lines[3].find("[ms]"), std::string::npos) << lines[3];
+  EXPECT_EQ(lines[4].rfind("a ", 0), 0u) << lines[4];
+  EXPECT_NE(lines[4].find("1.5"), std::string::npos) << lines[4];
+  EXPECT_EQ(lines[5].rfind("b (unsupported)", 0), 0u) << lines[5];
+  EXPECT_NE(lines[5].find("1.25"), std::string::npos) << lines[5];
+  EXPECT_EQ(lines.back(), "  note: b: why b is unsupported");
+}
+
+TEST(ConsoleSummary, WideTableIsTransposedWithTheSameCells) {
+  PlannedExperiment planned;
+  planned.type = "demo";
+  planned.path = "experiments[0]";
+  const int n = 12;  // 12 columns of ~18 characters: wider than 160
+  const auto lines = lines_of(summary_with(n, planned));
+  ASSERT_EQ(lines.size(), size_t(2 + 1 + n + 1));  // blank, title, header, n metrics, note
+  EXPECT_EQ(lines[2].rfind("metric", 0), 0u) << lines[2];
+  EXPECT_NE(lines[2].find("b (unsupported)"), std::string::npos) << lines[2];
+  for (int k = 0; k < n; ++k) {
+    const std::string& l = lines[size_t(3 + k)];
+    SCOPED_TRACE(l);
+    EXPECT_EQ(l.rfind("long_metric_name_" + std::to_string(k) + " ", 0), 0u);
+    std::istringstream cells(l);
+    std::string name, unit_or_a, a, b;
+    cells >> name;
+    if (k == 0) {
+      cells >> unit_or_a;
+      EXPECT_EQ(unit_or_a, "[ms]");
+    }
+    cells >> a >> b;
+    EXPECT_DOUBLE_EQ(std::stod(a), k + 0.5);
+    EXPECT_DOUBLE_EQ(std::stod(b), k + 0.25);
+    for (const auto& line : lines) EXPECT_LE(line.size(), 160u);
+  }
+  EXPECT_EQ(lines.back(), "  note: b: why b is unsupported");
+}
+
+}  // namespace
+}  // namespace posbench
