@@ -1,6 +1,8 @@
 #include "encoders/params.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 
 namespace posbench {
@@ -23,10 +25,12 @@ const char* to_string(ParamType type) {
       return "path";
     case ParamType::number_list:
       return "number list";
+    case ParamType::list:
+      return "list";
     case ParamType::object:
       return "object";
-    case ParamType::any:
-      return "any";
+    case ParamType::tagged:
+      return "tagged object";
   }
   return "?";
 }
@@ -64,11 +68,24 @@ ParamSpec ParamSpec::path(std::string n, std::string desc) {
 ParamSpec ParamSpec::number_list(std::string n, json d, std::string desc) {
   return make(std::move(n), ParamType::number_list, std::move(d), std::move(desc));
 }
-ParamSpec ParamSpec::object(std::string n, std::string desc) {
-  return make(std::move(n), ParamType::object, nullptr, std::move(desc));
+ParamSpec ParamSpec::list_of(std::string n, ParamSpec element, json d, std::string desc) {
+  ParamSpec s = make(std::move(n), ParamType::list, std::move(d), std::move(desc));
+  s.element.push_back(std::move(element));
+  return s;
 }
-ParamSpec ParamSpec::any(std::string n, json d, std::string desc) {
-  return make(std::move(n), ParamType::any, std::move(d), std::move(desc));
+ParamSpec ParamSpec::object_of(std::string n, std::vector<ParamSpec> fields, json d,
+                               std::string desc) {
+  ParamSpec s = make(std::move(n), ParamType::object, std::move(d), std::move(desc));
+  s.fields = std::move(fields);
+  return s;
+}
+ParamSpec ParamSpec::tagged(std::string n, std::string tag, std::vector<ParamVariant> variants,
+                            std::vector<ParamSpec> common, std::string desc) {
+  ParamSpec s = make(std::move(n), ParamType::tagged, nullptr, std::move(desc));
+  s.tag = std::move(tag);
+  s.variants = std::move(variants);
+  s.fields = std::move(common);
+  return s;
 }
 ParamSpec& ParamSpec::mandatory() {
   required = true;
@@ -94,6 +111,22 @@ ParamSpec& ParamSpec::below(double v) {
   max_exclusive = true;
   return *this;
 }
+ParamSpec& ParamSpec::note(std::string text) {
+  range_note = std::move(text);
+  return *this;
+}
+ParamSpec& ParamSpec::non_empty() {
+  min_items = 1;
+  return *this;
+}
+ParamSpec& ParamSpec::exactly_one_of(std::vector<std::vector<std::string>> groups) {
+  exactly_one_group_of = std::move(groups);
+  return *this;
+}
+ParamSpec& ParamSpec::tag_alias(std::string alias) {
+  tag_aliases.push_back(std::move(alias));
+  return *this;
+}
 
 static std::string range_text(const ParamSpec& s) {
   auto num = [](double v) { return fmt::format("{:g}", v); };
@@ -105,33 +138,64 @@ static std::string range_text(const ParamSpec& s) {
   return "";
 }
 
-std::string ParamSpec::expected() const {
-  switch (type) {
+static std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", \"" : "\"") + names[i] + "\"";
+  return out;
+}
+
+static std::string plain_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
+static std::vector<std::string> names_of(const std::vector<ParamSpec>& specs) {
+  std::vector<std::string> out;
+  for (const auto& s : specs) out.push_back(s.name);
+  return out;
+}
+
+static std::vector<std::string> tags_of(const ParamSpec& s) {
+  std::vector<std::string> out;
+  for (const auto& v : s.variants) out.push_back(v.tag);
+  return out;
+}
+
+static std::string expected_core(const ParamSpec& s) {
+  switch (s.type) {
     case ParamType::number:
-      return "a number" + range_text(*this);
+      return "a number" + range_text(s);
     case ParamType::integer:
-      return "an integer" + range_text(*this);
+      return "an integer" + range_text(s);
     case ParamType::boolean:
       return "true or false";
-    case ParamType::choice: {
-      std::string out = "one of ";
-      for (size_t i = 0; i < choices.size(); ++i) out += (i ? ", \"" : "\"") + choices[i] + "\"";
-      return out;
-    }
+    case ParamType::choice:
+      return "one of " + quoted_list(s.choices);
     case ParamType::string:
       return "a string";
     case ParamType::path:
       return "a file path (string)";
     case ParamType::number_list: {
-      std::string r = range_text(*this);
+      std::string r = range_text(s);
       return r.empty() ? "a list of numbers" : "a list of numbers, each" + r;
     }
+    case ParamType::list: {
+      std::string e = s.element.empty() ? "values" : s.element[0].expected();
+      return std::string(s.min_items ? "a non-empty list" : "a list") + ", each " + e;
+    }
     case ParamType::object:
-      return "an object";
-    case ParamType::any:
-      return "a JSON value";
+      return "an object with keys " + plain_list(names_of(s.fields));
+    case ParamType::tagged:
+      return "an object whose \"" + s.tag + "\" is one of " + quoted_list(tags_of(s));
   }
   return "?";
+}
+
+std::string ParamSpec::expected() const {
+  std::string out = expected_core(*this);
+  if (!range_note.empty()) out += " " + range_note;
+  return out;
 }
 
 json ParamSpec::to_json() const {
@@ -144,6 +208,24 @@ json ParamSpec::to_json() const {
   if (min) j["min"] = *min, j["min_exclusive"] = min_exclusive;
   if (max) j["max"] = *max, j["max_exclusive"] = max_exclusive;
   if (!choices.empty()) j["choices"] = choices;
+  if (!element.empty()) j["element"] = element[0].to_json(), j["min_items"] = min_items;
+  if (!fields.empty() || type == ParamType::object) {
+    json f = json::array();
+    for (const auto& s : fields) f.push_back(s.to_json());
+    j[type == ParamType::tagged ? "common_fields" : "fields"] = f;
+  }
+  if (!exactly_one_group_of.empty()) j["exactly_one_group_of"] = exactly_one_group_of;
+  if (type == ParamType::tagged) {
+    j["tag"] = tag;
+    j["tag_aliases"] = tag_aliases;
+    json vs = json::array();
+    for (const auto& v : variants) {
+      json f = json::array();
+      for (const auto& s : v.fields) f.push_back(s.to_json());
+      vs.push_back({{"tag", v.tag}, {"description", v.description}, {"fields", f}});
+    }
+    j["variants"] = vs;
+  }
   return j;
 }
 
@@ -154,8 +236,8 @@ static bool in_range(const ParamSpec& s, double v) {
   return true;
 }
 
-// Whether `v` has the declared type and lies in the declared range.
-static bool check_value(const ParamSpec& s, const json& v) {
+// Whether a scalar `v` has the declared type and lies in the declared range.
+static bool check_scalar(const ParamSpec& s, const json& v) {
   switch (s.type) {
     case ParamType::number:
       return v.is_number() && in_range(s, v.get<double>());
@@ -179,28 +261,167 @@ static bool check_value(const ParamSpec& s, const json& v) {
       for (const auto& e : v)
         if (!e.is_number() || !in_range(s, e.get<double>())) return false;
       return true;
-    case ParamType::object:
-      return v.is_object();
-    case ParamType::any:
-      return true;
+    default:
+      return false;
   }
-  return false;
 }
 
-json resolve_params(const std::vector<ParamSpec>& specs, const json& given, const std::string& path,
-                    Diagnostics& diag) {
-  json out = json::object();
-  if (!given.is_null() && !given.is_object()) {
-    diag.error(path, "got " + show(given) + ", expected an object of parameters");
-    return out;
+static json resolve_fields(const std::vector<ParamSpec>& specs, const json& given,
+                           const std::string& path, Diagnostics& diag,
+                           const std::vector<std::string>& also_allowed,
+                           const std::vector<std::vector<std::string>>& groups,
+                           const ParamSpec* tagged_owner, const std::string& tag_value,
+                           bool top_level = false);
+
+// "exactly one group": {heads, head_dim} or {dim} for a shape.
+static void check_groups(const std::vector<std::vector<std::string>>& groups, const json& given,
+                         const std::string& path, Diagnostics& diag) {
+  if (groups.empty()) return;
+  std::vector<const std::vector<std::string>*> touched;
+  for (const auto& g : groups)
+    for (const auto& k : g)
+      if (given.contains(k)) {
+        touched.push_back(&g);
+        break;
+      }
+  std::string options;
+  for (size_t i = 0; i < groups.size(); ++i)
+    options += (i ? " or {" : "{") + plain_list(groups[i]) + "}";
+  if (touched.empty()) {
+    diag.error(path, got_expected(given, "also " + options));
+  } else if (touched.size() > 1) {
+    diag.error(path, got_expected(given, "exactly one of " + options + ", not both"));
+  } else {
+    for (const auto& k : *touched.front())
+      if (!given.contains(k))
+        diag.error(join_path(path, k),
+                   "missing (expected with " + plain_list(*touched.front()) + ")");
   }
-  std::vector<std::string> names;
-  for (const auto& s : specs) names.push_back(s.name);
+}
+
+static json resolve_tagged(const ParamSpec& s, const json& v, const std::string& path,
+                           Diagnostics& diag) {
+  const std::vector<std::string> tags = tags_of(s);
+  std::vector<std::string> keys = {s.tag};
+  keys.insert(keys.end(), s.tag_aliases.begin(), s.tag_aliases.end());
+  std::string key;  // the tag key given (the first that is, by preference)
+  for (const auto& k : keys)
+    if (v.contains(k) && !v[k].is_null()) {
+      key = k;
+      break;
+    }
+  if (key.empty()) {
+    std::string also;
+    for (const auto& a : s.tag_aliases) also += " (or \"" + a + "\")";
+    diag.error(join_path(path, s.tag),
+               "missing: expected \"" + s.tag + "\"" + also + ", one of " + quoted_list(tags));
+    return v;
+  }
+  const json& tv = v[key];
+  const std::string tp = join_path(path, key);
+  const ParamVariant* variant = nullptr;
+  if (tv.is_string())
+    for (const auto& var : s.variants)
+      if (var.tag == tv.get<std::string>()) variant = &var;
+  if (!variant) {
+    std::string msg = got_expected(tv, "one of " + quoted_list(tags));
+    if (tv.is_string()) {
+      const std::string guess = closest_match(tv.get<std::string>(), tags);
+      if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
+    }
+    diag.error(tp, msg);
+    return v;
+  }
+  for (const auto& k : keys)
+    if (k != key && v.contains(k) && !v[k].is_null() && v[k] != tv)
+      diag.error(join_path(path, k),
+                 got_expected(v[k], "the same as " + key + " (" + show(tv) + "): \"" + k +
+                                        "\" is another name for \"" + s.tag +
+                                        "\"; give one of them, or equal "
+                                        "values"));
+  std::vector<ParamSpec> fields = s.fields;
+  fields.insert(fields.end(), variant->fields.begin(), variant->fields.end());
+  json out = resolve_fields(fields, v, path, diag, keys, {}, &s, variant->tag);
+  out[s.tag] = variant->tag;
+  return out;
+}
+
+json resolve_value(const ParamSpec& s, const json& v, const std::string& path, Diagnostics& diag) {
+  switch (s.type) {
+    case ParamType::list: {
+      if (!v.is_array()) {
+        diag.error(path, got_expected(v, s.expected()));
+        return v;
+      }
+      if (v.size() < s.min_items) {
+        diag.error(path, got_expected(v, s.expected()));
+        return v;
+      }
+      json out = json::array();
+      for (size_t i = 0; i < v.size(); ++i)
+        out.push_back(s.element.empty()
+                          ? v[i]
+                          : resolve_value(s.element[0], v[i], index_path(path, i), diag));
+      return out;
+    }
+    case ParamType::object:
+      if (!v.is_object()) {
+        diag.error(path, got_expected(v, s.expected()));
+        return v;
+      }
+      return resolve_fields(s.fields, v, path, diag, {}, s.exactly_one_group_of, nullptr, "");
+    case ParamType::tagged:
+      if (!v.is_object()) {
+        diag.error(path, got_expected(v, s.expected()));
+        return v;
+      }
+      return resolve_tagged(s, v, path, diag);
+    default:
+      break;
+  }
+  if (!check_scalar(s, v)) {
+    std::string msg = got_expected(v, s.expected());
+    if (s.type == ParamType::choice && v.is_string()) {
+      std::string guess = closest_match(v.get<std::string>(), s.choices);
+      if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
+    }
+    diag.error(path, msg);
+    return v;
+  }
+  // Integers given as 4.0 are normalised so the resolved config shows 4.
+  return s.type == ParamType::integer ? json(v.get<int64_t>()) : v;
+}
+
+// The unknown-key message: the closest declared name, or the variant a key belongs to.
+static std::string unknown_key_message(const std::string& key,
+                                       const std::vector<std::string>& names,
+                                       const ParamSpec* owner, const std::string& tag_value,
+                                       bool top_level) {
+  if (owner)
+    for (const auto& var : owner->variants)
+      for (const auto& f : var.fields)
+        if (f.name == key && var.tag != tag_value)
+          return "unknown key '" + key + "' for " + owner->tag + " \"" + tag_value +
+                 "\" (it belongs to \"" + var.tag + "\"); available: " + plain_list(names);
+  return unknown_name_message(top_level ? "parameter" : "key", key, names);
+}
+
+static json resolve_fields(const std::vector<ParamSpec>& specs, const json& given,
+                           const std::string& path, Diagnostics& diag,
+                           const std::vector<std::string>& also_allowed,
+                           const std::vector<std::vector<std::string>>& groups,
+                           const ParamSpec* tagged_owner, const std::string& tag_value,
+                           bool top_level) {
+  json out = json::object();
+  std::vector<std::string> names = names_of(specs);
   if (given.is_object()) {
     for (const auto& [key, value] : given.items()) {
-      if (std::find(names.begin(), names.end(), key) == names.end())
-        diag.error(join_path(path, key), unknown_name_message("parameter", key, names));
+      if (std::find(names.begin(), names.end(), key) == names.end() &&
+          std::find(also_allowed.begin(), also_allowed.end(), key) == also_allowed.end())
+        diag.error(join_path(path, key),
+                   unknown_key_message(key, names, tagged_owner, tag_value, top_level));
     }
+    check_groups(groups, given, path, diag);
   }
   for (const auto& s : specs) {
     const std::string p = join_path(path, s.name);
@@ -209,27 +430,32 @@ json resolve_params(const std::vector<ParamSpec>& specs, const json& given, cons
       // null for an optional parameter without a default means "not given": HuggingFace
       // configs write "rope_scaling": null, and such dicts are pasted verbatim.
       if (v.is_null() && !s.required && s.default_value.is_null()) {
-        out[s.name] = nullptr;
+        if (top_level) out[s.name] = nullptr;
         continue;
       }
-      if (!check_value(s, v)) {
-        std::string msg = "got " + show(v) + ", expected " + s.expected();
-        if (s.type == ParamType::choice && v.is_string()) {
-          std::string guess = closest_match(v.get<std::string>(), s.choices);
-          if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
-        }
-        diag.error(p, msg);
-        continue;
-      }
-      // Integers given as 4.0 are normalised so the resolved config shows 4.
-      out[s.name] = s.type == ParamType::integer ? json(v.get<int64_t>()) : v;
+      out[s.name] = resolve_value(s, v, p, diag);
     } else if (s.required) {
       diag.error(p, "missing required parameter (expected " + s.expected() + ")");
-    } else {
+    } else if (!s.default_value.is_null() &&
+               (s.type == ParamType::list || s.type == ParamType::object)) {
+      // Nested defaults are resolved too, so the resolved config shows every inner default.
+      out[s.name] = resolve_value(s, s.default_value, p, diag);
+    } else if (!s.default_value.is_null() || top_level) {
+      // Top-level params show every declared name (null: optional, not given); inside a
+      // nested object an absent optional key stays absent, as the user wrote it.
       out[s.name] = s.default_value;
     }
   }
   return out;
+}
+
+json resolve_params(const std::vector<ParamSpec>& specs, const json& given, const std::string& path,
+                    Diagnostics& diag) {
+  if (!given.is_null() && !given.is_object()) {
+    diag.error(path, "got " + show(given) + ", expected an object of parameters");
+    return json::object();
+  }
+  return resolve_fields(specs, given, path, diag, {}, {}, nullptr, "", true);
 }
 
 bool Params::has(const std::string& name) const { return j_.contains(name) && !j_[name].is_null(); }
@@ -239,6 +465,18 @@ bool Params::boolean(const std::string& name) const { return j_.at(name).get<boo
 std::string Params::string(const std::string& name) const { return j_.at(name).get<std::string>(); }
 std::vector<double> Params::numbers(const std::string& name) const {
   return j_.at(name).get<std::vector<double>>();
+}
+std::vector<int64_t> Params::integers(const std::string& name) const {
+  return j_.at(name).get<std::vector<int64_t>>();
+}
+std::vector<std::string> Params::strings(const std::string& name) const {
+  return j_.at(name).get<std::vector<std::string>>();
+}
+Params Params::object(const std::string& name) const { return Params(j_.at(name)); }
+std::vector<Params> Params::objects(const std::string& name) const {
+  std::vector<Params> out;
+  for (const auto& e : j_.at(name)) out.emplace_back(e);
+  return out;
 }
 const json& Params::json(const std::string& name) const { return j_.at(name); }
 

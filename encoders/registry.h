@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "encoders/error.h"
 #include "encoders/encoder.h"
+#include "encoders/error.h"
 #include "encoders/params.h"
 
 namespace posbench {

@@ -207,6 +207,73 @@ struct Scaling {
   double low_freq_factor = 1.0, high_freq_factor = 4.0;
 };
 
+// The scaling dict as a declared tagged object: rope_type (or HuggingFace's older "type")
+// picks the keys, each with its type and range; the cross-field rules (yarn's factor from
+// max_position_embeddings, beta_fast >= beta_slow, ...) stay in read_scaling below.
+ParamSpec scaling_spec() {
+  const std::string factor_note =
+      "(a factor below 1 shrinks the context instead of extending it; HuggingFace only warns "
+      "about it)";
+  auto factor = [&](bool required) {
+    ParamSpec f = ParamSpec::number("factor", nullptr, "context extension factor s")
+                      .at_least(1)
+                      .note(factor_note);
+    return required ? f.mandatory() : f;
+  };
+  auto original = [](bool required) {
+    ParamSpec o = ParamSpec::integer("original_max_position_embeddings", nullptr,
+                                     "L, the original (pre-extension) context length")
+                      .at_least(1);
+    return required ? o.mandatory() : o;
+  };
+  auto positive = [](const char* name, const char* what) {
+    return ParamSpec::number(name, nullptr, what).above(0);
+  };
+  auto optional = [](ParamSpec b) {  // given or absent, no default written into the dict
+    b.default_value = nullptr;
+    return b;
+  };
+  auto factors = [](const char* name) {
+    return ParamSpec::list_of(name, ParamSpec::number("", nullptr, "").above(0), nullptr,
+                              "one factor per rotated pair (d'/2 of them)")
+        .non_empty()
+        .mandatory();
+  };
+  std::vector<ParamVariant> variants = {
+      {"default", {}, "no scaling"},
+      {"linear", {factor(true)}, "positions divided by factor (position interpolation)"},
+      {"ntk", {factor(true)}, "base raised to base * factor^(d'/(d'-2)) (NTK-aware)"},
+      {"dynamic", {factor(true), original(false)}, "NTK with the base grown past L"},
+      {"yarn",
+       {factor(false), original(false), positive("attention_factor", "attention temperature"),
+        positive("beta_fast", "ramp end (rotations), default 32"),
+        positive("beta_slow", "ramp start (rotations), default 1"),
+        ParamSpec::number("mscale", nullptr, "DeepSeek mscale").at_least(0),
+        ParamSpec::number("mscale_all_dim", nullptr, "DeepSeek mscale_all_dim").at_least(0),
+        optional(ParamSpec::boolean("truncate", true, "round the ramp bounds (default true)"))},
+       "YaRN: NTK-by-parts ramp and attention temperature"},
+      {"longrope",
+       {factors("short_factor"), factors("long_factor"), factor(false), original(false),
+        positive("attention_factor", "attention temperature")},
+       "LongRoPE: per-pair rescale factors, short/long by sequence length"},
+      {"llama3",
+       {factor(true),
+        positive("low_freq_factor", "wavelengths above L / low_freq_factor are scaled").mandatory(),
+        positive("high_freq_factor", "wavelengths below L / high_freq_factor are kept").mandatory(),
+        original(true)},
+       "Llama 3.1: wavelength-dependent interpolation"},
+  };
+  std::vector<ParamSpec> common = {
+      ParamSpec::number("rope_theta", nullptr, "HuggingFace's name for base").above(1),
+      ParamSpec::number("partial_rotary_factor", nullptr, "HuggingFace's name for rotary_fraction")
+          .above(0)
+          .at_most(1)};
+  return ParamSpec::tagged("scaling", "rope_type", std::move(variants), std::move(common),
+                           "HuggingFace rope_scaling dict, verbatim: rope_type (or type) and "
+                           "its keys (factor, original_max_position_embeddings, ...)")
+      .tag_alias("type");
+}
+
 class Rope final : public Encoder {
  public:
   explicit Rope(const Params& p)
@@ -226,20 +293,19 @@ class Rope final : public Encoder {
 
   void check_shape(int64_t head_dim, int64_t) const override {
     if (head_dim <= 0 || head_dim % 2 != 0)
-      throw UserError("",
-                       "rope needs an even, positive head_dim; got " + std::to_string(head_dim));
+      throw UserError("", "rope needs an even, positive head_dim; got " + std::to_string(head_dim));
     const int64_t rd = rotary_dims(head_dim);
     const std::string fraction_param = fraction_from_.empty() ? "rotary_fraction" : fraction_from_;
     if (rd < 2)
-      throw UserError(fraction_param, fraction_param + " " + num_text(fraction_) +
-                                           " of head_dim " + std::to_string(head_dim) +
-                                           " rotates no pair; expected at least 2 channels");
+      throw UserError(fraction_param, fraction_param + " " + num_text(fraction_) + " of head_dim " +
+                                          std::to_string(head_dim) +
+                                          " rotates no pair; expected at least 2 channels");
     if ((s_.kind == Kind::ntk || s_.kind == Kind::dynamic) && rd < 4)
-      throw UserError(
-          "scaling.rope_type",
-          "\"" + s_.name + "\" scaling raises the base to the power d'/(d'-2), so it " +
-              "needs at least 4 rotated channels; got d' = " + std::to_string(rd) + " (head_dim " +
-              std::to_string(head_dim) + ", " + fraction_param + " " + num_text(fraction_) + ")");
+      throw UserError("scaling.rope_type",
+                      "\"" + s_.name + "\" scaling raises the base to the power d'/(d'-2), so it " +
+                          "needs at least 4 rotated channels; got d' = " + std::to_string(rd) +
+                          " (head_dim " + std::to_string(head_dim) + ", " + fraction_param + " " +
+                          num_text(fraction_) + ")");
     if (s_.kind == Kind::longrope)
       for (const auto* list : {&s_.short_factor, &s_.long_factor})
         if (int64_t(list->size()) != rd / 2)
@@ -286,9 +352,9 @@ class Rope final : public Encoder {
   void adopt_fraction(double value, const std::string& param) {
     if (!fraction_from_.empty() && value != fraction_)
       throw UserError(param, "got " + num_text(value) + ", but " + fraction_from_ + " is " +
-                                  num_text(fraction_) +
-                                  "; partial_rotary_factor is HuggingFace's name for "
-                                  "rotary_fraction: give one of them, or equal values");
+                                 num_text(fraction_) +
+                                 "; partial_rotary_factor is HuggingFace's name for "
+                                 "rotary_fraction: give one of them, or equal values");
     fraction_ = value;
     fraction_from_ = param;
   }
@@ -386,9 +452,9 @@ class Rope final : public Encoder {
           s_.original = *max_pos;
         } else {
           throw UserError("max_position_embeddings",
-                           "missing: dynamic scaling needs the original context length L; give "
-                           "max_position_embeddings (what HuggingFace reads) or "
-                           "scaling.original_max_position_embeddings");
+                          "missing: dynamic scaling needs the original context length L; give "
+                          "max_position_embeddings (what HuggingFace reads) or "
+                          "scaling.original_max_position_embeddings");
         }
         break;
       case Kind::yarn:
@@ -578,10 +644,7 @@ const EncoderRegistration kRegistration{{
                               "fraction of head_dim that rotates (rounded down to even)")
                 .above(0)
                 .at_most(1),
-            ParamSpec::object("scaling",
-                              "HuggingFace rope_scaling dict, verbatim: rope_type (or type) "
-                              "default, linear, ntk, dynamic, yarn, longrope or llama3, and its "
-                              "keys (factor, original_max_position_embeddings, ...)"),
+            scaling_spec(),
             ParamSpec::integer("max_position_embeddings", nullptr,
                                "HuggingFace's max_position_embeddings: L of dynamic scaling; "
                                "fallback L and factor source of yarn and longrope")

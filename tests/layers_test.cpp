@@ -24,10 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kLayers = {"encoders/",           "harness/kernels/",
-                                          "harness/analysis/",   "harness/experiments/",
-                                          "harness/run/",        "harness/report/",
-                                          "harness/cli/"};
+const std::vector<std::string> kLayers = {
+    "encoders/",    "harness/kernels/", "harness/analysis/", "harness/experiments/",
+    "harness/run/", "harness/report/",  "harness/cli/"};
 
 // The headers `cmake --install` puts in include/posbench/encoders: CMake's
 // POSBENCH_SDK_HEADERS, passed in as "encoder.h;error.h;...".
@@ -69,9 +68,9 @@ std::vector<Violation> check_file(const std::string& file, const std::string& te
     const bool quoted = m[1] == "\"";
     const std::string inc = m[2];
     if (kSdkHeaders.count(file)) {
-      const bool allowed = quoted ? kSdkHeaders.count(inc) > 0
-                                  : inc.find('/') == std::string::npos ||
-                                        inc.rfind("nlohmann/", 0) == 0;
+      const bool allowed =
+          quoted ? kSdkHeaders.count(inc) > 0
+                 : inc.find('/') == std::string::npos || inc.rfind("nlohmann/", 0) == 0;
       if (!allowed) out.push_back({file, inc, "an SDK header includes a non-SDK header"});
     }
     if (!quoted) continue;
@@ -84,8 +83,9 @@ std::vector<Violation> check_file(const std::string& file, const std::string& te
       }
       out.push_back({file, inc, "includes a header that is in no layer"});
     } else if (*target > *own) {
-      out.push_back({file, inc, "includes a header of a higher layer (" + kLayers[*target] +
-                                    " above " + kLayers[*own] + ")"});
+      out.push_back({file, inc,
+                     "includes a header of a higher layer (" + kLayers[*target] + " above " +
+                         kLayers[*own] + ")"});
     }
   }
   return out;
@@ -101,18 +101,19 @@ std::string read_text(const fs::path& p) {
 TEST(Layers, CheckerCatchesAnUpwardInclude) {
   // The checker itself, on crafted files: each rule must be able to fail.
   EXPECT_TRUE(check_file("harness/run/config.cpp", "#include \"encoders/params.h\"\n").empty());
-  EXPECT_TRUE(check_file("harness/analysis/apply.cpp", "#include \"harness/kernels/simd.h\"\n")
-                  .empty());
+  EXPECT_TRUE(
+      check_file("harness/analysis/apply.cpp", "#include \"harness/kernels/simd.h\"\n").empty());
   auto v = check_file("encoders/rope.cpp", "#include <cmath>\n#include \"harness/run/config.h\"\n");
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].include, "harness/run/config.h");
-  EXPECT_EQ(check_file("harness/kernels/ops.cpp", "  #  include \"harness/analysis/apply.h\"").size(),
-            1u);
+  EXPECT_EQ(
+      check_file("harness/kernels/ops.cpp", "  #  include \"harness/analysis/apply.h\"").size(),
+      1u);
   EXPECT_EQ(check_file("harness/npy.cpp", "").size(), 1u);  // a file outside every layer
   EXPECT_EQ(check_file("encoders/npy.h", "#include <Eigen/Core>\n").size(), 1u);
   EXPECT_EQ(check_file("encoders/npy.h", "#include \"encoders/weight_init.h\"\n").size(), 1u);
-  EXPECT_TRUE(check_file("encoders/npy.h", "#include <nlohmann/json.hpp>\n#include <vector>\n")
-                  .empty());
+  EXPECT_TRUE(
+      check_file("encoders/npy.h", "#include <nlohmann/json.hpp>\n#include <vector>\n").empty());
   EXPECT_EQ(check_file("harness/cli/main.cpp", "#include \"build_info.h\"\n").size(), 1u);
 }
 

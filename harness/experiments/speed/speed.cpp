@@ -63,12 +63,12 @@
 #include <thread>
 
 #include "encoders/experiment.h"
+#include "encoders/files.h"
+#include "encoders/rng.h"
 #include "harness/kernels/bfloat16.h"
 #include "harness/kernels/buffer.h"
 #include "harness/kernels/ops.h"
 #include "harness/kernels/simd.h"
-#include "encoders/rng.h"
-#include "encoders/files.h"
 
 namespace posbench {
 namespace {
@@ -142,66 +142,23 @@ bool is_probe(Op op) {
 const std::vector<std::string> kOperations = {"table", "apply", "materialize_bias", "attention"};
 const std::vector<std::string> kImplementations = {"reference", "simd"};
 
-std::vector<std::string> string_list(const json& j, const std::string& param,
-                                     const std::vector<std::string>& allowed) {
-  if (!j.is_array() || j.empty())
-    throw UserError(param, "got " + show(j) + ", expected a non-empty list of strings from " +
-                                show(json(allowed)));
+// Operations and implementations in the order given, each once.
+std::vector<std::string> unique_in_order(const std::vector<std::string>& names) {
   std::vector<std::string> out;
-  for (size_t i = 0; i < j.size(); ++i) {
-    if (!j[i].is_string() ||
-        std::find(allowed.begin(), allowed.end(), j[i].get<std::string>()) == allowed.end())
-      throw UserError(param, fmt::format("[{}]: got {}, expected one of {}", i, show(j[i]),
-                                          show(json(allowed))));
-    if (std::find(out.begin(), out.end(), j[i].get<std::string>()) == out.end())
-      out.push_back(j[i].get<std::string>());
-  }
+  for (const auto& n : names)
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
   return out;
 }
 
-int64_t positive_int(const json& obj, const char* key, size_t index) {
-  const json& v = obj.at(key);
-  if (!v.is_number_integer() || v.get<int64_t>() < 1)
-    throw UserError("shapes",
-                     fmt::format("[{}].{}: got {}, expected an integer >= 1", index, key, show(v)));
-  return v.get<int64_t>();
-}
-
-std::vector<Shape> parse_shapes(const json& j) {
-  if (!j.is_array() || j.empty())
-    throw UserError("shapes", "got " + show(j) +
-                                   ", expected a non-empty list of {\"seq\", \"heads\", "
-                                   "\"head_dim\"} or {\"seq\", \"dim\"} objects");
+// Resolved shapes: {seq, heads, head_dim} or {seq, dim} (the spec admits exactly one form).
+std::vector<Shape> shapes_of(const std::vector<Params>& given) {
   std::vector<Shape> out;
-  for (size_t i = 0; i < j.size(); ++i) {
-    const json& s = j[i];
-    if (!s.is_object() || !s.contains("seq"))
-      throw UserError("shapes", fmt::format("[{}]: got {}, expected {{\"seq\", \"heads\", "
-                                             "\"head_dim\"}} or {{\"seq\", \"dim\"}}",
-                                             i, show(s)));
-    for (auto it = s.begin(); it != s.end(); ++it)
-      if (it.key() != "seq" && it.key() != "heads" && it.key() != "head_dim" && it.key() != "dim")
-        throw UserError("shapes", fmt::format("[{}]: unknown key \"{}\"; expected seq, heads, "
-                                               "head_dim or seq, dim",
-                                               i, it.key()));
+  for (const Params& s : given) {
     Shape shape;
-    shape.seq = positive_int(s, "seq", i);
-    if (s.contains("dim")) {
-      if (s.contains("heads") || s.contains("head_dim"))
-        throw UserError("shapes", fmt::format("[{}]: give either dim or heads and head_dim, "
-                                               "not both",
-                                               i));
-      shape.flat = true;
-      shape.heads = 1;
-      shape.head_dim = positive_int(s, "dim", i);
-    } else {
-      if (!s.contains("heads") || !s.contains("head_dim"))
-        throw UserError("shapes", fmt::format("[{}]: got {}, expected both heads and head_dim "
-                                               "(or dim)",
-                                               i, show(s)));
-      shape.heads = positive_int(s, "heads", i);
-      shape.head_dim = positive_int(s, "head_dim", i);
-    }
+    shape.seq = s.integer("seq");
+    shape.flat = s.has("dim");
+    shape.heads = shape.flat ? 1 : s.integer("heads");
+    shape.head_dim = shape.flat ? s.integer("dim") : s.integer("head_dim");
     out.push_back(shape);
   }
   return out;
@@ -744,23 +701,17 @@ void initialize_google_benchmark() {
 class Speed final : public Experiment {
  public:
   explicit Speed(const Params& p)
-      : operations_(string_list(p.json("operations"), "operations", kOperations)),
-        shapes_(parse_shapes(p.json("shapes"))),
+      : operations_(unique_in_order(p.strings("operations"))),
+        shapes_(shapes_of(p.objects("shapes"))),
         dtype_(p.string("dtype")),
         min_time_(p.number("min_time")),
         repetitions_(int(p.integer("repetitions"))),
         probe_bytes_(uint64_t(p.integer("probe_mib")) << 20),
         huge_pages_(p.boolean("huge_pages")),
         attention_baseline_(p.boolean("attention_baseline")) {
-    for (const auto& name :
-         string_list(p.json("implementations"), "implementations", kImplementations))
+    for (const auto& name : unique_in_order(p.strings("implementations")))
       impls_.push_back(name == "simd" ? Impl::simd : Impl::reference);
-    for (double t : p.numbers("threads")) {
-      if (t != std::floor(t) || t < 1 || t > 1024)
-        throw UserError("threads", fmt::format("got {}, expected whole numbers in [1, 1024]", t));
-      threads_.push_back(int(t));
-    }
-    if (threads_.empty()) throw UserError("threads", "is empty; expected at least one count");
+    for (int64_t t : p.integers("threads")) threads_.push_back(int(t));
     std::sort(threads_.begin(), threads_.end());
     threads_.erase(std::unique(threads_.begin(), threads_.end()), threads_.end());
     for (const Shape& s : shapes_)
@@ -1465,44 +1416,74 @@ class Speed final : public Experiment {
   std::vector<int> threads_;
 };
 
-const ExperimentRegistration kRegistration{{
-    .name = "speed",
-    .description = "cost of each scheme's operations (Google Benchmark, xsimd, OpenMP) next to "
-                   "this machine's memory bandwidth",
-    .params =
-        {
-            ParamSpec::any("operations", kOperations,
-                           "operations to time: table, apply, materialize_bias, attention "
-                           "(attention also times the fused variant for bias schemes)"),
-            ParamSpec::any("shapes", json::array({{{"seq", 1024}, {"heads", 8}, {"head_dim", 64}}}),
-                           "list of {seq, heads, head_dim} or {seq, dim}"),
-            ParamSpec::number_list("threads", {1}, "OpenMP thread counts, each honoured exactly")
-                .at_least(1),
-            ParamSpec::choice("dtype", "float32", {"float32", "float64", "bfloat16"},
-                              "storage type; bfloat16: stored in bfloat16, computed in float32, "
-                              "rounded once (table, apply, materialize_bias; not attention)"),
-            ParamSpec::any("implementations", kImplementations,
-                           "reference (plain scalar loops) and/or simd (xsimd, runtime dispatch)"),
-            ParamSpec::number("min_time", 0.25,
-                              "Google Benchmark minimum time per repetition, seconds")
-                .above(0)
-                .at_most(600),
-            ParamSpec::integer("repetitions", 5, "repetitions per benchmark (statistics over them)")
-                .at_least(1)
-                .at_most(1000),
-            ParamSpec::integer("probe_mib", 256,
-                               "size of the fixed bandwidth probe, MiB (besides each operation's "
-                               "working-set size)")
-                .at_least(1)
-                .at_most(1 << 20),
-            ParamSpec::boolean("huge_pages", true,
-                               "advise MADV_HUGEPAGE on benchmark buffers (faster pre-fault, no "
-                               "TLB misses)"),
-            ParamSpec::boolean("attention_baseline", true,
-                               "also time attention without any scheme, for each scheme's share"),
-        },
-    .factory = [](const Params& p) { return std::make_unique<Speed>(p); },
-}};
+const ExperimentRegistration kRegistration{
+    {
+        .name = "speed",
+        .description = "cost of each scheme's operations (Google Benchmark, xsimd, OpenMP) next to "
+                       "this machine's memory bandwidth",
+        .params =
+            {
+                ParamSpec::list_of("operations", ParamSpec::choice("", "", kOperations, ""),
+                                   kOperations,
+                                   "operations to time: table, apply, materialize_bias, attention "
+                                   "(attention also times the fused variant for bias schemes)")
+                    .non_empty(),
+                ParamSpec::list_of(
+                    "shapes",
+                    ParamSpec::object_of(
+                        "",
+                        {ParamSpec::integer("seq", nullptr, "sequence length")
+                             .at_least(1)
+                             .mandatory(),
+                         ParamSpec::integer("heads", nullptr, "attention heads").at_least(1),
+                         ParamSpec::integer("head_dim", nullptr, "width of a head").at_least(1),
+                         ParamSpec::integer("dim", nullptr, "width of one head (= 1 head)")
+                             .at_least(1)},
+                        nullptr, "")
+                        .exactly_one_of({{"heads", "head_dim"}, {"dim"}}),
+                    json::array({{{"seq", 1024}, {"heads", 8}, {"head_dim", 64}}}),
+                    "list of {seq, heads, head_dim} or {seq, dim}")
+                    .non_empty(),
+                ParamSpec::
+                    list_of("threads",
+                            ParamSpec::integer("", nullptr, "").at_least(1).at_most(1024), {1},
+                            "OpenMP thread counts, each honoured exactly")
+                        .non_empty(),
+                ParamSpec::
+                    choice("dtype", "float32", {"float32", "float64", "bfloat16"},
+                           "storage type; bfloat16: stored in bfloat16, computed in float32, "
+                           "rounded once (table, apply, materialize_bias; not attention)"),
+                ParamSpec::
+                    list_of("implementations", ParamSpec::choice("", "", kImplementations, ""),
+                            kImplementations,
+                            "reference (plain scalar loops) and/or simd (xsimd, runtime "
+                            "dispatch)")
+                        .non_empty(),
+                ParamSpec::
+                    number("min_time", 0.25,
+                           "Google Benchmark minimum time per repetition, seconds")
+                        .above(0)
+                        .at_most(600),
+                ParamSpec::
+                    integer("repetitions", 5, "repetitions per benchmark (statistics over them)")
+                        .at_least(1)
+                        .at_most(1000),
+                ParamSpec::
+                    integer("probe_mib", 256,
+                            "size of the fixed bandwidth probe, MiB (besides each operation's "
+                            "working-set size)")
+                        .at_least(1)
+                        .at_most(1 << 20),
+                ParamSpec::
+                    boolean("huge_pages", true,
+                            "advise MADV_HUGEPAGE on benchmark buffers (faster pre-fault, no "
+                            "TLB misses)"),
+                ParamSpec::
+                    boolean("attention_baseline", true,
+                            "also time attention without any scheme, for each scheme's share"),
+            },
+        .factory = [](const Params& p) { return std::make_unique<Speed>(p); },
+    }};
 
 }  // namespace
 }  // namespace posbench
