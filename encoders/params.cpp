@@ -336,9 +336,8 @@ static json resolve_tagged(const ParamSpec& s, const json& v, const std::string&
     if (k != key && v.contains(k) && !v[k].is_null() && v[k] != tv)
       diag.error(join_path(path, k),
                  got_expected(v[k], "the same as " + key + " (" + show(tv) + "): \"" + k +
-                                        "\" is another name for \"" + s.tag +
-                                        "\"; give one of them, or equal "
-                                        "values"));
+                                        "\" is the older name for " + s.tag +
+                                        "; give one of them, or equal values"));
   std::vector<ParamSpec> fields = s.fields;
   fields.insert(fields.end(), variant->fields.begin(), variant->fields.end());
   json out = resolve_fields(fields, v, path, diag, keys, {}, &s, variant->tag);
@@ -392,6 +391,19 @@ json resolve_value(const ParamSpec& s, const json& v, const std::string& path, D
   return s.type == ParamType::integer ? json(v.get<int64_t>()) : v;
 }
 
+// "keys of \"yarn\": factor, ..." or "\"default\" takes no keys besides rope_type and ...".
+static std::string keys_of_variant(const ParamSpec& owner, const std::string& tag_value) {
+  std::vector<std::string> own;
+  for (const auto& var : owner.variants)
+    if (var.tag == tag_value) own = names_of(var.fields);
+  const std::string common = plain_list(names_of(owner.fields));
+  if (own.empty())
+    return "\"" + tag_value + "\" takes no keys besides " + owner.tag +
+           (common.empty() ? "" : " and the common " + common);
+  return "keys of \"" + tag_value + "\": " + plain_list(own) +
+         (common.empty() ? "" : "; common: " + common);
+}
+
 // The unknown-key message: the closest declared name, or the variant a key belongs to.
 static std::string unknown_key_message(const std::string& key,
                                        const std::vector<std::string>& names,
@@ -402,8 +414,12 @@ static std::string unknown_key_message(const std::string& key,
       for (const auto& f : var.fields)
         if (f.name == key && var.tag != tag_value)
           return "unknown key '" + key + "' for " + owner->tag + " \"" + tag_value +
-                 "\" (it belongs to \"" + var.tag + "\"); available: " + plain_list(names);
-  return unknown_name_message(top_level ? "parameter" : "key", key, names);
+                 "\" (it belongs to \"" + var.tag + "\"); " + keys_of_variant(*owner, tag_value);
+  if (!owner) return unknown_name_message(top_level ? "parameter" : "key", key, names);
+  std::string msg = "unknown key '" + key + "'";
+  const std::string guess = closest_match(key, names);
+  if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
+  return msg + " (" + keys_of_variant(*owner, tag_value) + ")";
 }
 
 static json resolve_fields(const std::vector<ParamSpec>& specs, const json& given,
@@ -434,6 +450,9 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
         continue;
       }
       out[s.name] = resolve_value(s, v, p, diag);
+    } else if (s.required && tagged_owner) {
+      diag.error(p, "missing: " + tagged_owner->tag + " \"" + tag_value + "\" requires it (" +
+                        s.expected() + ")");
     } else if (s.required) {
       diag.error(p, "missing required parameter (expected " + s.expected() + ")");
     } else if (!s.default_value.is_null() &&

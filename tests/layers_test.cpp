@@ -29,12 +29,12 @@ const std::vector<std::string> kLayers = {
     "harness/run/", "harness/report/",  "harness/cli/"};
 
 // The headers `cmake --install` puts in include/posbench/encoders: CMake's
-// POSBENCH_SDK_HEADERS, passed in as "encoder.h;error.h;...".
+// POSBENCH_SDK_HEADERS, passed in as "encoder.h,error.h,...".
 std::set<std::string> sdk_headers() {
   std::set<std::string> out;
   std::stringstream list(POSBENCH_SDK_HEADER_LIST);
   std::string name;
-  while (std::getline(list, name, ';'))
+  while (std::getline(list, name, ','))
     if (!name.empty()) out.insert("encoders/" + name);
   return out;
 }

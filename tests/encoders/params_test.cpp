@@ -126,14 +126,120 @@ TEST(ParamsResolve, NumberListType) {
   EXPECT_TRUE(has(problems_for(s, json::array({0}))[0].message, "a list of numbers, each >= 1"));
 }
 
-TEST(ParamsResolve, ObjectAndAnyTypes) {
-  const auto o = ParamSpec::object("scaling", "");
-  EXPECT_TRUE(accepts(o, json::object({{"type", "linear"}})));
+TEST(ParamsResolve, ObjectOfDeclaredFields) {
+  const auto o =
+      ParamSpec::object_of("shape",
+                           {ParamSpec::integer("seq", nullptr, "").at_least(1).mandatory(),
+                            ParamSpec::integer("heads", 8, "").at_least(1)},
+                           nullptr, "");
+  EXPECT_TRUE(accepts(o, json::object({{"seq", 4}})));
   EXPECT_FALSE(accepts(o, json::array()));
   EXPECT_FALSE(accepts(o, "linear"));
-  const auto a = ParamSpec::any("shapes", nullptr, "");
-  for (const json& v : {json(1), json("x"), json::array({1, 2}), json::object(), json(nullptr)})
-    EXPECT_TRUE(accepts(a, v)) << v.dump();
+  // Unknown keys, missing required fields and bad values are reported at their nested paths.
+  const auto p = problems_for(o, {{"sq", 4}, {"heads", 0}});
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].path, "x.shape.sq");
+  EXPECT_TRUE(has(p[0].message, "did you mean 'seq'")) << p[0].message;
+  EXPECT_EQ(p[1].path, "x.shape.seq");
+  EXPECT_TRUE(has(p[1].message, "missing")) << p[1].message;
+  EXPECT_EQ(p[2].path, "x.shape.heads");
+  EXPECT_EQ(p[2].message, "got 0, expected an integer >= 1");
+  // Defaults inside the object are filled in; absent optional keys stay absent.
+  Diagnostics diag;
+  json r = resolve_params({o}, {{"shape", {{"seq", 4.0}}}}, "x", diag);
+  ASSERT_TRUE(diag.ok());
+  EXPECT_EQ(r, json({{"shape", {{"seq", 4}, {"heads", 8}}}}));
+}
+
+TEST(ParamsResolve, ListOfElementsReportsEveryBadElement) {
+  const auto l =
+      ParamSpec::list_of(
+          "shapes",
+          ParamSpec::object_of("", {ParamSpec::integer("seq", nullptr, "").at_least(1).mandatory()},
+                               nullptr, ""),
+          json::array({{{"seq", 2}}}), "")
+          .non_empty();
+  EXPECT_TRUE(accepts(l, json::array({{{"seq", 1}}, {{"seq", 9}}})));
+  EXPECT_FALSE(accepts(l, json::array()));  // non_empty
+  EXPECT_FALSE(accepts(l, json::object()));
+  const auto p = problems_for(l, json::array({{{"seq", 1}}, {{"seq", 0}}, {{"seq", -1}}}));
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].path, "x.shapes[1].seq");
+  EXPECT_EQ(p[1].path, "x.shapes[2].seq");
+  const auto c = ParamSpec::list_of("ops", ParamSpec::choice("", "", {"table", "apply"}, ""),
+                                    json::array({"table"}), "");
+  const auto q = problems_for(c, json::array({"apply", "tabel"}));
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].path, "x.ops[1]");
+  EXPECT_TRUE(has(q[0].message, "did you mean \"table\"")) << q[0].message;
+  // A list default is resolved like a given value (nested defaults filled in).
+  Diagnostics diag;
+  json r = resolve_params({l}, json::object(), "x", diag);
+  ASSERT_TRUE(diag.ok());
+  EXPECT_EQ(r, json({{"shapes", json::array({{{"seq", 2}}})}}));
+}
+
+TEST(ParamsResolve, ExactlyOneGroupOfFields) {
+  const auto o = ParamSpec::object_of("s",
+                                      {ParamSpec::integer("heads", nullptr, ""),
+                                       ParamSpec::integer("head_dim", nullptr, ""),
+                                       ParamSpec::integer("dim", nullptr, "")},
+                                      nullptr, "")
+                     .exactly_one_of({{"heads", "head_dim"}, {"dim"}});
+  EXPECT_TRUE(accepts(o, {{"dim", 4}}));
+  EXPECT_TRUE(accepts(o, {{"heads", 2}, {"head_dim", 4}}));
+  EXPECT_FALSE(accepts(o, json::object()));
+  EXPECT_FALSE(accepts(o, {{"dim", 4}, {"heads", 2}}));
+  const auto p = problems_for(o, {{"heads", 2}});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].path, "x.s.head_dim");
+}
+
+TEST(ParamsResolve, TaggedObjectPicksFieldsByTag) {
+  const auto t =
+      ParamSpec::tagged(
+          "scaling", "rope_type",
+          {{"default", {}, ""},
+           {"linear", {ParamSpec::number("factor", nullptr, "").at_least(1).mandatory()}, ""},
+           {"yarn", {ParamSpec::number("beta_fast", nullptr, "").above(0)}, ""}},
+          {ParamSpec::number("rope_theta", nullptr, "").above(1)}, "")
+          .tag_alias("type");
+  EXPECT_TRUE(accepts(t, {{"rope_type", "linear"}, {"factor", 2}}));
+  EXPECT_TRUE(accepts(t, {{"type", "linear"}, {"factor", 2}, {"rope_theta", 1e4}}));
+  EXPECT_TRUE(accepts(t, {{"rope_type", "linear"}, {"type", "linear"}, {"factor", 2}}));
+  {  // missing tag
+    const auto p = problems_for(t, {{"factor", 2}});
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].path, "x.scaling.rope_type");
+    EXPECT_TRUE(has(p[0].message, "missing")) << p[0].message;
+  }
+  {  // unknown tag with a guess
+    const auto p = problems_for(t, {{"rope_type", "lnear"}});
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_TRUE(has(p[0].message, "did you mean \"linear\"")) << p[0].message;
+  }
+  {  // alias disagreeing, a key of another variant, a bad value and a missing one, all at once
+    const auto p = problems_for(t, {{"rope_type", "linear"}, {"type", "yarn"}, {"beta_fast", 1}});
+    ASSERT_EQ(p.size(), 3u);
+    EXPECT_EQ(p[0].path, "x.scaling.type");
+    EXPECT_EQ(p[1].path, "x.scaling.beta_fast");
+    EXPECT_TRUE(has(p[1].message, "belongs to \"yarn\"")) << p[1].message;
+    EXPECT_EQ(p[2].path, "x.scaling.factor");
+  }
+  Diagnostics diag;
+  json r = resolve_params({t}, {{"scaling", {{"type", "linear"}, {"factor", 2.0}}}}, "x", diag);
+  ASSERT_TRUE(diag.ok());
+  EXPECT_EQ(r["scaling"], json({{"rope_type", "linear"}, {"factor", 2.0}}));
+}
+
+TEST(ParamsResolve, NestedSpecsInJson) {
+  const auto l = ParamSpec::list_of("threads", ParamSpec::integer("", nullptr, "").at_least(1),
+                                    json::array({1}), "");
+  const json j = l.to_json();
+  EXPECT_EQ(j["type"], "list");
+  EXPECT_EQ(j["element"]["type"], "integer");
+  EXPECT_EQ(j["element"]["min"], 1.0);
+  EXPECT_EQ(l.expected(), "a list, each an integer >= 1");
 }
 
 TEST(ParamsResolve, InclusiveRanges) {
@@ -194,7 +300,7 @@ TEST(ParamsResolve, DefaultsFilledAndOptionalNull) {
   const std::vector<ParamSpec> specs = {
       ParamSpec::number("base", 10000.0, ""), ParamSpec::integer("n", 7, ""),
       ParamSpec::boolean("flag", true, ""), ParamSpec::number_list("l", nullptr, ""),
-      ParamSpec::object("o", "")};
+      ParamSpec::object_of("o", {ParamSpec::number("f", 1.0, "")}, nullptr, "")};
   for (const json& given : {json::object(), json(nullptr)}) {
     Diagnostics diag;
     json r = resolve_params(specs, given, "p", diag);
@@ -219,9 +325,9 @@ TEST(ParamsResolve, DefaultsFilledAndOptionalNull) {
   }
   {  // ... but not for a parameter with a default or a required one
     Diagnostics diag;
-    resolve_params(
-        {ParamSpec::number("base", 10000.0, ""), ParamSpec::object("req", "").mandatory()},
-        {{"base", nullptr}, {"req", nullptr}}, "p", diag);
+    resolve_params({ParamSpec::number("base", 10000.0, ""),
+                    ParamSpec::object_of("req", {}, nullptr, "").mandatory()},
+                   {{"base", nullptr}, {"req", nullptr}}, "p", diag);
     ASSERT_EQ(diag.problems().size(), 2u);
     EXPECT_EQ(diag.problems()[0].path, "p.base");
     EXPECT_EQ(diag.problems()[1].path, "p.req");

@@ -17,12 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "harness/analysis/apply.h"
+#include "encoders/npy.h"
 #include "encoders/registry.h"
+#include "encoders/rng.h"
+#include "harness/analysis/apply.h"
 #include "harness/cli/apply_command.h"
 #include "harness/run/config.h"
-#include "encoders/npy.h"
-#include "encoders/rng.h"
 #include "tests/test_util.h"
 
 namespace posbench {
@@ -758,7 +758,8 @@ TEST(RopeScaling, RefusesWhatHuggingFaceOnlyWarnsAbout) {
                  "enc.params.scaling.short_factor", "d'/2 = 32");
   bad = longrope;
   bad["long_factor"] = json::array({1.0, -2.0});
-  expect_refused(with_scaling(bad), "enc.params.scaling.long_factor", "numbers > 0");
+  expect_refused(with_scaling(bad), "enc.params.scaling.long_factor[1]",
+                 "got -2.0, expected a number > 0");
   // low_freq_factor >= high_freq_factor.
   const json llama3 = {{"rope_type", "llama3"},
                        {"factor", 8},
@@ -871,7 +872,9 @@ TEST(RopeScaling, DeclaredParams) {
   for (const auto& spec : info.params) {
     if (spec.name != "scaling") continue;
     ++found;
-    EXPECT_EQ(spec.type, ParamType::object);
+    EXPECT_EQ(spec.type, ParamType::tagged);
+    EXPECT_EQ(spec.tag, "rope_type");
+    EXPECT_EQ(spec.variants.size(), 7u);
     EXPECT_FALSE(spec.required);
   }
   EXPECT_EQ(found, 1);

@@ -33,7 +33,7 @@ set(prefix "${WORK_DIR}/prefix")
 
 step("install" ${CMAKE_COMMAND} --install "${POSBENCH_BUILD_DIR}" --prefix "${prefix}")
 foreach(f bin/posbench include/posbench/encoders/registry.h include/posbench/encoders/encoder.h
-          include/posbench/encoders/experiment.h include/posbench/build_info.h
+          include/posbench/encoders/experiment.h include/posbench/encoders/npy.h
           lib/cmake/posbench/posbenchConfig.cmake lib/cmake/posbench/posbenchTargets.cmake)
   # GNUInstallDirs may choose lib64 or lib/<multiarch>; look for the config anywhere.
   if(f MATCHES "^lib/cmake/posbench/(.*)")

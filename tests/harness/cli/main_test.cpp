@@ -181,6 +181,38 @@ TEST_F(Cli, ValidateBadListsEveryProblem) {
       << r.err;
 }
 
+TEST_F(Cli, ValidateReportsMistakesAtEveryDepthInOnePass) {
+  // One mistake at each depth: top level, experiment param, encoder entry, speed shape inside a
+  // list, the rope scaling dict (tagged by rope_type), an element of a list of choices.
+  write("deep.json", R"({
+    "name": "deep", "seed": 0, "experimnts": [],
+    "experiments": [
+      {"type": "speed", "shapes": [{"seq": 64, "heads": 2, "head_dim": 8}, {"seq": 0, "dim": 8}],
+       "threads": [1.5], "operations": ["tabel"],
+       "encoders": [{"name": "rope", "params": {"scaling": {"rope_type": "yarn", "factor": 0.5,
+                                                            "beta_fst": 2}}}]},
+      {"type": "offset_linearity", "positions": -3,
+       "encoders": [{"name": "sinusoidal", "lable": "x"}, {"name": "rop"}]}
+    ]})");
+  const Result r = run("validate deep.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "deep.json: 9 problems")) << r.err;
+  for (const char* line :
+       {"experimnts: unknown config key 'experimnts'; did you mean 'experiments'?",
+        "experiments[0].operations[0]: got \"tabel\", expected one of \"table\", \"apply\", "
+        "\"materialize_bias\", \"attention\"; did you mean \"table\"?",
+        "experiments[0].shapes[1].seq: got 0, expected an integer >= 1",
+        "experiments[0].threads[0]: got 1.5, expected an integer >= 1 and <= 1024",
+        "experiments[0].encoders[0].params.scaling.beta_fst: unknown key 'beta_fst'; did you "
+        "mean 'beta_fast'?",
+        "experiments[0].encoders[0].params.scaling.factor: got 0.5, expected a number >= 1",
+        "experiments[1].positions: got -3, expected an integer >= 2",
+        "experiments[1].encoders[0].lable: unknown encoder key 'lable'; did you mean 'label'?",
+        "experiments[1].encoders[1].name: unknown encoder 'rop'; did you mean 'rope'?"})
+    EXPECT_TRUE(has(r.err, line)) << "missing: " << line << "\n" << r.err;
+  EXPECT_EQ(entries(work()), std::vector<std::string>{"deep.json"});
+}
+
 TEST_F(Cli, ValidateChecksMemory) {
   write("big.json", R"({"experiments": [{"type": "offset_linearity", "dim": 128,
       "positions": 1048576, "encoders": [{"name": "rope"}]}]})");
