@@ -50,6 +50,11 @@ ParamSpec ParamSpec::number(std::string n, json d, std::string desc) {
 ParamSpec ParamSpec::integer(std::string n, json d, std::string desc) {
   return make(std::move(n), ParamType::integer, std::move(d), std::move(desc));
 }
+ParamSpec ParamSpec::unsigned_integer(std::string n, json d, std::string desc) {
+  ParamSpec s = make(std::move(n), ParamType::integer, std::move(d), std::move(desc));
+  s.unsigned_64 = true;
+  return s;
+}
 ParamSpec ParamSpec::boolean(std::string n, bool d, std::string desc) {
   return make(std::move(n), ParamType::boolean, d, std::move(desc));
 }
@@ -167,7 +172,8 @@ static std::string expected_core(const ParamSpec& s) {
     case ParamType::number:
       return "a number" + range_text(s);
     case ParamType::integer:
-      return "an integer" + range_text(s);
+      return s.unsigned_64 ? "a non-negative integer (at most 2^64 - 1)"
+                           : "an integer" + range_text(s);
     case ParamType::boolean:
       return "true or false";
     case ParamType::choice:
@@ -242,6 +248,10 @@ static bool check_scalar(const ParamSpec& s, const json& v) {
     case ParamType::number:
       return v.is_number() && in_range(s, v.get<double>());
     case ParamType::integer:
+      if (s.unsigned_64)
+        return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0) ||
+               (v.is_number_float() && v.get<double>() >= 0 && v.get<double>() < 9e15 &&
+                std::floor(v.get<double>()) == v.get<double>());
       // An unsigned value above INT64_MAX would wrap when read as int64_t.
       if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return false;
       return (v.is_number_integer() ||
@@ -271,7 +281,7 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
                            const std::vector<std::string>& also_allowed,
                            const std::vector<std::vector<std::string>>& groups,
                            const ParamSpec* tagged_owner, const std::string& tag_value,
-                           bool top_level = false);
+                           const char* top_level_noun = nullptr);
 
 // "exactly one group": {heads, head_dim} or {dim} for a shape.
 static void check_groups(const std::vector<std::vector<std::string>>& groups, const json& given,
@@ -388,7 +398,10 @@ json resolve_value(const ParamSpec& s, const json& v, const std::string& path, D
     return v;
   }
   // Integers given as 4.0 are normalised so the resolved config shows 4.
-  return s.type == ParamType::integer ? json(v.get<int64_t>()) : v;
+  if (s.type == ParamType::integer)
+    return s.unsigned_64 ? json(v.is_number_float() ? uint64_t(v.get<double>()) : v.get<uint64_t>())
+                         : json(v.get<int64_t>());
+  return v;
 }
 
 // "keys of \"yarn\": factor, ..." or "\"default\" takes no keys besides rope_type and ...".
@@ -408,14 +421,14 @@ static std::string keys_of_variant(const ParamSpec& owner, const std::string& ta
 static std::string unknown_key_message(const std::string& key,
                                        const std::vector<std::string>& names,
                                        const ParamSpec* owner, const std::string& tag_value,
-                                       bool top_level) {
+                                       const char* noun) {
   if (owner)
     for (const auto& var : owner->variants)
       for (const auto& f : var.fields)
         if (f.name == key && var.tag != tag_value)
           return "unknown key '" + key + "' for " + owner->tag + " \"" + tag_value +
                  "\" (it belongs to \"" + var.tag + "\"); " + keys_of_variant(*owner, tag_value);
-  if (!owner) return unknown_name_message(top_level ? "parameter" : "key", key, names);
+  if (!owner) return unknown_name_message(noun, key, names);
   std::string msg = "unknown key '" + key + "'";
   const std::string guess = closest_match(key, names);
   if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
@@ -427,15 +440,18 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
                            const std::vector<std::string>& also_allowed,
                            const std::vector<std::vector<std::string>>& groups,
                            const ParamSpec* tagged_owner, const std::string& tag_value,
-                           bool top_level) {
+                           const char* top_level_noun) {
+  // Top level: the params of a scheme or experiment (or the config's own keys); every declared
+  // name appears in the result. Nested: the keys of an object the user wrote.
+  const bool top_level = top_level_noun != nullptr;
   json out = json::object();
   std::vector<std::string> names = names_of(specs);
   if (given.is_object()) {
     for (const auto& [key, value] : given.items()) {
       if (std::find(names.begin(), names.end(), key) == names.end() &&
           std::find(also_allowed.begin(), also_allowed.end(), key) == also_allowed.end())
-        diag.error(join_path(path, key),
-                   unknown_key_message(key, names, tagged_owner, tag_value, top_level));
+        diag.error(join_path(path, key), unknown_key_message(key, names, tagged_owner, tag_value,
+                                                             top_level ? top_level_noun : "key"));
     }
     check_groups(groups, given, path, diag);
   }
@@ -469,12 +485,12 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
 }
 
 json resolve_params(const std::vector<ParamSpec>& specs, const json& given, const std::string& path,
-                    Diagnostics& diag) {
+                    Diagnostics& diag, const char* unknown_noun) {
   if (!given.is_null() && !given.is_object()) {
     diag.error(path, "got " + show(given) + ", expected an object of parameters");
     return json::object();
   }
-  return resolve_fields(specs, given, path, diag, {}, {}, nullptr, "", true);
+  return resolve_fields(specs, given, path, diag, {}, {}, nullptr, "", unknown_noun);
 }
 
 bool Params::has(const std::string& name) const { return j_.contains(name) && !j_[name].is_null(); }

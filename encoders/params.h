@@ -50,6 +50,7 @@ struct ParamSpec {
   std::optional<double> min, max;  // range of a number/integer (or each list element)
   bool min_exclusive = false, max_exclusive = false;
   std::string range_note;            // appended to the expected text, e.g. why the bound
+  bool unsigned_64 = false;          // integer: the whole range [0, 2^64 - 1] (seeds)
   std::vector<std::string> choices;  // for ParamType::choice
   std::string description;
   // list: the declaration every element is checked against (its name is unused), and the
@@ -70,6 +71,8 @@ struct ParamSpec {
   //   ParamSpec::number("base", 10000.0, "RoPE base").above(0)
   static ParamSpec number(std::string name, nlohmann::json dflt, std::string description);
   static ParamSpec integer(std::string name, nlohmann::json dflt, std::string description);
+  // An integer in [0, 2^64 - 1], read with get<uint64_t>() (a seed); integer() stops at 2^63 - 1.
+  static ParamSpec unsigned_integer(std::string name, nlohmann::json dflt, std::string description);
   static ParamSpec boolean(std::string name, bool dflt, std::string description);
   static ParamSpec choice(std::string name, std::string dflt, std::vector<std::string> choices,
                           std::string description);
@@ -102,11 +105,13 @@ struct ParamSpec {
 };
 
 // Checks `given` (must be an object or null) against `specs`. Every problem is added to
-// `diag` with its full path under `path`. Unknown keys are errors with a did-you-mean.
+// `diag` with its full path under `path`. Unknown keys are errors with a did-you-mean
+// ("unknown <unknown_noun> 'x'; did you mean 'y'?").
 // Returns the resolved object: given values, defaults for the rest, null for optional
 // parameters without default that were not given.
 nlohmann::json resolve_params(const std::vector<ParamSpec>& specs, const nlohmann::json& given,
-                              const std::string& path, Diagnostics& diag);
+                              const std::string& path, Diagnostics& diag,
+                              const char* unknown_noun = "parameter");
 
 // Checks one value against one spec (any type, nested ones included), adding problems under
 // `path`; returns the resolved value (defaults filled in inside objects).

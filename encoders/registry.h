@@ -23,7 +23,7 @@ namespace posbench {
 
 // Bump when the ABI of Encoder / EncoderInfo changes; plugins built against another value
 // are refused at load time.
-inline constexpr int kInterfaceVersion = 1;
+inline constexpr int kInterfaceVersion = 2;
 
 // A second registration under a name already taken. Kept (not thrown) because registrations
 // run before main; the CLI reports them at start-up and refuses a plugin that causes one.

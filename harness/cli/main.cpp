@@ -7,9 +7,10 @@
 #include <iostream>
 
 #include "harness/cli/apply_command.h"
+#include "harness/report/console.h"
+#include "harness/report/json.h"
 #include "harness/run/config.h"
 #include "harness/run/plugins.h"
-#include "harness/report/console.h"
 #include "harness/run/results_file.h"
 #include "harness/run/runner.h"
 
@@ -61,15 +62,43 @@ json experiment_json(const ExperimentInfo& e) {
           {"source", e.source}};
 }
 
-void print_params(const json& params) {
+void print_params(const json& params, int depth = 0);
+
+// The declarations inside a list, object or tagged object, indented one level deeper.
+void print_nested(const json& p, int depth) {
+  const std::string pad(4 + 2 * depth, ' ');
+  if (p.contains("element")) {
+    const json& e = p["element"];
+    if (e.contains("fields") || e.contains("variants") || e.contains("element")) {
+      fmt::print("{}each element: {}\n", pad, e["expected"].get<std::string>());
+      print_nested(e, depth + 1);
+    }
+  }
+  for (const char* key : {"fields", "common_fields"})
+    if (p.contains(key) && !p[key].empty()) {
+      if (std::string(key) == "common_fields") fmt::print("{}in every variant:\n", pad);
+      print_params(p[key], depth);
+    }
+  if (p.contains("variants"))
+    for (const auto& v : p["variants"]) {
+      fmt::print("{}{} \"{}\": {}\n", pad, p["tag"].get<std::string>(), v["tag"].get<std::string>(),
+                 v["description"].get<std::string>());
+      print_params(v["fields"], depth + 1);
+    }
+}
+
+void print_params(const json& params, int depth) {
+  const std::string pad(4 + 2 * depth, ' ');
+  const int width = std::max(8, 22 - 2 * depth);
   for (const auto& p : params) {
     std::string dflt = p["required"].get<bool>() ? "required"
                        : p["default"].is_null()  ? "optional"
                                                  : "default " + p["default"].dump();
-    fmt::print("    {:<22} {:<12} {:<22} {}\n", p["name"].get<std::string>(),
+    fmt::print("{}{:<{}} {:<12} {:<22} {}\n", pad, p["name"].get<std::string>(), width,
                p["type"].get<std::string>(), dflt, p["description"].get<std::string>());
-    fmt::print("    {:<22} {:<12} {:<22} expected {}\n", "", "", "",
+    fmt::print("{}{:<{}} {:<12} {:<22} expected {}\n", pad, "", width, "", "",
                p["expected"].get<std::string>());
+    print_nested(p, depth + 1);
   }
 }
 
@@ -171,9 +200,9 @@ int cmd_run(const std::string& file, std::string output, int threads, uint64_t m
   options.threads = threads;
   options.max_memory = max_memory;
   options.artifact_prefix = (out.parent_path() / out.stem()).string();
-  RunOutput run = run_plan(plan, options);
-  std::cout << format_summary(run);
-  write_file_atomically(out, run.document.dump(2) + "\n");
+  const RunOutput run = run_plan(plan, options);
+  std::cout << make_console_reporter()->render(run);
+  write_file_atomically(out, make_json_reporter()->render(run));
   fmt::print("\nresults: {}\n", out.string());
   return 0;
 }
@@ -231,8 +260,10 @@ int main(int argc, char** argv) {
 
   try {
     for (const auto& p : plugins) load_plugin(p);
-    for (const auto& d : EncoderRegistry::instance().duplicates()) throw std::runtime_error(d.str());
-    for (const auto& d : ExperimentRegistry::instance().duplicates()) throw std::runtime_error(d.str());
+    for (const auto& d : EncoderRegistry::instance().duplicates())
+      throw std::runtime_error(d.str());
+    for (const auto& d : ExperimentRegistry::instance().duplicates())
+      throw std::runtime_error(d.str());
     const uint64_t max_memory = max_memory_text.empty() ? 0 : parse_bytes(max_memory_text);
     if (*list) return cmd_list(list_json);
     if (*describe) return cmd_describe(describe_name, describe_json);

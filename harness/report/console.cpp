@@ -101,4 +101,13 @@ std::string format_summary(const RunOutput& run) {
   return out;
 }
 
+namespace {
+class ConsoleReporter final : public Reporter {
+ public:
+  std::string render(const RunOutput& run) const override { return format_summary(run); }
+};
+}  // namespace
+
+std::unique_ptr<Reporter> make_console_reporter() { return std::make_unique<ConsoleReporter>(); }
+
 }  // namespace posbench

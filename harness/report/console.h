@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "harness/run/runner.h"
+#include "harness/report/reporter.h"
 
 namespace posbench {
 

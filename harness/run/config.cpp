@@ -37,32 +37,47 @@ json parse_json_text(const std::string& text, const std::string& what) {
   }
 }
 
-static const std::vector<std::string> kTopKeys = {"name", "seed", "plugins", "experiments"};
-static const std::vector<std::string> kEncoderKeys = {"name", "label", "params"};
+// The config's own keys and an encoder entry's, declared like any params. An experiment entry's
+// keys are its type's params plus "encoders", and an encoder's "params" are its scheme's: those
+// are resolved below once "type" / "name" say which declarations apply.
+const std::vector<ParamSpec>& config_specs() {
+  static const std::vector<ParamSpec> specs = {
+      ParamSpec::string("name", "unnamed", "name of the study, written into the results"),
+      ParamSpec::unsigned_integer("seed", 0,
+                                  "seed of every random draw (each consumer names its stream)"),
+      ParamSpec::list_of("plugins", ParamSpec::path("", "shared library"), json::array(),
+                         "shared libraries (.so) to load before names are resolved"),
+  };
+  return specs;
+}
 
-static void reject_unknown_keys(const json& obj, const std::vector<std::string>& allowed,
-                                const std::string& path, const std::string& what,
-                                Diagnostics& diag) {
-  for (const auto& [key, value] : obj.items())
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-      diag.error(join_path(path, key), unknown_name_message(what, key, allowed));
+const std::vector<ParamSpec>& encoder_entry_specs() {
+  static const std::vector<ParamSpec> specs = {
+      ParamSpec::string("name", nullptr, "registered scheme name").mandatory(),
+      ParamSpec::string("label", nullptr,
+                        "unique within the experiment (default: the name); lets one scheme "
+                        "appear twice"),
+  };
+  return specs;
+}
+
+// `obj` without the keys in `drop` (those resolved separately).
+static json without(const json& obj, std::initializer_list<const char*> drop) {
+  json out = json::object();
+  for (const auto& [key, value] : obj.items()) {
+    bool dropped = false;
+    for (const char* d : drop) dropped = dropped || key == d;
+    if (!dropped) out[key] = value;
+  }
+  return out;
 }
 
 std::vector<std::string> config_plugins(const json& config, Diagnostics& diag) {
-  std::vector<std::string> out;
-  if (!config.is_object() || !config.contains("plugins")) return out;
-  const json& p = config["plugins"];
-  if (!p.is_array()) {
-    diag.error("plugins", "got " + show(p) + ", expected a list of shared-library paths");
-    return out;
-  }
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i].is_string())
-      out.push_back(p[i].get<std::string>());
-    else
-      diag.error(index_path("plugins", i), "got " + show(p[i]) + ", expected a path string");
-  }
-  return out;
+  if (!config.is_object() || !config.contains("plugins")) return {};
+  Diagnostics local;
+  const json r = resolve_value(config_specs()[2], config["plugins"], "plugins", local);
+  for (const auto& p : local.problems()) diag.error(p.path, p.message);
+  return local.ok() ? r.get<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
 EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnostics& diag) {
@@ -72,12 +87,12 @@ EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnos
     diag.error(path, "got " + show(spec) + R"(, expected {"name": ..., "params": {...}})");
     return inst;
   }
-  reject_unknown_keys(spec, kEncoderKeys, path, "encoder key", diag);
-  if (!spec.contains("name") || !spec["name"].is_string()) {
-    diag.error(join_path(path, "name"), "missing or not a string: expected a scheme name");
-    return inst;
-  }
-  inst.name = spec["name"].get<std::string>();
+  Diagnostics entry;
+  const json keys =
+      resolve_params(encoder_entry_specs(), without(spec, {"params"}), path, entry, "encoder key");
+  for (const auto& p : entry.problems()) diag.error(p.path, p.message);
+  if (!keys["name"].is_string()) return inst;
+  inst.name = keys["name"].get<std::string>();
   const auto& registry = EncoderRegistry::instance();
   const EncoderInfo* info = registry.find(inst.name);
   if (!info) {
@@ -86,12 +101,11 @@ EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnos
     return inst;
   }
   inst.label = inst.name;
-  if (spec.contains("label")) {
-    if (spec["label"].is_string() && !spec["label"].get<std::string>().empty())
-      inst.label = spec["label"].get<std::string>();
+  if (keys["label"].is_string()) {
+    if (!keys["label"].get<std::string>().empty())
+      inst.label = keys["label"].get<std::string>();
     else
-      diag.error(join_path(path, "label"),
-                 "got " + show(spec["label"]) + ", expected a non-empty string");
+      diag.error(join_path(path, "label"), got_expected(spec["label"], "a non-empty string"));
   }
   inst.version = info->version;
   inst.family = info->family;
@@ -114,27 +128,17 @@ Plan build_plan(const json& config, Diagnostics& diag) {
     diag.error("", "the config must be a JSON object with \"experiments\"; got " + show(config));
     return plan;
   }
-  reject_unknown_keys(config, kTopKeys, "", "config key", diag);
+  // "experiments" is declared here only so that it is a known key; its entries come below.
+  std::vector<ParamSpec> top = config_specs();
+  top.push_back(ParamSpec::string("experiments", nullptr, ""));
+  Diagnostics own;
+  const json keys = resolve_params(top, without(config, {"experiments"}), "", own, "config key");
+  for (const auto& p : own.problems()) diag.error(p.path, p.message);
   plan.resolved = json::object();
-  plan.name = "unnamed";
-  if (config.contains("name")) {
-    if (config["name"].is_string())
-      plan.name = config["name"].get<std::string>();
-    else
-      diag.error("name", "got " + show(config["name"]) + ", expected a string");
-  }
-  if (config.contains("seed")) {
-    const json& s = config["seed"];
-    // Whole numbers written as 3.0 are accepted, as for integer parameters.
-    if (s.is_number_unsigned() || (s.is_number_integer() && s.get<int64_t>() >= 0))
-      plan.seed = s.get<uint64_t>();
-    else if (s.is_number_float() && s.get<double>() >= 0 && s.get<double>() < 9e15 &&
-             std::floor(s.get<double>()) == s.get<double>())
-      plan.seed = uint64_t(s.get<double>());
-    else
-      diag.error("seed", "got " + show(s) + ", expected a non-negative integer");
-  }
-  plan.plugins = config_plugins(config, diag);
+  plan.name = keys["name"].is_string() ? keys["name"].get<std::string>() : "unnamed";
+  plan.seed = keys["seed"].is_number_unsigned() ? keys["seed"].get<uint64_t>() : 0;
+  Diagnostics reported_above;  // the same problems are already in `diag`
+  plan.plugins = config_plugins(config, reported_above);
   plan.resolved["name"] = plan.name;
   plan.resolved["seed"] = plan.seed;
   plan.resolved["plugins"] = plan.plugins;

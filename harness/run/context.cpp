@@ -27,6 +27,8 @@ std::string utc_timestamp(bool compact) {
   return buf;
 }
 
+const char* posbench_version() { return build_info::kVersion; }
+
 uint64_t physical_memory_bytes() {
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;

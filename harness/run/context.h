@@ -10,6 +10,9 @@ namespace posbench {
 // built, library versions.
 nlohmann::json run_context();
 
+// posbench's version ("0.1.0"), as CMake's project() declares it.
+const char* posbench_version();
+
 // Physical memory in bytes (0 if unknown).
 uint64_t physical_memory_bytes();
 

@@ -1,5 +1,6 @@
 #pragma once
-// Runs a Plan: memory guard first, then each experiment, then one results document.
+// Runs a Plan: memory guard first, then each experiment. Returns plain structs; the reporters
+// (harness/report: console summary, JSON results document) format them.
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -10,8 +11,6 @@
 #include "harness/run/config.h"
 
 namespace posbench {
-
-inline constexpr int kResultsSchemaVersion = 2;
 
 struct RunOptions {
   int threads = 0;              // 0: OpenMP's default (all cores)
@@ -26,8 +25,12 @@ struct ExperimentRun {
 };
 
 struct RunOutput {
+  const Plan* plan = nullptr;  // what was run (config as given and resolved, seed)
   std::vector<ExperimentRun> experiments;
-  nlohmann::json document;  // the results file
+  int threads = 0;          // OpenMP threads the run used
+  uint64_t max_memory = 0;  // the memory limit it ran under, bytes
+  nlohmann::json context;   // machine and build (harness/run/context.h), taken at the start
+  double total_wall_seconds = 0;
 };
 
 // Default memory limit: half of physical RAM.

@@ -1,0 +1,76 @@
+#include "harness/report/json.h"
+
+#include <cmath>
+
+#include "harness/run/context.h"
+
+namespace posbench {
+
+using nlohmann::json;
+
+static json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+static json outcome_json(const EncoderInstance& enc, const EncoderOutcome& o) {
+  json metrics = json::object();
+  for (const auto& m : o.metrics)
+    metrics[m.name] = {{"value", number_or_null(m.value)}, {"unit", m.unit}};
+  json curves = json::array();
+  for (const auto& c : o.curves) {
+    json ys = json::array();
+    for (double y : c.y) ys.push_back(number_or_null(y));
+    curves.push_back({{"name", c.name},
+                      {"x_name", c.x_name},
+                      {"x_unit", c.x_unit},
+                      {"y_unit", c.y_unit},
+                      {"x", c.x},
+                      {"y", ys}});
+  }
+  return {{"name", enc.name},       {"label", enc.label},
+          {"version", enc.version}, {"family", to_string(enc.family)},
+          {"params", enc.params},   {"status", to_string(o.status)},
+          {"note", o.note},         {"metrics", metrics},
+          {"curves", curves},       {"extra", o.extra}};
+}
+
+static json experiment_json(const ExperimentRun& run, uint64_t seed) {
+  const PlannedExperiment& e = *run.planned;
+  json encoders = json::array();
+  for (size_t k = 0; k < e.encoders.size() && k < run.result.outcomes.size(); ++k)
+    encoders.push_back(outcome_json(e.encoders[k], run.result.outcomes[k]));
+  return {{"type", e.type},
+          {"path", e.path},
+          {"params", e.params},
+          {"seed", seed},
+          {"wall_seconds", run.wall_seconds},
+          {"encoders", encoders},
+          {"extra", run.result.extra}};
+}
+
+json results_document(const RunOutput& run) {
+  const Plan& plan = *run.plan;
+  json experiments = json::array();
+  for (const auto& e : run.experiments) experiments.push_back(experiment_json(e, plan.seed));
+  return {{"schema_version", kResultsSchemaVersion},
+          {"posbench_version", posbench_version()},
+          {"context", run.context},
+          {"config", plan.given},
+          {"resolved_config", plan.resolved},
+          {"seeds", {{"config", plan.seed}}},
+          {"threads", run.threads},
+          {"max_memory_bytes", run.max_memory},
+          {"experiments", experiments},
+          {"total_wall_seconds", run.total_wall_seconds}};
+}
+
+namespace {
+class JsonReporter final : public Reporter {
+ public:
+  std::string render(const RunOutput& run) const override {
+    return results_document(run).dump(2) + "\n";
+  }
+};
+}  // namespace
+
+std::unique_ptr<Reporter> make_json_reporter() { return std::make_unique<JsonReporter>(); }
+
+}  // namespace posbench
