@@ -90,7 +90,9 @@ TEST(SpeedPlan, OneOperationGroupWithItsProbe) {
   c.threads = {1, 2};
   c.impls = {kernels::Impl::reference, kernels::Impl::simd};
   c.probe_bytes = 1 << 20;
-  EncoderInstance rope{.name = "rope", .label = "rope", .family = Family::rotary};
+  EncoderInstance rope;
+  rope.name = rope.label = "rope";
+  rope.family = Family::rotary;
   rope.encoder = test::make_scheme("rope", json::object());
   const Plan plan = make_plan(c, {rope}, 4);
   ASSERT_EQ(plan.groups.size(), 2u);             // the reference probes, rope's apply

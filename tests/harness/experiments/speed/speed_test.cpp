@@ -281,9 +281,9 @@ TEST_F(SpeedRun, BadShapesAndOperationsAreUserErrors) {
       {"type": "speed", "shapes": [{"seq": 8, "heads": 2}], "encoders": [{"name": "rope"}]}]})";
   const Result r = run("validate '" + config.string() + "'");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("experiments[0].operations: [1]: got \"rotate\""), std::string::npos)
+  EXPECT_NE(r.err.find("experiments[0].operations[1]: got \"rotate\""), std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("experiments[1].shapes: [0]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("experiments[1].shapes[0]"), std::string::npos) << r.err;
 }
 
 }  // namespace
