@@ -14,7 +14,9 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "harness/experiments/speed/statistics.h"
 #include "harness/kernels/simd.h"
 #include "tests/test_util.h"
 
@@ -133,21 +135,19 @@ TEST_F(SpeedRun, CiConfigRunsAndWritesEveryFigure) {
         const json& p = probe_by_name[probe_name];
         EXPECT_EQ(p["operation"], op == "apply" ? "inplace" : "fill");
         // Each paired fraction: this repetition's GB/s over that of the probe's repetition
-        // nearest in time, recomputed here from the records.
-        for (size_t j = 0; j < 2; ++j) {
-          const double at = b["time_s"]["at"][j];
-          size_t k = 0;
-          for (size_t m = 1; m < p["time_s"]["at"].size(); ++m)
-            if (std::abs(p["time_s"]["at"][m].get<double>() - at) <
-                std::abs(p["time_s"]["at"][k].get<double>() - at))
-              k = m;
-          const double op_gbs =
-              b["bytes_per_iteration"].get<double>() / b["time_s"]["all"][j].get<double>();
-          const double probe_gbs =
-              p["bytes_per_iteration"].get<double>() / p["time_s"]["all"][k].get<double>();
-          EXPECT_NEAR(b["fraction_of_probe_paired"]["all"][j].get<double>(), op_gbs / probe_gbs,
-                      1e-9 * op_gbs / probe_gbs);
-        }
+        // nearest in time, recomputed from the records with the experiment's own pairing.
+        auto timed = [](const json& x) {
+          return speed::Timed{x["bytes_per_iteration"].get<double>(),
+                              x["time_s"]["all"].get<std::vector<double>>(),
+                              x["time_s"]["at"].get<std::vector<double>>()};
+        };
+        const std::vector<double> paired = speed::paired_fractions(timed(b), timed(p));
+        ASSERT_EQ(paired.size(), 2u);
+        for (size_t j = 0; j < 2; ++j)
+          EXPECT_NEAR(b["fraction_of_probe_paired"]["all"][j].get<double>(), paired[j],
+                      1e-9 * paired[j]);
+        EXPECT_DOUBLE_EQ(b["fraction_of_probe_of_medians"].get<double>(),
+                         speed::fraction_of_medians(timed(b), timed(p)));
         EXPECT_EQ(p["threads"], b["threads"]);
         EXPECT_EQ(p["measured_next_to"].get<std::string>().rfind(label + "/" + op + "/", 0), 0u)
             << p["measured_next_to"];
