@@ -14,6 +14,16 @@ const char* to_string(Family family) {
   return "?";
 }
 
+const char* to_string(SinCosLayout layout) {
+  switch (layout) {
+    case SinCosLayout::sin_cos_interleaved:
+      return "sin_cos_interleaved";
+    case SinCosLayout::sin_then_cos:
+      return "sin_then_cos";
+  }
+  return "?";
+}
+
 // Optional operations: a scheme implements its own family's, the rest say so.
 static std::logic_error not_implemented(const char* op, Family family) {
   return std::logic_error(std::string(op) + " is not implemented by a " + to_string(family) +

@@ -56,14 +56,30 @@ class UnsupportedPosition : public std::runtime_error {
 // (encoders/error.h) whose path names the parameter relative to the scheme's params ("" when
 // the shape itself, dim/heads, is at fault); the harness prefixes the JSON path.
 
+// Which column of an additive table holds the sine and which the cosine of pair i (width d):
+//   sin_cos_interleaved : sin at 2i, cos at 2i + 1      [sin0, cos0, sin1, cos1, ...]
+//   sin_then_cos        : sin at i,  cos at i + d/2     [sin0 .. sin_{d/2-1}, cos0 .. cos_{d/2-1}]
+enum class SinCosLayout { sin_cos_interleaved, sin_then_cos };
+
+const char* to_string(SinCosLayout layout);
+
 class Encoder {
  public:
   virtual ~Encoder() = default;
+
+  // The family is stated twice: here (what the instance's operations implement; kernels and
+  // analysis switch on it) and in the scheme's registration, EncoderInfo::family (what
+  // experiments, `posbench list` and config checks read without building an instance). The
+  // two must agree: EncoderInfo::build (encoders/registry.h), the one way the harness builds
+  // an encoder, compares them for every registration, plugins included, and a disagreement is
+  // a std::logic_error naming the scheme and where it was registered (a bug in the scheme).
   virtual Family family() const = 0;
 
-  // Throws UserError (path relative to the params) if the scheme cannot be used with this shape. `dim` is the embedding
-  // width (additive), the head width (rotary) or unused (bias); `heads` is the number of
-  // attention heads (used by bias schemes and per-head rotary variants).
+  // Throws UserError (path relative to the params) if the scheme cannot be used with this
+  // shape. `dim` is the embedding width (additive), the head width (rotary) or unused (bias);
+  // `heads` is the number of attention heads, read by bias schemes (one b_h per head). Additive
+  // and rotary schemes are the same for every head (the interface has no per-head rotation),
+  // so they ignore it.
   virtual void check_shape(int64_t dim, int64_t heads) const = 0;
 
   // ---- additive ---------------------------------------------------------------------------
@@ -94,12 +110,19 @@ class Encoder {
   // Schemes whose values follow `angle = position * inv_freq[i]` with a position-independent
   // magnitude (sinusoidal; RoPE without length-dependent scaling) describe it here so a
   // vectorised kernel can build tables without calling the scheme per element:
-  //   additive : PE columns for pair i are sin/cos(p * inv_freq[i]), inv_freq: [dim / 2]
-  //   rotary   : coefficients are magnitude * cos/sin(p * inv_freq[i]), inv_freq: [d' / 2]
+  //   additive : PE columns of pair i are magnitude * sin/cos(p * inv_freq[i]), placed as
+  //              `columns` says; inv_freq: [dim / 2]
+  //   rotary   : cos_out[t, i] / sin_out[t, i] of rotary_coefficients are
+  //              magnitude * cos/sin(p * inv_freq[i]); inv_freq: [d' / 2]. Those outputs are
+  //              arrays indexed by pair, so there is no column layout: `columns` stays
+  //              std::nullopt. Which channels form pair i is rotary_pairing()'s business.
   // The default (std::nullopt) means "no closed form": kernels fall back to the methods above.
+  // Kernels check the form against the scheme's own method at a few positions and take the
+  // generic path if it does not reproduce it (or, additive, if `columns` is not stated).
   struct AngularForm {
     std::vector<double> inv_freq;
     double magnitude = 1.0;
+    std::optional<SinCosLayout> columns;  // additive: required; rotary: std::nullopt
   };
   virtual std::optional<AngularForm> angular_form(int64_t dim, const RotaryContext& ctx) const;
 

@@ -6,8 +6,13 @@
 //       .name = "rope", .family = Family::rotary, .description = "...", .version = 1,
 //       .params = {...}, .factory = [](const Params& p) { return std::make_unique<Rope>(p); }}};
 //
-// A second registration under a taken name is recorded, and check() reports both sources at
+// A second registration under a taken name is recorded, and the CLI reports both sources at
 // start-up; an unknown name answers with the closest match and the full list.
+//
+// `.family` must be what the encoder's family() returns. It cannot be checked at registration
+// (building an instance needs params, which may be mandatory), so EncoderInfo::build checks it
+// whenever an instance is built: a mismatch is a std::logic_error naming the scheme and its
+// source.
 
 #include <functional>
 #include <map>
@@ -22,7 +27,8 @@
 namespace posbench {
 
 // Bump when the ABI of Encoder / EncoderInfo changes; plugins built against another value
-// are refused at load time.
+// are refused at load time. 2: one UserError replaces ParamError,
+// nested ParamSpecs, Duplicate structs, Encoder::AngularForm gained `columns`.
 inline constexpr int kInterfaceVersion = 2;
 
 // A second registration under a name already taken. Kept (not thrown) because registrations
@@ -93,13 +99,23 @@ class Registry {
 
 struct EncoderInfo {
   std::string name;  // registry key, the name used in configs (lowercase)
+  // The family as read without an instance (experiments, list, config checks). It must equal
+  // the built encoder's family() (kernels and analysis read that one): build() checks it.
   Family family = Family::additive;
   std::string description;  // one line
   int version = 1;          // bump when the scheme's numbers change
   std::vector<ParamSpec> params;
   // Builds the encoder from resolved params. May throw UserError for cross-field checks.
+  // The harness calls it only through build().
   std::function<std::unique_ptr<Encoder>(const Params&)> factory;
   std::string source = "?";  // where it was registered (file or plugin path)
+
+  // factory(params), checked: throws std::logic_error naming the scheme and its source when the
+  // factory returns no encoder or one whose family() is not `family` (a bug in the scheme, not
+  // in the user's config). Every registration, built-in or plugin, is built through here
+  // (harness/run/config.cpp build_encoder), so the two declarations cannot silently differ.
+  // UserErrors of the factory pass through unchanged. Defined in encoders/registry.cpp.
+  std::unique_ptr<Encoder> build(const Params& params) const;
 };
 
 using EncoderRegistry = Registry<EncoderInfo>;

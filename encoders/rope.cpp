@@ -345,7 +345,9 @@ class Rope final : public Encoder {
     // dynamic and longrope frequencies depend on the sequence length: no closed form.
     if (s_.kind == Kind::dynamic || s_.kind == Kind::longrope) return std::nullopt;
     check_shape(head_dim, 1);
-    return AngularForm{inv_freq(rotary_dims(head_dim), 0), s_.attention};
+    // Coefficients are per pair, so no column layout (`columns` unset); the channel pairing
+    // is rotary_pairing().
+    return AngularForm{inv_freq(rotary_dims(head_dim), 0), s_.attention, std::nullopt};
   }
 
  private:

@@ -39,10 +39,12 @@ class Sinusoidal final : public Encoder {
     }
   }
 
-  // Columns of pair i are sin/cos(p * base^(-2i/d)) (in either layout).
+  // Columns of pair i are sin/cos(p * base^(-2i/d)): at 2i/2i+1 ("interleaved") or at
+  // i/i+d/2 ("concat").
   std::optional<AngularForm> angular_form(int64_t dim, const RotaryContext&) const override {
     check_shape(dim, 1);
     AngularForm form;
+    form.columns = concat_ ? SinCosLayout::sin_then_cos : SinCosLayout::sin_cos_interleaved;
     for (int64_t i = 0; i < dim / 2; ++i)
       form.inv_freq.push_back(std::pow(base_, -2.0 * double(i) / double(dim)));
     return form;

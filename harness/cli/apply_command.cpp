@@ -7,11 +7,11 @@
 #include <numeric>
 #include <vector>
 
-#include "harness/analysis/apply.h"
 #include "encoders/error.h"
-#include "encoders/registry.h"
-#include "harness/run/config.h"
 #include "encoders/npy.h"
+#include "encoders/registry.h"
+#include "harness/analysis/apply.h"
+#include "harness/run/config.h"
 #include "harness/run/runner.h"
 
 namespace posbench {
@@ -47,6 +47,9 @@ void apply_command(const ApplyArgs& args) {
   diag.throw_if_any();
   const Encoder& enc = *inst.encoder;
 
+  if (args.role != "query" && args.role != "key")
+    throw UserError("--role", got_expected(args.role, "one of query, key"));
+  const Role role = args.role == "key" ? Role::key : Role::query;
   if (args.offset < 0)
     throw UserError("--offset: got " + std::to_string(args.offset) +
                     ", expected a non-negative position");
@@ -119,7 +122,7 @@ void apply_command(const ApplyArgs& args) {
           add_positional(enc, positions, dim, x);
           break;
         case Family::rotary:
-          rotate(enc, positions, heads, dim, RotaryContext{Role::query, args.offset + n}, x);
+          rotate(enc, positions, heads, dim, RotaryContext{role, args.offset + n}, x);
           break;
         case Family::bias: {
           std::vector<int64_t> k_positions(n_k);

@@ -1,11 +1,15 @@
 #pragma once
-// `posbench apply NAME --input IN.npy --output OUT.npy [--params JSON] [--offset P]`:
+// `posbench apply NAME --input IN.npy --output OUT.npy [--params JSON] [--offset P]
+//                       [--role query|key]`:
 // applies one scheme to a numpy array so any scheme can be checked against another
 // implementation from outside.
 //   additive : IN [n, d]                       -> IN[t] + PE(P + t)
-//   rotary   : IN [n, heads, head_dim] or [n, head_dim] -> rows rotated at position P + t
+//   rotary   : IN [n, heads, head_dim] or [n, head_dim] -> rows rotated at position P + t, as
+//              queries (--role query, the default) or keys (--role key: RotaryContext::role;
+//              xPos scales keys by zeta^(-m/scale_base), RoPE ignores it)
 //   bias     : IN [heads, n_q, n_k] logits     -> IN[h, i, j] + b_h(P + i, j)
-// float32 or float64 in, same dtype out, C order.
+// float32 or float64 in, same dtype out, C order. --role is accepted for every family and
+// only read by rotary schemes.
 
 #include <cstdint>
 #include <string>
@@ -17,7 +21,8 @@ struct ApplyArgs {
   std::string input, output;
   std::string params_json = "{}";
   int64_t offset = 0;
-  uint64_t max_memory = 0;  // bytes; 0: half of physical memory
+  std::string role = "query";  // "query" or "key" (anything else: UserError naming --role)
+  uint64_t max_memory = 0;     // bytes; 0: half of physical memory
 };
 
 // Throws UserError for bad input (exit 2); the output file is written atomically.

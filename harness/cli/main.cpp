@@ -250,6 +250,9 @@ int main(int argc, char** argv) {
   apply->add_option("--params", apply_args.params_json, "scheme params as JSON");
   apply->add_option("--offset", apply_args.offset, "position of the first row")
       ->check(CLI::NonNegativeNumber);
+  apply->add_option("--role", apply_args.role,
+                    "rotary schemes: rotate the rows as queries or keys (query|key, default "
+                    "query; xPos scales the two differently)");
 
   try {
     app.parse(argc, argv);

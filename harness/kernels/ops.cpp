@@ -104,26 +104,27 @@ std::optional<AdditiveForm> additive_closed_form(const Encoder& enc, int64_t seq
   if (dim % 2 != 0 || int64_t(form->inv_freq.size()) != half)
     return fail("angular_form has " + std::to_string(form->inv_freq.size()) +
                 " frequencies for dim " + std::to_string(dim));
+  if (!form->columns) return fail("angular_form states no column layout (AngularForm::columns)");
+  const bool concat = *form->columns == SinCosLayout::sin_then_cos;
+  // The declared layout is checked, not searched for: a form that does not reproduce the
+  // scheme's own table at a few positions means the generic path.
   const std::vector<int64_t> pos = check_positions(seq);
   std::vector<double> table(pos.size() * size_t(dim));
   enc.additive_table(pos, dim, table.data());
-  for (bool concat : {false, true}) {
-    double err = 0;
-    for (size_t t = 0; t < pos.size(); ++t)
-      for (int64_t i = 0; i < half; ++i) {
-        const double angle = double(pos[t]) * form->inv_freq[size_t(i)];
-        const double* row = table.data() + t * size_t(dim);
-        err = std::max(err, std::abs(row[concat ? i : 2 * i] - form->magnitude * std::sin(angle)));
-        err = std::max(
-            err, std::abs(row[concat ? i + half : 2 * i + 1] - form->magnitude * std::cos(angle)));
-      }
-    if (err <= kFormTolerance) {
-      if (why)
-        *why = concat ? "closed form, columns [sin | cos]" : "closed form, sin/cos interleaved";
-      return AdditiveForm{form->inv_freq, form->magnitude, concat};
+  double err = 0;
+  for (size_t t = 0; t < pos.size(); ++t)
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = double(pos[t]) * form->inv_freq[size_t(i)];
+      const double* row = table.data() + t * size_t(dim);
+      err = std::max(err, std::abs(row[concat ? i : 2 * i] - form->magnitude * std::sin(angle)));
+      err = std::max(
+          err, std::abs(row[concat ? i + half : 2 * i + 1] - form->magnitude * std::cos(angle)));
     }
-  }
-  return fail("angular_form does not reproduce additive_table (neither column layout)");
+  if (err > kFormTolerance)
+    return fail(std::string("angular_form with its declared columns ") + to_string(*form->columns) +
+                " does not reproduce additive_table");
+  if (why) *why = concat ? "closed form, columns [sin | cos]" : "closed form, sin/cos interleaved";
+  return AdditiveForm{form->inv_freq, form->magnitude, concat};
 }
 
 std::optional<Encoder::AngularForm> rotary_closed_form(const Encoder& enc, int64_t seq,
@@ -135,6 +136,10 @@ std::optional<Encoder::AngularForm> rotary_closed_form(const Encoder& enc, int64
   };
   auto form = enc.angular_form(head_dim, ctx);
   if (!form) return fail("the scheme has no closed form (angular_form)");
+  // Rotary coefficients are per pair (cos_out/sin_out [t, i]); a column layout means the form
+  // was written for an additive table.
+  if (form->columns)
+    return fail("a rotary angular_form states a column layout (AngularForm::columns)");
   const int64_t half = enc.rotary_dims(head_dim) / 2;
   if (int64_t(form->inv_freq.size()) != half)
     return fail("angular_form has " + std::to_string(form->inv_freq.size()) +

@@ -40,12 +40,13 @@ const char* to_string(Impl impl);
 struct AdditiveForm {
   std::vector<double> inv_freq;
   double magnitude = 1.0;
-  bool concat = false;
+  bool concat = false;  // AngularForm::columns == SinCosLayout::sin_then_cos
 };
 
-// The scheme's angular_form for width `dim`, with the column layout found by comparing against
-// its own additive_table() at a few positions (up to seq - 1). std::nullopt (the generic path)
-// when there is no closed form or it does not reproduce the scheme to 1e-9; `why` says which.
+// The scheme's angular_form for width `dim`, in the column layout it declares
+// (AngularForm::columns), checked against its own additive_table() at a few positions (up to
+// seq - 1). std::nullopt (the generic path) when there is no closed form, it states no layout,
+// or it does not reproduce the scheme to 1e-9 in that layout; `why` says which.
 std::optional<AdditiveForm> additive_closed_form(const Encoder& enc, int64_t seq, int64_t dim,
                                                  std::string* why = nullptr);
 

@@ -115,7 +115,7 @@ EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnos
       resolve_params(info->params, spec.value("params", json::object()), params_path, local);
   if (local.ok()) {
     record_param_errors(local, params_path,
-                        [&] { inst.encoder = info->factory(Params(inst.params)); });
+                        [&] { inst.encoder = info->build(Params(inst.params)); });
   }
   for (const auto& p : local.problems()) diag.error(p.path, p.message);
   return inst;

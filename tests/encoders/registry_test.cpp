@@ -3,12 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "encoders/registry.h"
 #include "encoders/experiment.h"
+#include "encoders/registry.h"
+#include "harness/run/config.h"
+#include "tests/encoders/scheme_params.h"
 
 namespace posbench {
 namespace {
@@ -62,6 +67,101 @@ TEST(Registry, DefaultParamsBuildTheDeclaredFamily) {
     auto enc = info.factory(Params(r));
     ASSERT_NE(enc, nullptr);
     EXPECT_EQ(enc->family(), info.family) << name;
+  }
+}
+
+// EncoderInfo::family and Encoder::family() agree for every registered scheme (built-in, and any
+// plugin loaded into this process), built the way the harness builds it.
+TEST(Registry, EverySchemeBuildsTheFamilyItDeclares) {
+  const auto all = EncoderRegistry::instance().all();
+  ASSERT_FALSE(all.empty());
+  for (const EncoderInfo* info : all) {
+    SCOPED_TRACE("scheme " + info->name + " from " + info->source);
+    Diagnostics diag;
+    const EncoderInstance inst = build_encoder(
+        {{"name", info->name}, {"params", test::minimal_params(info->name)}}, "encoder", diag);
+    ASSERT_TRUE(diag.ok()) << diag.problems()[0].str()
+                           << " (schemes that need params: tests/encoders/scheme_params.h)";
+    ASSERT_NE(inst.encoder, nullptr);
+    EXPECT_EQ(inst.encoder->family(), info->family)
+        << to_string(inst.encoder->family()) << " vs " << to_string(info->family);
+    EXPECT_EQ(inst.family, info->family);
+  }
+  // The exceptions of scheme_params.h name registered schemes (no stale entries).
+  for (const auto& [name, params] : test::schemes_needing_params())
+    EXPECT_NE(EncoderRegistry::instance().find(name), nullptr) << name;
+}
+
+// An encoder whose family() is `actual`.
+class FamilyOnly final : public Encoder {
+ public:
+  explicit FamilyOnly(Family actual) : actual_(actual) {}
+  Family family() const override { return actual_; }
+  void check_shape(int64_t, int64_t) const override {}
+
+ private:
+  Family actual_;
+};
+
+// Registers `info` for the lifetime of the guard (also when an assertion ends the test early).
+struct TemporaryRegistration {
+  explicit TemporaryRegistration(EncoderInfo info) : name(info.name) {
+    EXPECT_EQ(EncoderRegistry::instance().find(name), nullptr);
+    const EncoderRegistration registration{std::move(info)};
+  }
+  ~TemporaryRegistration() { EncoderRegistry::instance().remove(name); }
+  std::string name;
+};
+
+TEST(Registry, RegistrationWhoseFamilyDisagreesIsRefusedNamingSchemeAndSource) {
+  EncoderInfo info;
+  info.name = "test-wrong-family";
+  info.family = Family::additive;  // declared additive ...
+  info.description = "declares additive, builds bias";
+  info.factory = [](const Params&) { return std::make_unique<FamilyOnly>(Family::bias); };
+  const TemporaryRegistration guard(info);
+
+  auto expect_refused = [](const std::function<void()>& build) {
+    try {
+      build();
+      ADD_FAILURE() << "expected std::logic_error";
+    } catch (const UserError& e) {
+      ADD_FAILURE() << "a family mismatch is a bug in the scheme, not a UserError: " << e.what();
+    } catch (const std::logic_error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("scheme 'test-wrong-family'"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("registry_test.cpp"), std::string::npos) << msg;  // its source
+      EXPECT_NE(msg.find("family additive"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("family() is bias"), std::string::npos) << msg;
+    }
+  };
+  // ... through the harness's one path from a config to an encoder (validate, run, apply) ...
+  expect_refused([] {
+    Diagnostics diag;
+    build_encoder({{"name", "test-wrong-family"}}, "experiments[0].encoders[0]", diag);
+  });
+  // ... and through EncoderInfo::build itself.
+  const EncoderInfo& registered = EncoderRegistry::instance().get("test-wrong-family", "encoder");
+  expect_refused([&] { registered.build(Params(json::object())); });
+
+  // The same registration with agreeing families builds.
+  EncoderInfo good = info;
+  good.family = Family::bias;
+  EXPECT_EQ(good.build(Params(json::object()))->family(), Family::bias);
+}
+
+TEST(Registry, FactoryReturningNoEncoderIsRefusedNamingScheme) {
+  EncoderInfo info;
+  info.name = "test-null-factory";
+  info.source = "null_source.cpp";
+  info.factory = [](const Params&) { return std::unique_ptr<Encoder>(); };
+  try {
+    info.build(Params(json::object()));
+    ADD_FAILURE() << "expected std::logic_error";
+  } catch (const std::logic_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("'test-null-factory'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("null_source.cpp"), std::string::npos) << msg;
   }
 }
 

@@ -54,14 +54,21 @@ class ApplyCli : public ::testing::Test {
     return r;
   }
 
-  // apply NAME on `input` with params/offset; expects success and returns the output array.
+  // apply NAME on `input` with params/offset (and --role if `role` is not empty); expects
+  // success and returns the output array.
   NpyArray apply(const std::string& scheme, const NpyArray& input, const std::string& params,
-                 int64_t offset) {
+                 int64_t offset, const std::string& role = "") {
     const std::string in = path("in" + std::to_string(counter_) + ".npy");
     const std::string out = path("out" + std::to_string(counter_++) + ".npy");
     write_npy(in, input);
-    const RunResult r = run({"apply", scheme, "--input", in, "--output", out, "--params", params,
-                             "--offset", std::to_string(offset)});
+    std::vector<std::string> args = {
+        "apply", scheme,     "--input", in,         "--output",
+        out,     "--params", params,    "--offset", std::to_string(offset)};
+    if (!role.empty()) {
+      args.push_back("--role");
+      args.push_back(role);
+    }
+    const RunResult r = run(args);
     EXPECT_EQ(r.code, 0) << r.err;
     if (r.code != 0) return {};
     return read_npy(out);
@@ -153,6 +160,33 @@ std::vector<LD> ref_rope(const NpyArray& x, int64_t offset, LD base, LD fraction
   return out;
 }
 
+// Sun et al. 2022 (xPos, §3.2), uncentred, every channel rotated (d' = head_dim):
+//   theta_i = base^(-2i/d'),  zeta_i = (2i + 0.4 d') / (1.4 d'),
+//   query at n: zeta_i^(+n/scale_base) R(n) q,   key at m: zeta_i^(-m/scale_base) R(m) k.
+// Pairs as in ref_rope (interleaved is torchscale's and xpos's default).
+std::vector<LD> ref_xpos(const NpyArray& x, int64_t offset, LD base, LD scale_base,
+                         bool interleaved, bool key) {
+  std::vector<LD> out = input_values(x);
+  const int64_t n = x.shape[0], d = x.shape.back();
+  const int64_t heads = x.shape.size() == 3 ? x.shape[1] : 1;
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      LD* v = &out[(t * heads + h) * d];
+      const LD p = LD(offset + t);
+      for (int64_t i = 0; i < d / 2; ++i) {
+        const LD angle = p * std::pow(base, -LD(2 * i) / LD(d));
+        const LD zeta = (LD(2 * i) + 0.4L * LD(d)) / (1.4L * LD(d));
+        const LD scale = std::pow(zeta, (key ? -p : p) / scale_base);
+        const int64_t ia = interleaved ? 2 * i : i;
+        const int64_t ib = interleaved ? 2 * i + 1 : i + d / 2;
+        const LD a = v[ia], b = v[ib];
+        v[ia] = scale * (a * std::cos(angle) - b * std::sin(angle));
+        v[ib] = scale * (a * std::sin(angle) + b * std::cos(angle));
+      }
+    }
+  return out;
+}
+
 // Press et al. 2022, the paper's get_slopes(): a geometric sequence starting at
 // 2^(-2^-(log2 n - 3)) = 2^(-8/n) with that ratio for n a power of two; otherwise the slopes
 // of the closest smaller power of two c, then get_slopes(2c)[0::2][:n - c].
@@ -231,6 +265,40 @@ TEST_F(ApplyCli, RopeFullRotationDefaultParams) {
   expect_matches(apply("rope", x, "{}", 3), x, ref_rope(x, 3, 10000.0L, 1.0L, false));
 }
 
+TEST_F(ApplyCli, XposRoleKeyScalesKeysDownAndQueriesUp) {
+  // scale_base 64 at positions 40..45: zeta_0^(±p/64) is about 0.45 / 2.2, far from 1.
+  for (NpyDtype dt : {NpyDtype::float64, NpyDtype::float32})
+    for (bool interleaved : {true, false}) {
+      const NpyArray x = random_array({6, 2, 8}, dt, "apply_test/xpos");
+      const std::string params = std::string(R"({"base": 1000, "scale_base": 64, "layout": ")") +
+                                 (interleaved ? "interleaved" : "half") + "\"}";
+      SCOPED_TRACE(params + (dt == NpyDtype::float32 ? " float32" : " float64"));
+      const NpyArray query = apply("xpos", x, params, 40, "query");
+      const NpyArray key = apply("xpos", x, params, 40, "key");
+      const NpyArray by_default = apply("xpos", x, params, 40);
+      expect_matches(query, x, ref_xpos(x, 40, 1000.0L, 64.0L, interleaved, false));
+      expect_matches(key, x, ref_xpos(x, 40, 1000.0L, 64.0L, interleaved, true));
+      // The default role is query.
+      EXPECT_EQ(by_default.as_double(), query.as_double());
+      // Key = query * zeta_i^(-2p/scale_base) per pair, a factor of 1.28 to 5.8 here: every
+      // (non-negligible) element differs by far more than rounding.
+      const std::vector<double> q = query.as_double(), k = key.as_double();
+      ASSERT_EQ(q.size(), k.size());
+      for (size_t e = 0; e < q.size(); ++e)
+        if (std::abs(q[e]) > 1e-6) {
+          EXPECT_GT(std::abs(q[e] - k[e]), 0.15 * std::abs(k[e])) << e;
+        }
+    }
+}
+
+TEST_F(ApplyCli, RopeIgnoresRole) {
+  const NpyArray x = random_array({5, 8}, NpyDtype::float64, "apply_test/rope_role");
+  const NpyArray query = apply("rope", x, "{}", 11, "query");
+  const NpyArray key = apply("rope", x, "{}", 11, "key");
+  expect_matches(key, x, ref_rope(x, 11, 10000.0L, 1.0L, false));
+  EXPECT_EQ(key.f64, query.f64);
+}
+
 TEST_F(ApplyCli, AlibiHeads8And6And12) {
   for (int64_t heads : {8, 6, 12})
     for (NpyDtype dt : {NpyDtype::float64, NpyDtype::float32}) {
@@ -286,6 +354,8 @@ TEST_F(ApplyCli, BadInputsExit2WithOneLineAndNoOutput) {
                  out, "params.bse");
   expect_refused({"apply", "rope", "--input", in, "--output", out, "--params", R"({"base": -1})"},
                  out, "params.base");
+  expect_refused({"apply", "xpos", "--input", in, "--output", out, "--role", "keys"}, out,
+                 "--role: got \"keys\", expected one of query, key");
 
   // Wrong dtype: a hand-made '<i4' file.
   std::string dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }";
