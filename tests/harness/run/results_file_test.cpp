@@ -1,5 +1,5 @@
-// Results files: never overwritten, never partial (no temp files left), parent dirs created,
-// and the default name results/<stem>-<YYYYmmddTHHMMSSZ>.json.
+// The default results file name: results/<stem>-<YYYYmmddTHHMMSSZ>.json, never an existing one.
+// (Writing results files atomically is encoders/files.h, tested in tests/encoders/files_test.cpp.)
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -38,62 +38,8 @@ class ResultsFile : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static std::string read(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  // Every entry below `root`, recursively, relative to it.
-  static std::vector<std::string> entries(const fs::path& root) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(root))
-      out.push_back(fs::relative(e.path(), root).string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
   fs::path dir_;
 };
-
-TEST_F(ResultsFile, WritesContentAndCreatesParentDirs) {
-  const fs::path target = dir_ / "a" / "b" / "out.json";
-  const std::string content = "{\"x\": 1}\n" + std::string(100000, 'z');
-  write_file_atomically(target, content);
-  EXPECT_EQ(read(target), content);
-  EXPECT_EQ(entries(dir_), (std::vector<std::string>{"a", "a/b", "a/b/out.json"}));
-}
-
-TEST_F(ResultsFile, EmptyContent) {
-  write_file_atomically(dir_ / "empty.json", "");
-  EXPECT_TRUE(fs::exists(dir_ / "empty.json"));
-  EXPECT_EQ(fs::file_size(dir_ / "empty.json"), 0u);
-}
-
-TEST_F(ResultsFile, RefusesToOverwriteAndLeavesNoTempFiles) {
-  const fs::path target = dir_ / "out.json";
-  write_file_atomically(target, "first");
-  try {
-    write_file_atomically(target, "second");
-    ADD_FAILURE() << "expected UserError";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("already exists"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(target.string()), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(read(target), "first");
-  EXPECT_EQ(entries(dir_), std::vector<std::string>{"out.json"});
-}
-
-TEST_F(ResultsFile, RelativeTargetInCurrentDirectory) {
-  {
-    CwdGuard cwd(dir_);
-    write_file_atomically("plain.json", "x");
-    EXPECT_THROW(write_file_atomically("plain.json", "y"), UserError);
-  }
-  EXPECT_EQ(read(dir_ / "plain.json"), "x");
-  EXPECT_EQ(entries(dir_), std::vector<std::string>{"plain.json"});
-}
 
 TEST_F(ResultsFile, DefaultPathFormat) {
   CwdGuard cwd(dir_);
