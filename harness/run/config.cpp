@@ -74,10 +74,14 @@ static json without(const json& obj, std::initializer_list<const char*> drop) {
 
 std::vector<std::string> config_plugins(const json& config, Diagnostics& diag) {
   if (!config.is_object() || !config.contains("plugins")) return {};
-  Diagnostics local;
-  const json r = resolve_value(config_specs()[2], config["plugins"], "plugins", local);
-  for (const auto& p : local.problems()) diag.error(p.path, p.message);
-  return local.ok() ? r.get<std::vector<std::string>>() : std::vector<std::string>{};
+  const json& given = config["plugins"];
+  resolve_value(config_specs()[2], given, "plugins", diag);
+  // The good entries still load, so that `validate` can check the rest of the config.
+  std::vector<std::string> out;
+  if (given.is_array())
+    for (const auto& p : given)
+      if (p.is_string()) out.push_back(p.get<std::string>());
+  return out;
 }
 
 EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnostics& diag) {
@@ -87,9 +91,13 @@ EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnos
     diag.error(path, "got " + show(spec) + R"(, expected {"name": ..., "params": {...}})");
     return inst;
   }
+  // "params" is declared here only so that it is a known key; it is resolved below against
+  // the scheme's own declarations.
+  std::vector<ParamSpec> entry_specs = encoder_entry_specs();
+  entry_specs.push_back(ParamSpec::string("params", nullptr, ""));
   Diagnostics entry;
   const json keys =
-      resolve_params(encoder_entry_specs(), without(spec, {"params"}), path, entry, "encoder key");
+      resolve_params(entry_specs, without(spec, {"params"}), path, entry, "encoder key");
   for (const auto& p : entry.problems()) diag.error(p.path, p.message);
   if (!keys["name"].is_string()) return inst;
   inst.name = keys["name"].get<std::string>();

@@ -6,6 +6,8 @@
 // metrics as {value, unit}, curves); non-finite numbers are written as null.
 #include "harness/run/runner.h"
 
+#include "harness/report/json.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -144,7 +146,7 @@ TEST(RunPlan, NonFiniteNumbersAreWrittenAsNullAndTheContextIsPassedOn) {
   EXPECT_EQ(x->contexts[0].max_memory, 1000u);
   EXPECT_EQ(x->contexts[0].artifact_prefix, "out/results.0");  // "<prefix>.<experiment index>"
 
-  const json& d = out.document;
+  const json d = results_document(out);  // the JSON reporter on the run's structs
   EXPECT_EQ(d.at("threads"), 2);
   EXPECT_EQ(d.at("max_memory_bytes"), 1000);
   EXPECT_EQ(d.at("seeds"), json({{"config", 1234}}));
@@ -217,7 +219,7 @@ TEST(RunPlan, DocumentOfARealPlan) {
   options.threads = 1;
   options.max_memory = uint64_t(1) << 30;
   const RunOutput out = run_plan(plan, options);
-  const json& d = out.document;
+  const json d = results_document(out);  // the JSON reporter on the run's structs
 
   for (const char* key :
        {"schema_version", "posbench_version", "context", "config", "resolved_config", "seeds",
