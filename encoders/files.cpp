@@ -14,6 +14,26 @@ namespace posbench {
 
 namespace fs = std::filesystem;
 
+void check_output_target(const fs::path& target, const std::string& option) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(target, ec)))
+    throw UserError(option, target.string() +
+                                ": already exists; posbench never overwrites (choose another "
+                                "path)");
+  // The nearest ancestor that exists must be a directory we may write in (write_file_atomically
+  // creates the missing ones below it).
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir != dir.parent_path())
+    dir = dir.parent_path();
+  if (!fs::exists(dir, ec)) dir = ".";
+  if (!fs::is_directory(dir, ec))
+    throw UserError(option, target.string() + ": " + dir.string() +
+                                " is not a directory; expected a path inside a directory");
+  if (access(dir.c_str(), W_OK | X_OK) != 0)
+    throw UserError(option, target.string() + ": cannot write in " + dir.string() + " (" +
+                                std::strerror(errno) + "); expected a writable directory");
+}
+
 std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   double v = double(bytes);

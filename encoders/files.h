@@ -13,6 +13,11 @@ namespace posbench {
 // into place; fails (UserError) if `target` already exists. Creates the parent directory.
 void write_file_atomically(const std::filesystem::path& target, const std::string& content);
 
+// Refuses, before any work is done, a target that write_file_atomically would refuse at the end:
+// one that exists, or whose directory cannot be created or written (a parent that is a file, a
+// read-only directory). `option` names where the path came from ("-o", "--output").
+void check_output_target(const std::filesystem::path& target, const std::string& option);
+
 // "1.5 GiB"
 std::string human_bytes(uint64_t bytes);
 

@@ -53,9 +53,7 @@ void apply_command(const ApplyArgs& args) {
   if (args.offset < 0)
     throw UserError("--offset: got " + std::to_string(args.offset) +
                     ", expected a non-negative position");
-  if (fs::exists(fs::symlink_status(args.output)))
-    throw UserError(args.output +
-                    ": already exists; posbench apply never overwrites (choose another --output)");
+  check_output_target(args.output, "--output");
 
   // 2. The input's header: shape checks and the memory estimate before reading any data.
   const NpyHeader header = read_npy_header(args.input);

@@ -2,9 +2,11 @@
 // 1 runtime failure. Errors go to stderr.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 
 #include "harness/cli/apply_command.h"
 #include "harness/report/console.h"
@@ -35,9 +37,24 @@ uint64_t parse_bytes(const std::string& text) {
                 : suffix == "M" || suffix == "MiB" ? 1024.0 * 1024
                 : suffix == "G" || suffix == "GiB" ? 1024.0 * 1024 * 1024
                                                    : -1;
-  if (used == 0 || mult < 0 || !(v > 0) || v * mult >= 1.8e19)
+  if (used == 0 || mult < 0 || !(v * mult >= 1) || v * mult >= 1.8e19)
     throw UserError("--max-memory: got '" + text + "', expected a size such as 12G, 512M or bytes");
   return uint64_t(v * mult);
+}
+
+// A whole number in [lo, hi], checked on the text as given (CLI11's own range check prints a
+// 309-digit bound for a double range and an out-of-range integer as another number).
+CLI::Validator whole_number_in(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        int64_t v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (ec == std::errc() && ptr == end && v >= lo && v <= hi) return "";
+        return "got '" + text + "', expected a whole number from " + std::to_string(lo) + " to " +
+               std::to_string(hi);
+      },
+      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }
 
 json encoder_json(const EncoderInfo& e) {
@@ -73,6 +90,15 @@ void print_nested(const json& p, int depth) {
       fmt::print("{}each element: {}\n", pad, e["expected"].get<std::string>());
       print_nested(e, depth + 1);
     }
+  }
+  if (p.contains("exactly_one_group_of")) {
+    std::string groups;
+    for (const auto& g : p["exactly_one_group_of"]) {
+      std::string names;
+      for (const auto& n : g) names += (names.empty() ? "" : ", ") + n.get<std::string>();
+      groups += (groups.empty() ? "{" : " or {") + names + "}";
+    }
+    fmt::print("{}give exactly one of {}\n", pad, groups);
   }
   for (const char* key : {"fields", "common_fields"})
     if (p.contains(key) && !p[key].empty()) {
@@ -192,10 +218,8 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
 int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory) {
   Plan plan = load_plan(file);
   fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
-  if (fs::exists(out))
-    throw UserError(out.string() +
-                    ": already exists; posbench never overwrites results (choose "
-                    "another -o)");
+  // Refused now, not after a run of minutes.
+  check_output_target(out, "-o");
   RunOptions options;
   options.threads = threads;
   options.max_memory = max_memory;
@@ -239,7 +263,7 @@ int main(int argc, char** argv) {
   run->add_option("CONFIG", config_file, "config JSON file")->required();
   run->add_option("-o,--output", output, "results file (default results/<stem>-<UTC time>.json)");
   run->add_option("--threads", threads, "OpenMP threads (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number_in(1, 4096));
 
   ApplyArgs apply_args;
   auto* apply = app.add_subcommand("apply", "apply one scheme to a .npy array");
@@ -249,7 +273,7 @@ int main(int argc, char** argv) {
   apply->add_option("--output", apply_args.output, "output .npy (must not exist)")->required();
   apply->add_option("--params", apply_args.params_json, "scheme params as JSON");
   apply->add_option("--offset", apply_args.offset, "position of the first row")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_in(0, std::numeric_limits<int64_t>::max()));
   apply->add_option("--role", apply_args.role,
                     "rotary schemes: rotate the rows as queries or keys (query|key, default "
                     "query; xPos scales the two differently)");

@@ -10,6 +10,9 @@ namespace posbench {
 using nlohmann::json;
 
 json read_json_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw UserError(file.string() + ": is a directory; expected a JSON config file");
   std::ifstream in(file);
   if (!in) throw UserError(file.string() + ": cannot open config file");
   std::stringstream ss;
@@ -17,24 +20,120 @@ json read_json_file(const std::filesystem::path& file) {
   return parse_json_text(ss.str(), file.string());
 }
 
+namespace {
+
+// Where the parser is, as a JSON path, so that a problem found while parsing (a duplicate key,
+// a number out of range, nesting too deep) names the place as every other problem does.
+class ParseTracker {
+ public:
+  // Nesting deeper than this is refused while parsing, before any recursive copy of the value
+  // could overflow the stack; real configs nest a handful of levels.
+  static constexpr size_t kMaxDepth = 64;
+
+  bool on_event(json::parse_event_t event, const json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (frames_.size() >= kMaxDepth)
+          throw UserError(here(), "nested more than " + std::to_string(kMaxDepth) +
+                                      " levels deep; expected a config of a few levels");
+        frames_.push_back({event == json::parse_event_t::object_start, here(), {}, {}, 0});
+        break;
+      case json::parse_event_t::key: {
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second)
+          duplicates_.push_back({join_path(f.path, f.key),
+                                 "duplicate key '" + f.key +
+                                     "'; expected each key once (a JSON reader would silently "
+                                     "keep only one of the values)"});
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames_.pop_back();
+        next_element();
+        break;
+      case json::parse_event_t::value:
+        next_element();
+        break;
+    }
+    return true;
+  }
+
+  // The path of the value being parsed now ("" at the top).
+  std::string here() const {
+    if (frames_.empty()) return "";
+    const Frame& f = frames_.back();
+    return f.object ? join_path(f.path, f.key) : index_path(f.path, f.index);
+  }
+
+  const std::vector<Problem>& duplicates() const { return duplicates_; }
+
+ private:
+  struct Frame {
+    bool object;
+    std::string path;
+    std::set<std::string> keys;
+    std::string key;  // of the value being parsed (objects)
+    size_t index;     // of the element being parsed (arrays)
+  };
+  void next_element() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+  }
+  std::vector<Frame> frames_;
+  std::vector<Problem> duplicates_;
+};
+
+// "line 3, column 14" of byte offset `byte` (1-based, as editors show it).
+std::string line_column(const std::string& text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
+    if (text[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+}  // namespace
+
 json parse_json_text(const std::string& text, const std::string& what) {
+  ParseTracker tracker;
+  json out;
   try {
-    return json::parse(text);
+    out = json::parse(text, [&](int, json::parse_event_t event, json& parsed) {
+      return tracker.on_event(event, parsed);
+    });
   } catch (const json::parse_error& e) {
     // nlohmann reports the byte offset; give line and column, which editors show.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n')
-        ++line, col = 1;
-      else
-        ++col;
-    }
     std::string msg = e.what();
     auto pos = msg.find("parse error");
     if (pos != std::string::npos) msg = msg.substr(pos);
-    throw UserError(what + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                    ": malformed JSON: " + msg);
+    throw UserError(what + ":" + line_column(text, e.byte) + ": malformed JSON: " + msg);
+  } catch (const json::out_of_range& e) {
+    // A number beyond double's range (1e400): nlohmann says which literal, not where.
+    std::string msg = e.what();
+    const auto q1 = msg.find('\''), q2 = msg.rfind('\'');
+    std::string where = what;
+    if (q1 != std::string::npos && q2 > q1) {
+      const auto at = text.find(msg.substr(q1 + 1, q2 - q1 - 1));
+      if (at != std::string::npos) where += ":" + line_column(text, at + 1);
+    }
+    const std::string path = tracker.here();
+    throw UserError(where + ": " + (path.empty() ? "" : path + ": ") + "number out of range: got " +
+                    (q1 != std::string::npos && q2 > q1 ? msg.substr(q1 + 1, q2 - q1 - 1)
+                                                        : std::string("a number")) +
+                    ", expected a finite double (|x| < 1.8e308)");
   }
+  if (!tracker.duplicates().empty()) {
+    std::vector<Problem> problems;
+    for (const auto& d : tracker.duplicates())
+      problems.push_back({d.path, d.message + " (in " + what + ")"});
+    throw UserError(problems);
+  }
+  return out;
 }
 
 // The config's own keys and an encoder entry's, declared like any params. An experiment entry's

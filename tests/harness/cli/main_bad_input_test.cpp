@@ -1,0 +1,144 @@
+// Bad input to the real binary, table-driven: every case exits 2 (a mistake the user can fix),
+// says where the mistake is (the JSON path or the argument) and what was expected, and leaves
+// no file behind. Cases found by a fuzzing and bad-command-line campaign (hardening issue).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/test_util.h"
+
+namespace posbench {
+namespace {
+
+namespace fs = std::filesystem;
+using test::has;
+
+class BadInput : public test::BinaryTest {
+ protected:
+  BadInput() : BinaryTest("posbench-bad-input-test") {}
+
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(work()))
+      out.push_back(fs::relative(e.path(), work()).string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+// A valid experiment whose encoder list or params a case replaces.
+std::string experiment_with(const std::string& encoders) {
+  return R"({"experiments": [{"type": "offset_linearity", "dim": 16, "positions": 32,
+      "offsets": [1], "encoders": )" +
+         encoders + "}]}";
+}
+
+struct Case {
+  const char* what;
+  std::string config;                  // written to bad.json ("" for none)
+  std::string args;                    // the command line after `posbench`
+  std::vector<std::string> expected;   // each must appear on stderr
+  std::vector<std::string> forbidden = {};  // none may appear on stderr
+};
+
+TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
+  const std::string yarn_huge = experiment_with(R"([{"name": "rope", "params": {"scaling":
+      {"rope_type": "yarn", "factor": 4,
+       "original_max_position_embeddings": 18446744073709551615}}}])");
+  const std::string llama3_huge = experiment_with(R"([{"name": "rope", "params": {"scaling":
+      {"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4,
+       "original_max_position_embeddings": 9223372036854775808}}}])");
+  const std::vector<Case> cases = {
+      {"nesting far too deep",
+       std::string(100000, '['),
+       "validate bad.json",
+       {"nested more than 64 levels"}},
+      {"nesting too deep in run",
+       std::string(100000, '['),
+       "run bad.json -o out.json",
+       {"nested more than 64 levels"}},
+      {"number overflow at the top level",
+       R"({"seed": 1e400, "experiments": []})",
+       "validate bad.json",
+       {"bad.json:1:10", "seed: number out of range: got 1e400"}},
+      {"number overflow in params",
+       experiment_with(R"([{"name": "rope", "params": {"scaling": {"rope_type": "linear",
+           "factor": 1e400}}}])"),
+       "validate bad.json",
+       {"experiments[0].encoders[0].params.scaling.factor: number out of range"}},
+      {"duplicate top-level key",
+       R"({"seed": 0, "seed": 1, "experiments": []})",
+       "validate bad.json",
+       {"seed: duplicate key 'seed'"}},
+      {"duplicate param key",
+       experiment_with(R"([{"name": "rope", "params": {"base": 100, "base": 200}}])"),
+       "run bad.json -o out.json",
+       {"experiments[0].encoders[0].params.base: duplicate key"}},
+      {"yarn original length above 2^63 - 1",
+       yarn_huge,
+       "validate bad.json",
+       {"experiments[0].encoders[0].params.scaling.original_max_position_embeddings: got "
+        "18446744073709551615"}},
+      {"llama3 original length of 2^63",
+       llama3_huge,
+       "run bad.json -o out.json",
+       {"scaling.original_max_position_embeddings: got 9223372036854775808"}},
+      {"output inside a file",
+       experiment_with(R"([{"name": "rope"}])"),
+       "run bad.json -o bad.json/r.json",
+       {"-o: bad.json/r.json: bad.json is not a directory"}},
+      {"config is a directory", "", "validate .", {".: is a directory"}, {"malformed"}},
+      {"threads 0",
+       experiment_with(R"([{"name": "rope"}])"),
+       "run bad.json --threads 0",
+       {"--threads", "got '0', expected a whole number from 1 to 4096"}},
+      {"threads negative",
+       experiment_with(R"([{"name": "rope"}])"),
+       "run bad.json --threads -1",
+       {"--threads"},
+       {"179769313486231570"}},
+      {"threads not a number",
+       experiment_with(R"([{"name": "rope"}])"),
+       "run bad.json --threads abc",
+       {"got 'abc', expected a whole number"}},
+      {"max-memory below a byte",
+       experiment_with(R"([{"name": "rope"}])"),
+       "--max-memory 0.5 validate bad.json",
+       {"--max-memory: got '0.5'"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    if (!c.config.empty()) write("bad.json", c.config);
+    const auto r = run(c.args);
+    EXPECT_TRUE(r.exited);
+    EXPECT_EQ(r.code, 2) << r.err;
+    for (const auto& e : c.expected)
+      EXPECT_TRUE(has(r.err, e)) << "lacks '" << e << "':\n" << r.err;
+    for (const auto& f : c.forbidden)
+      EXPECT_FALSE(has(r.err, f)) << "has '" << f << "':\n" << r.err;
+    const auto left = files();
+    EXPECT_TRUE(left.empty() || left == std::vector<std::string>{"bad.json"})
+        << "left behind: " << left.size() << " entries, first " << left.front();
+    fs::remove(work() / "bad.json");
+  }
+}
+
+TEST_F(BadInput, ApplyOffsetOutOfRangeIsEchoedAsGiven) {
+  const auto r = run("apply rope --input in.npy --output out.npy --offset 9223372036854775808");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "got '9223372036854775808'")) << r.err;
+  EXPECT_TRUE(files().empty());
+}
+
+TEST_F(BadInput, ApplyOutputInsideAFileIsRefusedBeforeReadingInput) {
+  write("plain.txt", "x");
+  const auto r = run("apply rope --input missing.npy --output plain.txt/out.npy");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "--output: plain.txt/out.npy: plain.txt is not a directory")) << r.err;
+}
+
+}  // namespace
+}  // namespace posbench

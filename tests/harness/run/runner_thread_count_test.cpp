@@ -1,0 +1,73 @@
+// Results do not depend on the thread count: every experiment of the shipped default and
+// properties suites, run at 1 and at 2 threads, gives bit-identical values in everything but
+// timings (wall times, and the speed experiment's measurements, which are timings by nature).
+// Eigen's own parallel products once made offset_linearity differ in its last digits.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "harness/report/json.h"
+#include "harness/run/config.h"
+#include "harness/run/runner.h"
+
+namespace posbench {
+namespace {
+
+using nlohmann::json;
+
+// The document without what is a timing or a fact about the run rather than a result.
+json without_timings(json doc) {
+  doc.erase("context");
+  doc.erase("threads");
+  doc.erase("total_wall_seconds");
+  for (auto& e : doc["experiments"]) {
+    e.erase("wall_seconds");
+    if (e["type"] == "speed") {  // every speed figure is a timing; keep what was run
+      e.erase("extra");
+      for (auto& enc : e["encoders"]) enc = {{"label", enc["label"]}, {"status", enc["status"]}};
+    }
+  }
+  return doc;
+}
+
+// Counts the numbers in a JSON value (to show that the comparison compared something).
+size_t numbers_in(const json& j) {
+  if (j.is_number()) return 1;
+  size_t n = 0;
+  if (j.is_structured())
+    for (const auto& e : j) n += numbers_in(e);
+  return n;
+}
+
+json run_at(const Plan& plan, int threads) {
+  RunOptions options;
+  options.threads = threads;
+  return without_timings(results_document(run_plan(plan, options)));
+}
+
+class ThreadCount : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ThreadCount, EveryNonTimingValueIsIdenticalAtOneAndTwoThreads) {
+  const auto file = std::filesystem::path(POSBENCH_SOURCE_DIR) / "configs" / GetParam();
+  Diagnostics diag;
+  const Plan plan = build_plan(read_json_file(file), diag);
+  ASSERT_TRUE(diag.ok()) << diag.problems()[0].str();
+  const json one = run_at(plan, 1), two = run_at(plan, 2);
+  EXPECT_GT(numbers_in(one["experiments"]), 1000u);
+  ASSERT_EQ(one["experiments"].size(), two["experiments"].size());
+  for (size_t i = 0; i < one["experiments"].size(); ++i) {
+    const json& a = one["experiments"][i];
+    const json& b = two["experiments"][i];
+    // Per experiment, so a failure names it; the diff lists the differing values' paths.
+    EXPECT_EQ(a, b) << a["type"] << ": " << json::diff(a, b).dump().substr(0, 2000);
+  }
+  EXPECT_EQ(one, two);
+}
+
+INSTANTIATE_TEST_SUITE_P(ShippedSuites, ThreadCount,
+                         ::testing::Values("default.json", "properties.json"));
+
+}  // namespace
+}  // namespace posbench
