@@ -29,7 +29,10 @@ UserError::UserError(std::string path, std::string message)
     : UserError(std::vector<Problem>{{std::move(path), std::move(message)}}) {}
 
 UserError::UserError(std::vector<Problem> problems)
-    : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
+    : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {
+  // path() and message() read the first problem: there always is one.
+  if (problems_.empty()) problems_.push_back({"", "(an error without a message)"});
+}
 
 std::string show(const nlohmann::json& value) {
   std::string s = value.dump();
@@ -56,6 +59,7 @@ static size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 std::string closest_match(const std::string& name, const std::vector<std::string>& candidates) {
+  if (name.empty()) return "";  // nothing typed: no guess is closer than another
   std::string best;
   size_t best_d = SIZE_MAX;
   for (const auto& c : candidates) {
@@ -75,7 +79,7 @@ std::string unknown_name_message(const std::string& what, const std::string& nam
   std::string msg = "unknown " + what + " '" + name + "'";
   std::string guess = closest_match(name, candidates);
   if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
-  msg += " available: ";
+  msg += guess.empty() ? "; available: " : " available: ";
   for (size_t i = 0; i < candidates.size(); ++i) msg += (i ? ", " : "") + candidates[i];
   return msg;
 }

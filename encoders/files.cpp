@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include "encoders/error.h"
@@ -38,7 +39,8 @@ std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   double v = double(bytes);
   int u = 0;
-  while (v >= 1024 && u < 5) v /= 1024, ++u;
+  // The unit is chosen on the value as printed: 1048575 B is "1.0 MiB", not "1024.0 KiB".
+  while (std::round(v * 10) / 10 >= 1024 && u < 5) v /= 1024, ++u;
   return fmt::format("{:.1f} {}", v, units[u]);
 }
 

@@ -166,6 +166,9 @@ TEST(UnknownNameMessage, DidYouMeanAndTheAvailableNames) {
   const std::string far = unknown_name_message("experiment", "zzzzzzzz", {"symmetry", "precision"});
   EXPECT_EQ(far.rfind("unknown experiment 'zzzzzzzz'", 0), 0u) << far;
   EXPECT_EQ(far.find("did you mean"), std::string::npos) << far;
+  EXPECT_EQ(far, "unknown experiment 'zzzzzzzz'; available: symmetry, precision") << far;
+  EXPECT_EQ(closest_match("", {"ab"}), "");  // nothing typed, nothing guessed
+  EXPECT_EQ(UserError(std::vector<Problem>{}).message(), "(an error without a message)");
   const std::string tail = "available: symmetry, precision";  // in the order given
   ASSERT_GE(far.size(), tail.size());
   EXPECT_EQ(far.substr(far.size() - tail.size()), tail) << far;

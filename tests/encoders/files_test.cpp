@@ -99,6 +99,8 @@ TEST(HumanBytes, BinaryUnitsWithOneDecimal) {
   EXPECT_EQ(human_bytes(1023), "1023.0 B");
   EXPECT_EQ(human_bytes(1024), "1.0 KiB");
   EXPECT_EQ(human_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(human_bytes(1048575), "1.0 MiB");  // rounds to 1024.0 KiB: printed in the next unit
+  EXPECT_EQ(human_bytes(1048524), "1023.9 KiB");
   EXPECT_EQ(human_bytes(uint64_t(1) << 20), "1.0 MiB");
   EXPECT_EQ(human_bytes(uint64_t(3) << 29), "1.5 GiB");  // 1.5 * 2^30
   EXPECT_EQ(human_bytes(uint64_t(1) << 40), "1.0 TiB");

@@ -3,6 +3,7 @@
 // theta_k = base^(-2k/d); for d = 128, base 1e4 the paper's figure shows B(0) = 32.5,
 // B(16) ~ 15.8, B(256) ~ 6.5, B(1024) ~ 4.0. The empirical mean |s(q, k, 0, r)| is checked
 // against a scalar loop over the seeded content; other families against their closed forms.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -127,7 +128,7 @@ TEST(LongTermDecay, SinusoidalAndAlibiClosedForms) {
   // ALiBi: |b_h(x, x + r)| = m_h r, m_h = 2^-(h+1) for 8 heads; metrics average the heads.
   const EncoderOutcome a = run_with(*e, make_encoder({{"name", "alibi"}}));
   for (int h = 0; h < 8; ++h) {
-    const Curve& c = curve(a, "mean_abs_phi_head" + std::to_string(h));
+    const Curve& c = curve(a, fmt::format("mean_abs_phi_head{}", h));
     for (size_t i = 0; i < c.x.size(); ++i)
       EXPECT_DOUBLE_EQ(c.y[i], std::ldexp(1.0, -(h + 1)) * c.x[i]) << h << " " << c.x[i];
   }

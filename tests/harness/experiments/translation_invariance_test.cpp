@@ -1,6 +1,7 @@
 // translation_invariance on the experiment's output: sinusoidal, rope and alibi are exactly
 // translation invariant (analytic value 0, so only rounding remains); a random learned table is
 // not, and its figure matches a scalar re-computation of the definition from the table.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -35,7 +36,7 @@ TEST(TranslationInvariance, AlibiReportsEveryHead) {
   const EncoderOutcome o = run_with(*e, make_encoder({{"name", "alibi"}}));
   ASSERT_EQ(o.curves.size(), 4u);
   for (int h = 0; h < 4; ++h) {
-    const Curve& c = curve(o, "std_per_offset_head" + std::to_string(h));
+    const Curve& c = curve(o, fmt::format("std_per_offset_head{}", h));
     ASSERT_EQ(c.x.size(), 17u);
     EXPECT_EQ(c.x.front(), 0.0);
     EXPECT_EQ(c.x.back(), 16.0);
