@@ -49,25 +49,34 @@ struct EncoderOutcome {
   nlohmann::json extra = nlohmann::json::object();  // experiment-specific detail
 };
 
+// A file an experiment produces besides its results (e.g. Google Benchmark's own JSON). The
+// experiment only hands it over: the CLI writes side files after the results file, so a run
+// that fails or is interrupted leaves no file behind.
+struct SideFile {
+  std::string path;  // "<RunContext::artifact_prefix>.<name>"
+  std::string content;
+};
+
 struct ExperimentResult {
   std::vector<EncoderOutcome> outcomes;             // one per encoder, in config order
   nlohmann::json extra = nlohmann::json::object();  // e.g. bandwidth probe, machine ISA
   std::vector<std::string> summary_columns;         // metrics shown in the console table ({} = all)
+  std::vector<SideFile> side_files;                 // written only once the whole run succeeded
 };
 
 struct RunContext {
   uint64_t seed = 0;
   int threads = 1;              // OpenMP threads the run may use
   uint64_t max_memory = 0;      // bytes
-  std::string artifact_prefix;  // where an experiment may write side files ("<results>.<i>")
+  std::string artifact_prefix;  // names of side files ("<results>.<i>"; see SideFile)
 };
 
 class Experiment {
  public:
   virtual ~Experiment() = default;
 
-  // Throws UserError (path relative to the params) if this encoder cannot take part (e.g. odd dim for rope). Called by
-  // `validate` and before `run`. Default: encoder.check_shape(dim(), heads()).
+  // Throws UserError (path relative to the params) if this encoder cannot take part (e.g. odd dim
+  // for rope). Called by `validate` and before `run`. Default: encoder.check_shape(dim(), heads()).
   virtual void check(const EncoderInstance& enc) const = 0;
 
   // Peak bytes this experiment allocates for `enc`; the memory guard refuses to start a run

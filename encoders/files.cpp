@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 
 #include "encoders/error.h"
@@ -14,6 +15,23 @@
 namespace posbench {
 
 namespace fs = std::filesystem;
+
+namespace {
+// The temporary file being written, for remove_pending_temporary_file (read by a signal
+// handler: a fixed buffer and an atomic flag, nothing that allocates).
+char g_pending[4096];
+volatile std::sig_atomic_t g_has_pending = 0;
+
+void set_pending(const std::string& path) {
+  if (path.size() >= sizeof g_pending) return;
+  std::memcpy(g_pending, path.c_str(), path.size() + 1);
+  g_has_pending = 1;
+}
+}  // namespace
+
+void remove_pending_temporary_file() {
+  if (g_has_pending) unlink(g_pending);
+}
 
 void check_output_target(const fs::path& target, const std::string& option) {
   std::error_code ec;
@@ -55,10 +73,12 @@ void write_file_atomically(const fs::path& target, const std::string& content) {
   std::string tmpl = (dir / fmt::format(".{}.tmp-XXXXXX", target.filename().string())).string();
   int fd = mkstemp(tmpl.data());
   if (fd < 0) throw std::runtime_error(tmpl + ": cannot create: " + std::strerror(errno));
+  set_pending(tmpl);
   auto fail = [&](const std::string& what) {
     int err = errno;
     close(fd);
     unlink(tmpl.c_str());
+    g_has_pending = 0;
     throw std::runtime_error(target.string() + ": " + what + ": " + std::strerror(err));
   };
   size_t done = 0;
@@ -77,11 +97,13 @@ void write_file_atomically(const fs::path& target, const std::string& content) {
   if (link(tmpl.c_str(), target.c_str()) != 0) {
     int err = errno;
     unlink(tmpl.c_str());
+    g_has_pending = 0;
     if (err == EEXIST)
       throw UserError(target.string() + ": already exists; posbench never overwrites results");
     throw std::runtime_error(target.string() + ": cannot create: " + std::strerror(err));
   }
   unlink(tmpl.c_str());
+  g_has_pending = 0;
 }
 
 }  // namespace posbench

@@ -18,6 +18,10 @@ void write_file_atomically(const std::filesystem::path& target, const std::strin
 // read-only directory). `option` names where the path came from ("-o", "--output").
 void check_output_target(const std::filesystem::path& target, const std::string& option);
 
+// Removes the temporary file of a write_file_atomically in progress, if any. Async-signal-safe:
+// for a SIGINT/SIGTERM handler, so an interrupted run leaves nothing behind.
+void remove_pending_temporary_file();
+
 // "1.5 GiB"
 std::string human_bytes(uint64_t bytes);
 

@@ -1,8 +1,11 @@
 // build/posbench — the command line. Exit codes: 0 ok, 2 bad usage/config/input,
 // 1 runtime failure. Errors go to stderr.
 #include <fmt/format.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -227,13 +230,27 @@ int cmd_run(const std::string& file, std::string output, int threads, uint64_t m
   const RunOutput run = run_plan(plan, options);
   std::cout << make_console_reporter()->render(run);
   write_file_atomically(out, make_json_reporter()->render(run));
+  // Side files (Google Benchmark's JSON) only now: a failed or interrupted run leaves none.
+  for (const auto& e : run.experiments)
+    for (const auto& side : e.result.side_files) write_file_atomically(side.path, side.content);
   fmt::print("\nresults: {}\n", out.string());
   return 0;
+}
+
+// SIGINT / SIGTERM: nothing is written before a run completes, so stopping is always clean;
+// say so, remove a temporary file being written, and exit 128 + signal as a shell expects.
+extern "C" void stop_on_signal(int sig) {
+  remove_pending_temporary_file();
+  static const char msg[] = "\nposbench: interrupted; no results were written\n";
+  [[maybe_unused]] const auto n = write(STDERR_FILENO, msg, sizeof msg - 1);
+  _exit(128 + sig);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGINT, stop_on_signal);
+  std::signal(SIGTERM, stop_on_signal);
   CLI::App app{"posbench: benchmark and compare positional encodings"};
   app.require_subcommand(1);
   // Global options (--plugin, --max-memory) are also accepted after the subcommand.

@@ -10,7 +10,6 @@
 #include <sstream>
 #include <vector>
 
-#include "encoders/files.h"
 #include "harness/kernels/buffer.h"
 
 namespace posbench::speed {
@@ -202,19 +201,6 @@ void run_group(std::vector<Bench>& benches, const std::vector<size_t>& members,
   collector.print(members);
 }
 
-// Google Benchmark's JSON, whole or not at all (like the results file); "" if not written.
-std::string write_gbench_json(const Collector& collector, const std::string& artifact_prefix) {
-  if (artifact_prefix.empty()) return "";
-  const std::string path = artifact_prefix + ".gbench.json";
-  try {
-    write_file_atomically(path, collector.gbench_json().dump(2) + "\n");
-  } catch (const std::exception& ex) {
-    fmt::print(stderr, "speed: Google Benchmark JSON not written: {}\n", ex.what());
-    return "";
-  }
-  return path;
-}
-
 }  // namespace
 
 SessionResult run_plan(Plan& plan, const WorkspaceFactory& make, const Config& config,
@@ -236,7 +222,10 @@ SessionResult run_plan(Plan& plan, const WorkspaceFactory& make, const Config& c
         plan.benches, members, [&] { return make(plan.groups[g]); }, config, collector);
   }
   SessionResult out;
-  out.gbench_path = write_gbench_json(collector, artifact_prefix);
+  if (!artifact_prefix.empty()) {
+    out.gbench_path = artifact_prefix + ".gbench.json";
+    out.gbench_json = collector.gbench_json().dump(2) + "\n";
+  }
   benchmark::ClearRegisteredBenchmarks();
   omp_set_dynamic(saved_dynamic);
   out.peak_buffer_bytes = Buffer::peak_bytes() - live_before;

@@ -87,7 +87,10 @@ struct Typed {
     facts.memory_bytes_estimate = memory_bytes(c, nullptr);
     for (const auto& enc : encoders)
       facts.memory_bytes_estimate = std::max(facts.memory_bytes_estimate, memory_bytes(c, &enc));
-    return speed::assemble(c, encoders, plan.benches, facts);
+    ExperimentResult result = speed::assemble(c, encoders, plan.benches, facts);
+    if (!facts.session.gbench_path.empty())
+      result.side_files.push_back({facts.session.gbench_path, facts.session.gbench_json});
+    return result;
   }
 };
 

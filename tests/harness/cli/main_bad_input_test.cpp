@@ -3,7 +3,10 @@
 // no file behind. Cases found by a fuzzing and bad-command-line campaign (hardening issue).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -38,9 +41,9 @@ std::string experiment_with(const std::string& encoders) {
 
 struct Case {
   const char* what;
-  std::string config;                  // written to bad.json ("" for none)
-  std::string args;                    // the command line after `posbench`
-  std::vector<std::string> expected;   // each must appear on stderr
+  std::string config;                       // written to bad.json ("" for none)
+  std::string args;                         // the command line after `posbench`
+  std::vector<std::string> expected;        // each must appear on stderr
   std::vector<std::string> forbidden = {};  // none may appear on stderr
 };
 
@@ -138,6 +141,29 @@ TEST_F(BadInput, ApplyOutputInsideAFileIsRefusedBeforeReadingInput) {
   const auto r = run("apply rope --input missing.npy --output plain.txt/out.npy");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(has(r.err, "--output: plain.txt/out.npy: plain.txt is not a directory")) << r.err;
+}
+
+TEST_F(BadInput, InterruptedRunLeavesNothingAndSaysSo) {
+  // A quick speed experiment (which has a side file, Google Benchmark's JSON) and then a slow
+  // one, interrupted with SIGINT after 3 s: the speed experiment has usually finished by then,
+  // and its side file must not exist, nor any results or temporary file.
+  write("slow.json", R"({"experiments": [
+      {"type": "speed", "operations": ["table"], "shapes": [{"seq": 8, "dim": 8}],
+       "min_time": 0.001, "repetitions": 1, "probe_mib": 1, "encoders": [{"name": "rope"}]},
+      {"type": "offset_linearity", "dim": 256, "positions": 8192, "offsets": [1, 2, 3, 4, 5, 6],
+       "encoders": [{"name": "sinusoidal"}, {"name": "rope"}, {"name": "xpos"}]}]})");
+  const fs::path err = work().parent_path() / "interrupted.err";
+  // posbench installs its own handler, so the SIGINT a non-interactive shell ignores for
+  // background jobs still reaches it.
+  const std::string cmd = "cd " + test::quoted(work()) + " && { " + test::quoted(POSBENCH_BINARY) +
+                          " run slow.json -o out/r.json 2>" + test::quoted(err) +
+                          " & pid=$!; sleep 3; kill -INT $pid; wait $pid; }";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130) << test::read_file(err);  // 128 + SIGINT
+  EXPECT_TRUE(has(test::read_file(err), "interrupted; no results were written"))
+      << test::read_file(err);
+  EXPECT_EQ(files(), std::vector<std::string>{"slow.json"});
 }
 
 }  // namespace
