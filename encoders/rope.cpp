@@ -85,47 +85,17 @@ enum class Kind { none, linear, ntk, dynamic, yarn, longrope, llama3 };
 struct KindInfo {
   const char* name;
   Kind kind;
-  std::vector<std::string> required;  // besides rope_type
-  std::vector<std::string> optional;
 };
 
-// HuggingFace's required / optional keys per rope_type (its _validate_*_parameters), with
-// "factor" optional for yarn because transformers v5 derives it when absent.
+// The rope_types; the keys each takes are declared in scaling_spec() below (HuggingFace's
+// _validate_*_parameters, with "factor" optional for yarn because transformers v5 derives it).
 const std::vector<KindInfo>& kinds() {
   static const std::vector<KindInfo> table = {
-      {"default", Kind::none, {}, {}},
-      {"linear", Kind::linear, {"factor"}, {}},
-      {"ntk", Kind::ntk, {"factor"}, {}},
-      {"dynamic", Kind::dynamic, {"factor"}, {"original_max_position_embeddings"}},
-      {"yarn",
-       Kind::yarn,
-       {},
-       {"factor", "original_max_position_embeddings", "attention_factor", "beta_fast", "beta_slow",
-        "mscale", "mscale_all_dim", "truncate"}},
-      {"longrope",
-       Kind::longrope,
-       {"short_factor", "long_factor"},
-       {"factor", "attention_factor", "original_max_position_embeddings"}},
-      {"llama3",
-       Kind::llama3,
-       {"factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"},
-       {}},
+      {"default", Kind::none},    {"linear", Kind::linear}, {"ntk", Kind::ntk},
+      {"dynamic", Kind::dynamic}, {"yarn", Kind::yarn},     {"longrope", Kind::longrope},
+      {"llama3", Kind::llama3},
   };
   return table;
-}
-
-// Keys every rope_type accepts: the type itself and transformers v5's rope_parameters fields.
-const std::vector<std::string> kCommonKeys = {"rope_type", "type", "rope_theta",
-                                              "partial_rotary_factor"};
-
-std::string join_names(const std::vector<std::string>& names, const char* quote = "") {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + (quote + names[i] + quote);
-  return out;
-}
-
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 // Shortest round-trip text of a number: 1, 0.5, 500000.
@@ -146,50 +116,22 @@ class ScalingReader {
     throw UserError("scaling." + key, message);
   }
 
-  // A finite number >= lo (> lo when `exclusive`).
-  double number(const std::string& key, double lo, bool exclusive, const std::string& note = "") {
-    const json& v = d_[key];
-    const bool ok = v.is_number() && std::isfinite(v.get<double>()) &&
-                    (exclusive ? v.get<double>() > lo : v.get<double>() >= lo);
-    if (!ok)
-      fail(key, "got " + show(v) + ", expected a number " + (exclusive ? "> " : ">= ") +
-                    num_text(lo) + note);
-    return v.get<double>();
+  // Values were checked by scaling_spec(); these read them.
+  double number(const std::string& key) const { return d_[key].get<double>(); }
+  bool boolean(const std::string& key) const { return d_[key].get<bool>(); }
+  std::vector<double> list(const std::string& key) const {
+    return d_[key].get<std::vector<double>>();
   }
-
-  int64_t integer(const std::string& key, int64_t lo) {
-    const json& v = d_[key];
-    const bool integral = v.is_number_integer() ||
-                          (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
-                           std::abs(v.get<double>()) < 9e15);
-    if (!integral || v.get<double>() < double(lo))
-      fail(key, "got " + show(v) + ", expected an integer >= " + std::to_string(lo));
-    return v.get<int64_t>();
-  }
-
-  bool boolean(const std::string& key) {
-    const json& v = d_[key];
-    if (!v.is_boolean()) fail(key, "got " + show(v) + ", expected true or false");
-    return v.get<bool>();
-  }
-
-  std::vector<double> positive_list(const std::string& key) {
-    const json& v = d_[key];
-    bool ok = v.is_array() && !v.empty();
-    if (ok)
-      for (const auto& e : v)
-        if (!e.is_number() || !std::isfinite(e.get<double>()) || e.get<double>() <= 0) ok = false;
-    if (!ok) fail(key, "got " + show(v) + ", expected a non-empty list of numbers > 0");
-    return v.get<std::vector<double>>();
+  // An integer >= 1 by the spec; `lo` is a stricter bound of one use (L >= 2 for longrope).
+  int64_t integer(const std::string& key, int64_t lo) const {
+    const int64_t v = d_[key].get<int64_t>();
+    if (v < lo) fail(key, got_expected(d_[key], "an integer >= " + std::to_string(lo)));
+    return v;
   }
 
   // A scaling factor >= 1: HuggingFace only warns about factors below 1, which shrink the
   // context instead of extending it.
-  double factor(const std::string& key = "factor") {
-    return number(key, 1.0, false,
-                  " (a factor below 1 shrinks the context instead of extending it; HuggingFace "
-                  "only warns about it)");
-  }
+  double factor() const { return number("factor"); }
 
  private:
   const json& d_;
@@ -362,65 +304,21 @@ class Rope final : public Encoder {
   }
 
   void read_scaling(const json& dict, std::optional<int64_t> max_pos) {
+    // The dict was checked against scaling_spec(): rope_type is canonical (an older "type" is
+    // folded into it), every key belongs to that type, required keys are there and every value
+    // has its declared type and range. What is left here are the rules across keys.
     ScalingReader r(dict);
-    // rope_type, or HuggingFace's older key "type".
-    std::vector<std::string> names;
-    for (const auto& k : kinds()) names.push_back(k.name);
-    const std::string type_key = r.has("rope_type") ? "rope_type" : "type";
-    if (!r.has(type_key))
-      r.fail("rope_type",
-             "missing: expected \"rope_type\" (or HuggingFace's older key \"type\"), "
-             "one of " +
-                 join_names(names, "\""));
-    if (!r.at(type_key).is_string())
-      r.fail(type_key,
-             "got " + show(r.at(type_key)) + ", expected one of " + join_names(names, "\""));
-    const std::string name = r.at(type_key).get<std::string>();
-    if (type_key == "rope_type" && r.has("type") && r.at("type") != r.at("rope_type"))
-      r.fail("type", "got " + show(r.at("type")) + ", but rope_type is \"" + name +
-                         "\"; \"type\" is HuggingFace's older name for rope_type: give one of "
-                         "them, or equal values");
+    const std::string name = dict.at("rope_type").get<std::string>();
     const KindInfo* info = nullptr;
     for (const auto& k : kinds())
       if (name == k.name) info = &k;
-    if (!info) {
-      std::string msg = "got \"" + name + "\", expected one of " + join_names(names, "\"");
-      const std::string guess = closest_match(name, names);
-      if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
-      r.fail(type_key, msg);
-    }
+    if (!info) throw std::logic_error("rope: scaling_spec() admits rope_type \"" + name + "\"");
     s_.kind = info->kind;
     s_.name = info->name;
 
-    // Unknown keys (HuggingFace only warns), with the type they belong to or a did-you-mean.
-    std::vector<std::string> allowed = info->required;
-    allowed.insert(allowed.end(), info->optional.begin(), info->optional.end());
-    for (const auto& [key, value] : dict.items()) {
-      if (contains(kCommonKeys, key) || contains(allowed, key)) continue;
-      std::vector<std::string> owners;
-      for (const auto& k : kinds())
-        if (contains(k.required, key) || contains(k.optional, key)) owners.push_back(k.name);
-      std::string msg = "unknown key '" + key + "' for rope_type \"" + name + "\"";
-      if (!owners.empty()) {
-        msg += "; it belongs to " + join_names(owners, "\"");
-      } else {
-        std::vector<std::string> candidates = allowed;
-        candidates.insert(candidates.end(), kCommonKeys.begin(), kCommonKeys.end());
-        const std::string guess = closest_match(key, candidates);
-        if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
-      }
-      msg += allowed.empty() ? " (\"" + name + "\" takes no keys besides rope_type)"
-                             : " (keys of \"" + name + "\": " + join_names(allowed) + ")";
-      r.fail(key, msg);
-    }
-    for (const auto& key : info->required)
-      if (!r.has(key))
-        r.fail(key, "missing: rope_type \"" + name +
-                        "\" requires it (required keys: " + join_names(info->required) + ")");
-
     // transformers v5's rope_parameters carry base and rotary fraction.
     if (r.has("rope_theta")) {
-      const double theta = r.number("rope_theta", 1.0, true);
+      const double theta = r.number("rope_theta");
       if (!base_from_.empty() && theta != base_)
         r.fail("rope_theta", "got " + num_text(theta) + ", but base is " + num_text(base_) +
                                  "; rope_theta is HuggingFace's name for base: give one of them, "
@@ -428,15 +326,8 @@ class Rope final : public Encoder {
       base_ = theta;
       base_from_ = "scaling.rope_theta";
     }
-    if (r.has("partial_rotary_factor")) {
-      const double v = r.at("partial_rotary_factor").is_number()
-                           ? r.at("partial_rotary_factor").get<double>()
-                           : -1.0;
-      if (!(v > 0.0 && v <= 1.0))
-        r.fail("partial_rotary_factor",
-               "got " + show(r.at("partial_rotary_factor")) + ", expected a number > 0 and <= 1");
-      adopt_fraction(v, "scaling.partial_rotary_factor");
-    }
+    if (r.has("partial_rotary_factor"))
+      adopt_fraction(r.number("partial_rotary_factor"), "scaling.partial_rotary_factor");
 
     switch (s_.kind) {
       case Kind::none:
@@ -467,8 +358,8 @@ class Rope final : public Encoder {
         break;
       case Kind::llama3:
         s_.factor = r.factor();
-        s_.low_freq_factor = r.number("low_freq_factor", 0.0, true);
-        s_.high_freq_factor = r.number("high_freq_factor", 0.0, true);
+        s_.low_freq_factor = r.number("low_freq_factor");
+        s_.high_freq_factor = r.number("high_freq_factor");
         if (s_.low_freq_factor >= s_.high_freq_factor)
           r.fail("high_freq_factor",
                  "got " + num_text(s_.high_freq_factor) + ", expected more than low_freq_factor " +
@@ -513,19 +404,18 @@ class Rope final : public Encoder {
              "missing: yarn requires factor (or both max_position_embeddings and "
              "scaling.original_max_position_embeddings, whose ratio transformers v5 uses instead)");
     }
-    if (r.has("beta_fast")) s_.beta_fast = r.number("beta_fast", 0.0, true);
-    if (r.has("beta_slow")) s_.beta_slow = r.number("beta_slow", 0.0, true);
+    if (r.has("beta_fast")) s_.beta_fast = r.number("beta_fast");
+    if (r.has("beta_slow")) s_.beta_slow = r.number("beta_slow");
     if (s_.beta_fast < s_.beta_slow)
       r.fail(r.has("beta_fast") ? "beta_fast" : "beta_slow",
              "beta_fast " + num_text(s_.beta_fast) + " is below beta_slow " +
                  num_text(s_.beta_slow) +
                  "; expected beta_fast >= beta_slow (defaults 32 and 1; HuggingFace only warns)");
     if (r.has("truncate")) s_.truncate = r.boolean("truncate");
-    const double mscale = r.has("mscale") ? r.number("mscale", 0.0, false) : 0.0;
-    const double mscale_all_dim =
-        r.has("mscale_all_dim") ? r.number("mscale_all_dim", 0.0, false) : 0.0;
+    const double mscale = r.has("mscale") ? r.number("mscale") : 0.0;
+    const double mscale_all_dim = r.has("mscale_all_dim") ? r.number("mscale_all_dim") : 0.0;
     if (r.has("attention_factor"))
-      s_.attention = r.number("attention_factor", 0.0, true);
+      s_.attention = r.number("attention_factor");
     else if (mscale != 0.0 && mscale_all_dim != 0.0)
       s_.attention = yarn_mscale(s_.factor, mscale) / yarn_mscale(s_.factor, mscale_all_dim);
     else
@@ -533,8 +423,8 @@ class Rope final : public Encoder {
   }
 
   void read_longrope(ScalingReader& r, std::optional<int64_t> max_pos) {
-    s_.short_factor = r.positive_list("short_factor");
-    s_.long_factor = r.positive_list("long_factor");
+    s_.short_factor = r.list("short_factor");
+    s_.long_factor = r.list("long_factor");
     // L >= 2: the default attention factor divides by ln(L).
     s_.original = original_or_max(r, max_pos, 2);
     std::optional<double> factor;
@@ -544,7 +434,7 @@ class Rope final : public Encoder {
       factor = double(*max_pos) / double(s_.original);
     if (factor) s_.factor = *factor;
     if (r.has("attention_factor")) {
-      s_.attention = r.number("attention_factor", 0.0, true);
+      s_.attention = r.number("attention_factor");
     } else if (!factor) {
       r.fail("factor",
              "missing: longrope's default attention factor sqrt(1 + ln(factor) / ln(L)) needs "
