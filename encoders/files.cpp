@@ -35,6 +35,10 @@ void remove_pending_temporary_file() {
 
 void check_output_target(const fs::path& target, const std::string& option) {
   std::error_code ec;
+  const std::string name = target.filename().string();
+  if (name.empty() || name == "." || name == "..")
+    throw UserError(option, target.string() + ": names a directory; expected a file name, e.g. " +
+                                (target / "results.json").string());
   if (fs::exists(fs::symlink_status(target, ec)))
     throw UserError(option, target.string() +
                                 ": already exists; posbench never overwrites (choose another "

@@ -134,7 +134,11 @@ ParamSpec& ParamSpec::tag_alias(std::string alias) {
 }
 
 static std::string range_text(const ParamSpec& s) {
-  auto num = [](double v) { return fmt::format("{:g}", v); };
+  // Whole bounds in full (1048576, not 1.04858e+06); others in the shortest form.
+  auto num = [](double v) {
+    return std::floor(v) == v && std::abs(v) < 1e15 ? fmt::format("{}", int64_t(v))
+                                                    : fmt::format("{:g}", v);
+  };
   if (s.min && s.max)
     return fmt::format(" {} {} and {} {}", s.min_exclusive ? ">" : ">=", num(*s.min),
                        s.max_exclusive ? "<" : "<=", num(*s.max));
@@ -288,9 +292,13 @@ static void check_groups(const std::vector<std::vector<std::string>>& groups, co
                          const std::string& path, Diagnostics& diag) {
   if (groups.empty()) return;
   std::vector<const std::vector<std::string>*> touched;
+  // null is "not given", as everywhere in resolve_fields.
+  const auto present = [&](const std::string& k) {
+    return given.contains(k) && !given[k].is_null();
+  };
   for (const auto& g : groups)
     for (const auto& k : g)
-      if (given.contains(k)) {
+      if (present(k)) {
         touched.push_back(&g);
         break;
       }
@@ -303,7 +311,7 @@ static void check_groups(const std::vector<std::vector<std::string>>& groups, co
     diag.error(path, got_expected(given, "exactly one of " + options + ", not both"));
   } else {
     for (const auto& k : *touched.front())
-      if (!given.contains(k))
+      if (!present(k))
         diag.error(join_path(path, k),
                    "missing (expected with " + plain_list(*touched.front()) + ")");
   }
@@ -466,6 +474,10 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
         continue;
       }
       out[s.name] = resolve_value(s, v, p, diag);
+    } else if (s.required && top_level) {
+      // Reported; the result still has every declared name (null), so readers may index it.
+      diag.error(p, "missing required parameter (expected " + s.expected() + ")");
+      out[s.name] = nullptr;
     } else if (s.required && tagged_owner) {
       diag.error(p, "missing: " + tagged_owner->tag + " \"" + tag_value + "\" requires it (" +
                         s.expected() + ")");
@@ -475,6 +487,8 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
                (s.type == ParamType::list || s.type == ParamType::object)) {
       // Nested defaults are resolved too, so the resolved config shows every inner default.
       out[s.name] = resolve_value(s, s.default_value, p, diag);
+    } else if (s.type == ParamType::integer && s.unsigned_64 && s.default_value.is_number()) {
+      out[s.name] = s.default_value.get<uint64_t>();  // read back with get<uint64_t>()
     } else if (!s.default_value.is_null() || top_level) {
       // Top-level params show every declared name (null: optional, not given); inside a
       // nested object an absent optional key stays absent, as the user wrote it.

@@ -195,8 +195,10 @@ Plan load_plan(const std::string& file) {
 
 int cmd_validate(const std::string& file, uint64_t max_memory) {
   json config = read_json_file(file);
-  load_config_plugins(config);
-  Diagnostics diag;
+  // Malformed "plugins" entries are reported by build_plan with the rest of the config; a
+  // plugin that cannot load stops here (the schemes it would register are then unknown).
+  Diagnostics diag, reported_by_build_plan;
+  for (const auto& p : config_plugins(config, reported_by_build_plan)) load_plugin(p);
   Plan plan = build_plan(config, diag);
   if (diag.ok()) {
     try {

@@ -198,7 +198,7 @@ EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnos
   const json keys =
       resolve_params(entry_specs, without(spec, {"params"}), path, entry, "encoder key");
   for (const auto& p : entry.problems()) diag.error(p.path, p.message);
-  if (!keys["name"].is_string()) return inst;
+  if (!keys.contains("name") || !keys["name"].is_string()) return inst;
   inst.name = keys["name"].get<std::string>();
   const auto& registry = EncoderRegistry::instance();
   const EncoderInfo* info = registry.find(inst.name);

@@ -268,7 +268,9 @@ TEST(ParamsResolve, ExclusiveRanges) {
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].message, "got 0, expected a number > 0 and < 1");
   EXPECT_EQ(ParamSpec::number("v", 1, "").above(-3).expected(), "a number > -3");
-  EXPECT_EQ(ParamSpec::number("v", 1, "").below(1e6).expected(), "a number < 1e+06");
+  // Whole bounds in full, others in the shortest form.
+  EXPECT_EQ(ParamSpec::number("v", 1, "").below(1e6).expected(), "a number < 1000000");
+  EXPECT_EQ(ParamSpec::number("v", 1, "").below(2.5e-7).expected(), "a number < 2.5e-07");
 }
 
 TEST(ParamsResolve, UnknownKeyHasDidYouMean) {

@@ -81,10 +81,15 @@ Config config_from(const Params& p) {
   for (int64_t t : p.integers("threads")) c.threads.push_back(int(t));
   std::sort(c.threads.begin(), c.threads.end());
   c.threads.erase(std::unique(c.threads.begin(), c.threads.end()), c.threads.end());
-  for (const Shape& s : c.shapes)
-    if (s.heads * s.seq * s.seq > (int64_t(1) << 36) ||
-        s.seq * s.heads * s.head_dim > (int64_t(1) << 36))
-      throw UserError("shapes", "shape " + s.text() + " is too large (more than 2^36 elements)");
+  // In double: the int64 products themselves overflow for seq above ~3e9.
+  const double limit = double(int64_t(1) << 36);
+  for (size_t i = 0; i < c.shapes.size(); ++i) {
+    const Shape& s = c.shapes[i];
+    const double seq = double(s.seq), heads = double(s.heads);
+    if (heads * seq * seq > limit || seq * heads * double(s.head_dim) > limit)
+      throw UserError("shapes[" + std::to_string(i) + "]",
+                      "shape " + s.text() + " is too large (more than 2^36 elements)");
+  }
   return c;
 }
 

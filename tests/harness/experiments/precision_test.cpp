@@ -152,7 +152,7 @@ TEST(Precision, BadParamsNameTheirJsonPath) {
   expect_problem(config_problems("precision", {{"max_position", 0}}), "experiments[0].max_position",
                  {">= 1"});
   expect_problem(config_problems("precision", {{"max_position", 1e9}}),
-                 "experiments[0].max_position", {"1e+08"});
+                 "experiments[0].max_position", {"100000000"});
   expect_problem(config_problems("precision", {{"samples", -1}}), "experiments[0].samples", {"-1"});
   expect_problem(config_problems("precision", {{"max_pos", 10}}), "experiments[0].max_pos",
                  {"max_position"});
