@@ -40,8 +40,8 @@ class Alibi final : public Encoder {
     if (heads <= 0) throw UserError("", "alibi needs heads >= 1; got " + std::to_string(heads));
     if (!custom_slopes_.empty() && int64_t(custom_slopes_.size()) != heads)
       throw UserError("slopes", "has " + std::to_string(custom_slopes_.size()) +
-                                     " values, expected one per head (" + std::to_string(heads) +
-                                     ")");
+                                    " values, expected one per head (" + std::to_string(heads) +
+                                    ")");
   }
 
   bool bias_is_relative() const override { return true; }

@@ -29,10 +29,10 @@
 #include <string>
 #include <vector>
 
-#include "encoders/registry.h"
-#include "encoders/weight_init.h"
 #include "encoders/npy.h"
+#include "encoders/registry.h"
 #include "encoders/rng.h"
+#include "encoders/weight_init.h"
 
 namespace posbench {
 namespace {
@@ -55,9 +55,9 @@ class Fire final : public Encoder {
     dir_ = *path;
     if (!std::filesystem::is_directory(dir_))
       throw UserError("path", dir_ +
-                                   " is not a directory; expected a directory with w1.npy "
-                                   "[hidden], b1.npy [hidden], w2.npy [heads, hidden], b2.npy "
-                                   "[heads]");
+                                  " is not a directory; expected a directory with w1.npy "
+                                  "[hidden], b1.npy [hidden], w2.npy [heads, hidden], b2.npy "
+                                  "[heads]");
     const NpyArray w1 = load("w1.npy"), b1 = load("b1.npy"), w2 = load("w2.npy"),
                    b2 = load("b2.npy");
     const bool w1_ok = (w1.shape.size() == 1 && w1.shape[0] == hidden_) ||
@@ -74,8 +74,8 @@ class Fire final : public Encoder {
     expect_shape(b1, "b1.npy", {hidden_}, "(hidden,)");
     if (w2.shape.size() != 2 || w2.shape[1] != hidden_)
       throw UserError("path",
-                       dir_ + "/w2.npy has shape " + npy_shape_text(w2.shape) +
-                           ", expected (heads, hidden) with hidden = " + std::to_string(hidden_));
+                      dir_ + "/w2.npy has shape " + npy_shape_text(w2.shape) +
+                          ", expected (heads, hidden) with hidden = " + std::to_string(hidden_));
     file_heads_ = w2.shape[0];
     expect_shape(b2, "b2.npy", {file_heads_}, "(heads,) with heads = w2.npy's rows");
     file_mlp_ = std::make_shared<const Mlp>(
@@ -88,9 +88,9 @@ class Fire final : public Encoder {
     if (heads <= 0) throw UserError("", "fire needs heads >= 1; got " + std::to_string(heads));
     if (from_file_ && heads != file_heads_)
       throw UserError("path", dir_ + ": w2.npy/b2.npy have " + std::to_string(file_heads_) +
-                                   " heads but the model has " + std::to_string(heads) +
-                                   "; expected w2.npy of shape (" + std::to_string(heads) + ", " +
-                                   std::to_string(hidden_) + ")");
+                                  " heads but the model has " + std::to_string(heads) +
+                                  "; expected w2.npy of shape (" + std::to_string(heads) + ", " +
+                                  std::to_string(hidden_) + ")");
   }
 
   void bias(std::span<const int64_t> q_positions, std::span<const int64_t> k_positions,
@@ -126,7 +126,7 @@ class Fire final : public Encoder {
                     const std::string& expected) const {
     if (a.shape != shape)
       throw UserError("path", dir_ + "/" + name + " has shape " + npy_shape_text(a.shape) +
-                                   ", expected " + expected + " = " + npy_shape_text(shape));
+                                  ", expected " + expected + " = " + npy_shape_text(shape));
   }
 
   std::shared_ptr<const Mlp> mlp_for(int64_t heads) const {

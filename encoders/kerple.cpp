@@ -38,8 +38,8 @@ class Kerple final : public Encoder {
       for (double v : r2_)
         if (v > 2.0)
           throw UserError("r2", "has " + std::to_string(v) +
-                                     "; the power variant needs 0 < r2 <= 2 (for |i-j|^r2 to be "
-                                     "a conditionally positive definite kernel)");
+                                    "; the power variant needs 0 < r2 <= 2 (for |i-j|^r2 to be "
+                                    "a conditionally positive definite kernel)");
   }
 
   Family family() const override { return Family::bias; }
@@ -71,8 +71,8 @@ class Kerple final : public Encoder {
  private:
   static void check_list(const char* name, const std::vector<double>& v, int64_t heads) {
     if (!v.empty() && int64_t(v.size()) != heads)
-      throw UserError(name, "has " + std::to_string(v.size()) +
-                                 " values, expected one per head (" + std::to_string(heads) + ")");
+      throw UserError(name, "has " + std::to_string(v.size()) + " values, expected one per head (" +
+                                std::to_string(heads) + ")");
   }
 
   // Per-head defaults: 1, or scale * u_h clamped to [eps, 2] (see the header).

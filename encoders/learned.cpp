@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
-#include "encoders/registry.h"
-#include "encoders/weight_init.h"
 #include "encoders/npy.h"
+#include "encoders/registry.h"
 #include "encoders/rng.h"
+#include "encoders/weight_init.h"
 
 namespace posbench {
 namespace {
@@ -54,13 +54,13 @@ class Learned final : public Encoder {
     const NpyArray a = read_npy_param(path_);
     if (a.shape.size() != 2)
       throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
-                                   ", expected a 2-D table of shape (max_len, d) = (" +
-                                   std::to_string(max_len_) + ", d)");
+                                  ", expected a 2-D table of shape (max_len, d) = (" +
+                                  std::to_string(max_len_) + ", d)");
     if (a.shape[0] != max_len_)
       throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) + " with " +
-                                   std::to_string(a.shape[0]) + " rows, but max_len is " +
-                                   std::to_string(max_len_) + "; expected shape (" +
-                                   std::to_string(max_len_) + ", d)");
+                                  std::to_string(a.shape[0]) + " rows, but max_len is " +
+                                  std::to_string(max_len_) + "; expected shape (" +
+                                  std::to_string(max_len_) + ", d)");
     file_dim_ = a.shape[1];
     file_table_ = std::make_shared<const std::vector<double>>(a.as_double());
   }
@@ -71,13 +71,13 @@ class Learned final : public Encoder {
     if (dim < 1) throw UserError("", "learned needs dim >= 1; got " + std::to_string(dim));
     if (dim > std::numeric_limits<int64_t>::max() / max_len_)
       throw UserError("max_len", "max_len " + std::to_string(max_len_) + " x dim " +
-                                      std::to_string(dim) +
-                                      " entries overflow; expected a table that fits in memory");
+                                     std::to_string(dim) +
+                                     " entries overflow; expected a table that fits in memory");
     if (from_file_ && dim != file_dim_)
       throw UserError("path", path_ + ": table has d = " + std::to_string(file_dim_) +
-                                   " columns but the model dim is " + std::to_string(dim) +
-                                   "; expected shape (" + std::to_string(max_len_) + ", " +
-                                   std::to_string(dim) + ")");
+                                  " columns but the model dim is " + std::to_string(dim) +
+                                  "; expected shape (" + std::to_string(max_len_) + ", " +
+                                  std::to_string(dim) + ")");
   }
 
   void additive_table(std::span<const int64_t> positions, int64_t dim, double* out) const override {

@@ -34,10 +34,10 @@
 #include <string>
 #include <vector>
 
-#include "encoders/registry.h"
-#include "encoders/weight_init.h"
 #include "encoders/npy.h"
+#include "encoders/registry.h"
 #include "encoders/rng.h"
+#include "encoders/weight_init.h"
 
 namespace posbench {
 namespace {
@@ -74,9 +74,9 @@ class T5 final : public Encoder {
     const int64_t max_exact = half / 2;
     if (max_exact < 1)
       throw UserError("num_buckets",
-                       "got " + std::to_string(num_buckets_) + ", which leaves no exact bucket" +
-                           (bidirectional_ ? " per direction" : "") + "; expected at least " +
-                           (bidirectional_ ? "4 (bidirectional)" : "2"));
+                      "got " + std::to_string(num_buckets_) + ", which leaves no exact bucket" +
+                          (bidirectional_ ? " per direction" : "") + "; expected at least " +
+                          (bidirectional_ ? "4 (bidirectional)" : "2"));
     if (max_distance_ <= max_exact)
       throw UserError(
           "max_distance",
@@ -92,8 +92,8 @@ class T5 final : public Encoder {
     const NpyArray a = read_npy_param(path_);
     if (a.shape.size() != 2 || a.shape[0] != num_buckets_)
       throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
-                                   ", expected (num_buckets, heads) = (" +
-                                   std::to_string(num_buckets_) + ", heads)");
+                                  ", expected (num_buckets, heads) = (" +
+                                  std::to_string(num_buckets_) + ", heads)");
     file_heads_ = a.shape[1];
     file_table_ = std::make_shared<const std::vector<double>>(a.as_double());
   }
@@ -104,9 +104,9 @@ class T5 final : public Encoder {
     if (heads <= 0) throw UserError("", "t5 needs heads >= 1; got " + std::to_string(heads));
     if (from_file_ && heads != file_heads_)
       throw UserError("path", path_ + ": table has " + std::to_string(file_heads_) +
-                                   " heads (columns) but the model has " + std::to_string(heads) +
-                                   "; expected shape (" + std::to_string(num_buckets_) + ", " +
-                                   std::to_string(heads) + ")");
+                                  " heads (columns) but the model has " + std::to_string(heads) +
+                                  "; expected shape (" + std::to_string(num_buckets_) + ", " +
+                                  std::to_string(heads) + ")");
   }
 
   bool bias_is_relative() const override { return true; }

@@ -13,10 +13,10 @@
 #include <optional>
 #include <string>
 
-#include "encoders/error.h"
 #include "encoders/encoder.h"
-#include "encoders/params.h"
+#include "encoders/error.h"
 #include "encoders/npy.h"
+#include "encoders/params.h"
 
 namespace posbench {
 
@@ -28,7 +28,7 @@ inline std::optional<std::string> init_file_path(const Params& p, const std::str
   if (init != "file") {
     if (p.has("path"))
       throw UserError("path", "is only read when init = \"file\" (init is \"" + init +
-                                   "\"); expected init = \"file\" or no path");
+                                  "\"); expected init = \"file\" or no path");
     return std::nullopt;
   }
   if (!p.has("path")) throw UserError("path", "missing: init = \"file\" needs " + needs);

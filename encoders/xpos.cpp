@@ -52,12 +52,11 @@ class Xpos final : public Encoder {
 
   void check_shape(int64_t head_dim, int64_t) const override {
     if (head_dim <= 0 || head_dim % 2 != 0)
-      throw UserError("",
-                       "xpos needs an even, positive head_dim; got " + std::to_string(head_dim));
+      throw UserError("", "xpos needs an even, positive head_dim; got " + std::to_string(head_dim));
     if (rotary_dims(head_dim) < 2)
       throw UserError("rotary_fraction", "rotary_fraction " + std::to_string(fraction_) +
-                                              " of head_dim " + std::to_string(head_dim) +
-                                              " rotates no pair; expected at least 2 channels");
+                                             " of head_dim " + std::to_string(head_dim) +
+                                             " rotates no pair; expected at least 2 channels");
   }
 
   int64_t rotary_dims(int64_t head_dim) const override {

@@ -50,10 +50,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/analysis/apply.h"
 #include "encoders/experiment.h"
-#include "harness/analysis/position_features.h"
 #include "encoders/rng.h"
+#include "harness/analysis/apply.h"
+#include "harness/analysis/position_features.h"
 
 namespace posbench {
 namespace {
@@ -94,14 +94,13 @@ class LengthExtrapolation final : public Experiment {
       for (double v : p.numbers("eval_lengths")) {
         if (v != std::floor(v))
           throw UserError("eval_lengths", "length " + std::to_string(v) +
-                                               " is not an integer; expected lengths "
-                                               ">= train_length = " +
-                                               std::to_string(train_));
+                                              " is not an integer; expected lengths "
+                                              ">= train_length = " +
+                                              std::to_string(train_));
         if (int64_t(v) < train_)
-          throw UserError("eval_lengths",
-                           "length " + std::to_string(int64_t(v)) +
-                               " is below train_length = " + std::to_string(train_) +
-                               "; expected every eval length >= train_length");
+          throw UserError("eval_lengths", "length " + std::to_string(int64_t(v)) +
+                                              " is below train_length = " + std::to_string(train_) +
+                                              "; expected every eval length >= train_length");
         evals.push_back(int64_t(v));
       }
       if (evals.empty())
@@ -111,8 +110,8 @@ class LengthExtrapolation final : public Experiment {
     }
     if (window_ > train_)
       throw UserError("window", "window " + std::to_string(window_) +
-                                     " is longer than train_length = " + std::to_string(train_) +
-                                     "; expected window <= train_length");
+                                    " is longer than train_length = " + std::to_string(train_) +
+                                    "; expected window <= train_length");
     lengths_ = evals;
     lengths_.push_back(train_);  // L is always the first point of every curve: the reference
     std::sort(lengths_.begin(), lengths_.end());

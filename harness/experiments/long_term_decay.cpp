@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/analysis/apply.h"
 #include "encoders/experiment.h"
+#include "harness/analysis/apply.h"
 #include "harness/analysis/similarity.h"
 
 namespace posbench {
@@ -46,10 +46,10 @@ class LongTermDecay final : public Experiment {
     for (double r : p.numbers("distances")) {
       if (r != std::floor(r) || r < 0)
         throw UserError("distances",
-                         "distance " + std::to_string(r) + " is not a non-negative integer");
+                        "distance " + std::to_string(r) + " is not a non-negative integer");
       if (r > double(int64_t(1) << 40))
         throw UserError("distances",
-                         "distance " + std::to_string(r) + " is too large; expected <= 2^40");
+                        "distance " + std::to_string(r) + " is too large; expected <= 2^40");
       distances_.push_back(int64_t(r));
     }
     if (distances_.empty())

@@ -77,9 +77,9 @@ class Monotonicity final : public Experiment {
   explicit Monotonicity(const Params& p) : shape_(p), max_offset_(p.integer("max_offset")) {
     if (max_offset_ >= shape_.positions)
       throw UserError("max_offset", "max_offset " + std::to_string(max_offset_) +
-                                         " leaves no anchor inside positions = " +
-                                         std::to_string(shape_.positions) +
-                                         "; expected max_offset < positions");
+                                        " leaves no anchor inside positions = " +
+                                        std::to_string(shape_.positions) +
+                                        "; expected max_offset < positions");
   }
 
   void check(const EncoderInstance& enc) const override {

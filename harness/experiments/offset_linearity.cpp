@@ -14,9 +14,9 @@
 #include <cmath>
 #include <numeric>
 
-#include "harness/analysis/apply.h"
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
+#include "harness/analysis/apply.h"
 
 namespace posbench {
 namespace {
@@ -29,9 +29,9 @@ class OffsetLinearity final : public Experiment {
       if (k != std::floor(k) || k < 1)
         throw UserError("offsets", "offset " + std::to_string(k) + " is not a positive integer");
       if (k >= double(positions_))  // compared as double: int64_t(1e20) would be undefined
-        throw UserError(
-            "offsets", "offset " + fmt::format("{:g}", k) + " leaves no pair inside positions = " +
-                           std::to_string(positions_) + "; expected offsets < positions");
+        throw UserError("offsets",
+                        "offset " + fmt::format("{:g}", k) + " leaves no pair inside positions = " +
+                            std::to_string(positions_) + "; expected offsets < positions");
       offsets_.push_back(int64_t(k));
     }
     if (offsets_.empty()) throw UserError("offsets", "is empty; expected at least one offset");

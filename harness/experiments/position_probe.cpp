@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/analysis/apply.h"
 #include "encoders/experiment.h"
-#include "harness/analysis/position_features.h"
 #include "encoders/rng.h"
+#include "harness/analysis/apply.h"
+#include "harness/analysis/position_features.h"
 
 namespace posbench {
 namespace {

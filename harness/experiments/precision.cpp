@@ -7,7 +7,8 @@
 //   rotary   : R(p) u, u a seeded unit vector (stream "precision/u")  [dim]
 //   bias     : b_h(p, k) for every head h and every sampled k <= p    [heads, K]
 // Variants:
-//   float32        : posbench's path (harness/analysis/apply.h): float64 math, rounded once to float32
+//   float32        : posbench's path (harness/analysis/apply.h): float64 math, rounded once to
+//   float32
 //                    (rotary: u stored in float32 too).
 //   bfloat16       : the float32 result rounded to bfloat16 (round to nearest even, keep the top
 //                    16 bits; rotary: u also stored in bfloat16). bfloat16 has 8 significant
@@ -29,10 +30,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/analysis/apply.h"
 #include "encoders/experiment.h"
-#include "harness/analysis/position_features.h"
 #include "encoders/rng.h"
+#include "harness/analysis/apply.h"
+#include "harness/analysis/position_features.h"
 
 namespace posbench {
 namespace {

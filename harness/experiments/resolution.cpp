@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "encoders/experiment.h"
-#include "harness/analysis/position_features.h"
 #include "encoders/rng.h"
+#include "harness/analysis/position_features.h"
 
 namespace posbench {
 namespace {

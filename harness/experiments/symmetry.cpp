@@ -1,6 +1,6 @@
 // symmetry — is phi(x, y) = phi(y, x)? (Wang et al., ICLR 2021, "On Position Embeddings in
-// BERT", property "symmetry".) phi as in harness/analysis/similarity.h (rotary: seeded content, stream
-// "symmetry/content", x the query's position and y the key's; bias: per head).
+// BERT", property "symmetry".) phi as in harness/analysis/similarity.h (rotary: seeded content,
+// stream "symmetry/content", x the query's position and y the key's; bias: per head).
 //   asymmetry = ||S - S^T||_F / ||S||_F,   S[x][y] = phi(x, y),  x, y in [0, positions)
 // (0 when S = 0). Bias schemes: `asymmetry` is the worst head, with a curve per head.
 // Expected: sinusoidal and alibi exactly 0 (inner products are symmetric; |i - j| too); rope with

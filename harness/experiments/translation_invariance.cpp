@@ -34,9 +34,9 @@ class TranslationInvariance final : public Experiment {
       : shape_(p), max_offset_(p.integer("max_offset")) {
     if (max_offset_ >= shape_.positions)
       throw UserError("max_offset", "max_offset " + std::to_string(max_offset_) +
-                                         " leaves no anchor inside positions = " +
-                                         std::to_string(shape_.positions) +
-                                         "; expected max_offset < positions");
+                                        " leaves no anchor inside positions = " +
+                                        std::to_string(shape_.positions) +
+                                        "; expected max_offset < positions");
   }
 
   void check(const EncoderInstance& enc) const override {

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
+#include "harness/analysis/apply.h"
 #include "tests/test_util.h"
 
 namespace posbench {

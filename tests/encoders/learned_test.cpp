@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "encoders/registry.h"
-#include "harness/run/config.h"
 #include "encoders/npy.h"
+#include "encoders/registry.h"
 #include "encoders/rng.h"
+#include "harness/run/config.h"
 #include "tests/test_util.h"
 
 namespace posbench {

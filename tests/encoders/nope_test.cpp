@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "harness/analysis/apply.h"
 #include "encoders/registry.h"
-#include "harness/analysis/attention_logit.h"
 #include "encoders/rng.h"
+#include "harness/analysis/apply.h"
+#include "harness/analysis/attention_logit.h"
 #include "tests/test_util.h"
 
 namespace posbench {

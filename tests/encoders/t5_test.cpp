@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "encoders/registry.h"
 #include "encoders/npy.h"
+#include "encoders/registry.h"
 #include "encoders/rng.h"
 #include "tests/test_util.h"
 

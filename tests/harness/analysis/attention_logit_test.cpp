@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "encoders/registry.h"
-#include "harness/analysis/attention_logit.h"
 #include "encoders/rng.h"
+#include "harness/analysis/attention_logit.h"
 
 namespace posbench {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/run/config.h"
 #include "encoders/experiment.h"
+#include "harness/run/config.h"
 
 namespace posbench {
 namespace {

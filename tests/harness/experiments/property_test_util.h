@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/run/config.h"
 #include "encoders/experiment.h"
+#include "harness/run/config.h"
 
 namespace posbench::test {
 

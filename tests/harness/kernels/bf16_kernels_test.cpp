@@ -14,11 +14,11 @@
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
+#include "encoders/rng.h"
 #include "harness/kernels/bfloat16.h"
 #include "harness/kernels/ops.h"
 #include "harness/kernels/reference.h"
 #include "harness/kernels/simd.h"
-#include "encoders/rng.h"
 #include "tests/harness/kernels/kernel_test_util.h"
 
 namespace posbench::kernels {

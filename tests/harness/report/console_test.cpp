@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/run/config.h"
 #include "harness/report/console.h"
+#include "harness/run/config.h"
 #include "harness/run/runner.h"
 
 namespace posbench {

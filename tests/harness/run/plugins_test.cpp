@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "encoders/registry.h"
 #include "encoders/experiment.h"
+#include "encoders/registry.h"
 #include "harness/run/plugins.h"
 #include "tests/test_util.h"
 

@@ -44,7 +44,7 @@ class BiasProbe final : public Experiment {
         j_(p.integer("j")) {
     if (head_ >= heads_)
       throw UserError("head", "got " + std::to_string(head_) + ", expected < heads (" +
-                                   std::to_string(heads_) + ")");
+                                  std::to_string(heads_) + ")");
   }
   // Only bias schemes are probed; the others are reported not_applicable.
   void check(const EncoderInstance& enc) const override {

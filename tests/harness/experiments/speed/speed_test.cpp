@@ -282,8 +282,7 @@ TEST_F(SpeedRun, BadShapesAndOperationsAreUserErrors) {
   const Result r = run("validate '" + config.string() + "'");
   EXPECT_EQ(r.code, 2);
   // Both problems in one pass, each at its exact JSON path.
-  EXPECT_NE(r.err.find("experiments[0].operations[1]: got \"rotate\""), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("experiments[0].operations[1]: got \"rotate\""), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("experiments[1].shapes[0].head_dim: missing"), std::string::npos) << r.err;
 }
 
