@@ -48,8 +48,12 @@ ElfFacts inspect_elf(const fs::path& file) {
         "is not a shared library (no ELF header); expected a .so built as a CMake MODULE "
         "library linked to posbench::sdk",
         {}};
-  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || got < sizeof eh)
+  if (eh.e_ident[EI_CLASS] == ELFCLASS32)
     return {"is a 32-bit ELF file; this posbench is 64-bit", {}};
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return {"is a corrupt ELF file (unknown class " + std::to_string(eh.e_ident[EI_CLASS]) + ")",
+            {}};
+  if (got < sizeof eh) return {"is a truncated ELF file (shorter than its header)", {}};
   if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
     return {"is a big-endian ELF file; this posbench is little-endian", {}};
   if (eh.e_type == ET_REL)

@@ -232,6 +232,26 @@ TEST_F(PluginCli, NotASharedLibrary) {
   expect_plugin_error(run("--plugin " + quoted(dir) + " list"), dir, "is a directory");
 }
 
+TEST_F(PluginCli, TruncatedOr32BitElfIsCalledWhatItIs) {
+  // The first 20 bytes of a 64-bit little-endian ELF header (a truncated .so): once called "a
+  // 32-bit ELF file".
+  std::string header(
+      "\x7f"
+      "ELF\x02\x01\x01",
+      7);
+  header.resize(20, '\0');
+  const fs::path truncated = write("libtruncated.so", header);
+  expect_plugin_error(run("--plugin " + quoted(truncated) + " list"), truncated,
+                      "is a truncated ELF file");
+  std::string header32(
+      "\x7f"
+      "ELF\x01\x01\x01",
+      7);
+  header32.resize(64, '\0');
+  const fs::path elf32 = write("lib32.so", header32);
+  expect_plugin_error(run("--plugin " + quoted(elf32) + " list"), elf32, "is a 32-bit ELF file");
+}
+
 TEST_F(PluginCli, UnresolvedSymbolIsNamed) {
   expect_plugin_error(run("--plugin " + quoted(plugin("unresolved_plugin")) + " list"),
                       plugin("unresolved_plugin"),
