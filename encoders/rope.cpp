@@ -110,7 +110,6 @@ class ScalingReader {
   explicit ScalingReader(const json& dict) : d_(dict) {}
 
   bool has(const std::string& key) const { return d_.contains(key) && !d_[key].is_null(); }
-  const json& at(const std::string& key) const { return d_[key]; }
 
   [[noreturn]] void fail(const std::string& key, const std::string& message) const {
     throw UserError("scaling." + key, message);

@@ -139,13 +139,19 @@ json parse_json_text(const std::string& text, const std::string& what) {
 // The config's own keys and an encoder entry's, declared like any params. An experiment entry's
 // keys are its type's params plus "encoders", and an encoder's "params" are its scheme's: those
 // are resolved below once "type" / "name" say which declarations apply.
+const ParamSpec& plugins_spec() {
+  static const ParamSpec spec =
+      ParamSpec::list_of("plugins", ParamSpec::path("", "shared library"), json::array(),
+                         "shared libraries (.so) to load before names are resolved");
+  return spec;
+}
+
 const std::vector<ParamSpec>& config_specs() {
   static const std::vector<ParamSpec> specs = {
       ParamSpec::string("name", "unnamed", "name of the study, written into the results"),
       ParamSpec::unsigned_integer("seed", 0,
                                   "seed of every random draw (each consumer names its stream)"),
-      ParamSpec::list_of("plugins", ParamSpec::path("", "shared library"), json::array(),
-                         "shared libraries (.so) to load before names are resolved"),
+      plugins_spec(),
   };
   return specs;
 }
@@ -174,7 +180,7 @@ static json without(const json& obj, std::initializer_list<const char*> drop) {
 std::vector<std::string> config_plugins(const json& config, Diagnostics& diag) {
   if (!config.is_object() || !config.contains("plugins")) return {};
   const json& given = config["plugins"];
-  resolve_value(config_specs()[2], given, "plugins", diag);
+  resolve_value(plugins_spec(), given, "plugins", diag);
   // The good entries still load, so that `validate` can check the rest of the config.
   std::vector<std::string> out;
   if (given.is_array())
