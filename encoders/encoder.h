@@ -13,6 +13,7 @@
 // Shapes are row-major (C order) and given in the comments as [dim0, dim1, ...].
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -63,6 +64,11 @@ enum class SinCosLayout { sin_cos_interleaved, sin_then_cos };
 
 const char* to_string(SinCosLayout layout);
 
+// Byte counts for memory_bytes(): the product / sum, or UINT64_MAX when it overflows (a size
+// that large is refused by the memory guard either way). Negative factors count as 0.
+uint64_t saturating_product(std::initializer_list<int64_t> factors);
+uint64_t saturating_sum(std::initializer_list<uint64_t> terms);
+
 class Encoder {
  public:
   virtual ~Encoder() = default;
@@ -81,6 +87,20 @@ class Encoder {
   // and rotary schemes are the same for every head (the interface has no per-head rotation),
   // so they ignore it.
   virtual void check_shape(int64_t dim, int64_t heads) const = 0;
+
+  // Bytes the scheme itself allocates and keeps to serve calls at this shape: weights drawn
+  // per width, a weight file's contents (and the read buffer while converting it), caches.
+  // Experiments add it to their own memory_bytes(), so the memory guard refuses a run (or
+  // `validate`) before anything is allocated. Computed from parameters and file headers only;
+  // saturates at UINT64_MAX rather than overflowing. Default: nothing worth counting.
+  virtual uint64_t memory_bytes(int64_t dim, int64_t heads) const;
+
+  // Reads what the scheme keeps on disk (weight files), once. Construction reads only file
+  // headers (shapes, sizes), so `validate` never loads weights; `run` and `apply` call load()
+  // on one thread before the first operation, after the memory guard. Operations load on
+  // first use if nobody did. Throws UserError (path relative to the params) if the file changed
+  // or holds values it cannot use.
+  virtual void load() const {}
 
   // ---- additive ---------------------------------------------------------------------------
   // out[t, c] = PE(positions[t])[c];  out: [positions.size(), dim].

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "encoders/error.h"
 
@@ -55,6 +56,21 @@ void check_output_target(const fs::path& target, const std::string& option) {
   if (access(dir.c_str(), W_OK | X_OK) != 0)
     throw UserError(option, target.string() + ": cannot write in " + dir.string() + " (" +
                                 std::strerror(errno) + "); expected a writable directory");
+}
+
+void require_utf8_path(const fs::path& path, const std::string& option) {
+  const std::string& text = path.native();
+  try {
+    // nlohmann/json's own check, the one that would otherwise fail when results are written.
+    (void)nlohmann::json(text).dump();
+  } catch (const nlohmann::json::type_error&) {
+    std::string shown;
+    for (unsigned char c : text)
+      shown += c >= 0x20 && c < 0x7f ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
+    throw UserError(option, "path '" + shown +
+                                "' is not valid UTF-8; expected a UTF-8 path (posbench records "
+                                "paths in JSON, which holds only UTF-8): rename it");
+  }
 }
 
 std::string human_bytes(uint64_t bytes) {

@@ -22,6 +22,11 @@ void check_output_target(const std::filesystem::path& target, const std::string&
 // for a SIGINT/SIGTERM handler, so an interrupted run leaves nothing behind.
 void remove_pending_temporary_file();
 
+// Refuses (UserError naming `option`) a path that is not valid UTF-8. Paths end up in JSON
+// (results, `list --json`, plugin sources), which holds only UTF-8 text: such a path would make
+// the results unwritable after a whole run, so it is refused before anything runs.
+void require_utf8_path(const std::filesystem::path& path, const std::string& option);
+
 // "1.5 GiB"
 std::string human_bytes(uint64_t bytes);
 

@@ -20,7 +20,8 @@
 //     (W1 and b1 do not depend on heads).
 //   init "file": `path` is a directory holding w1.npy ([hidden] or [hidden, 1], as PyTorch's
 //     Linear(1, hidden).weight), b1.npy [hidden], w2.npy [heads, hidden], b2.npy [heads]
-//     (float32 or float64); `hidden` must equal the files' hidden and heads the model's.
+//     (float32 or float64); `hidden` must equal the files' hidden and heads the model's. Their
+//     headers are checked at construction, their data read by load().
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -58,8 +59,9 @@ class Fire final : public Encoder {
                                   " is not a directory; expected a directory with w1.npy "
                                   "[hidden], b1.npy [hidden], w2.npy [heads, hidden], b2.npy "
                                   "[heads]");
-    const NpyArray w1 = load("w1.npy"), b1 = load("b1.npy"), w2 = load("w2.npy"),
-                   b2 = load("b2.npy");
+    // The headers only: shapes are checked now, the weights are read by load().
+    for (int k = 0; k < 4; ++k) headers_[k] = read_npy_header_param(file(k));
+    const NpyHeader &w1 = headers_[0], &b1 = headers_[1], &w2 = headers_[2], &b2 = headers_[3];
     const bool w1_ok = (w1.shape.size() == 1 && w1.shape[0] == hidden_) ||
                        (w1.shape.size() == 2 && w1.shape[0] == hidden_ && w1.shape[1] == 1);
     if (!w1_ok) {
@@ -78,8 +80,6 @@ class Fire final : public Encoder {
                           ", expected (heads, hidden) with hidden = " + std::to_string(hidden_));
     file_heads_ = w2.shape[0];
     expect_shape(b2, "b2.npy", {file_heads_}, "(heads,) with heads = w2.npy's rows");
-    file_mlp_ = std::make_shared<const Mlp>(
-        Mlp{w1.as_double(), b1.as_double(), w2.as_double(), b2.as_double()});
   }
 
   Family family() const override { return Family::bias; }
@@ -91,6 +91,20 @@ class Fire final : public Encoder {
                                   " heads but the model has " + std::to_string(heads) +
                                   "; expected w2.npy of shape (" + std::to_string(heads) + ", " +
                                   std::to_string(hidden_) + ")");
+  }
+
+  // The MLP's weights as float64; from files, also the buffers they are read into.
+  uint64_t memory_bytes(int64_t, int64_t heads) const override {
+    if (!from_file_)  // W1, b1 [hidden]; W2 [heads, hidden], b2 [heads]
+      return saturating_sum(
+          {saturating_product({2, hidden_, 8}), saturating_product({heads, hidden_ + 1, 8})});
+    uint64_t total = 0;
+    for (const NpyHeader& h : headers_) total = saturating_sum({total, loaded_npy_bytes(h)});
+    return total;
+  }
+
+  void load() const override {
+    if (from_file_) file_mlp();
   }
 
   void bias(std::span<const int64_t> q_positions, std::span<const int64_t> k_positions,
@@ -118,11 +132,21 @@ class Fire final : public Encoder {
  private:
   double psi(double x) const { return std::log1p(c_ * std::abs(x)); }
 
-  NpyArray load(const char* name) const {
-    return read_npy_param(std::filesystem::path(dir_) / name);
+  // w1.npy, b1.npy, w2.npy, b2.npy
+  std::filesystem::path file(int k) const {
+    static const char* const kNames[4] = {"w1.npy", "b1.npy", "w2.npy", "b2.npy"};
+    return std::filesystem::path(dir_) / kNames[k];
   }
 
-  void expect_shape(const NpyArray& a, const char* name, const std::vector<int64_t>& shape,
+  std::shared_ptr<const Mlp> file_mlp() const {
+    return file_mlp_.get([&] {
+      std::vector<double> w[4];
+      for (int k = 0; k < 4; ++k) w[k] = read_checked_npy_param(file(k), headers_[k]).as_double();
+      return Mlp{std::move(w[0]), std::move(w[1]), std::move(w[2]), std::move(w[3])};
+    });
+  }
+
+  void expect_shape(const NpyHeader& a, const char* name, const std::vector<int64_t>& shape,
                     const std::string& expected) const {
     if (a.shape != shape)
       throw UserError("path", dir_ + "/" + name + " has shape " + npy_shape_text(a.shape) +
@@ -130,7 +154,7 @@ class Fire final : public Encoder {
   }
 
   std::shared_ptr<const Mlp> mlp_for(int64_t heads) const {
-    if (from_file_) return file_mlp_;
+    if (from_file_) return file_mlp();
     return mlps_.get(heads, [&] {
       Rng rng(seed_, "fire/mlp");
       auto draw = [&](int64_t n, double k) {
@@ -154,7 +178,8 @@ class Fire final : public Encoder {
   bool from_file_;
   std::string dir_;
   int64_t file_heads_ = 0;
-  std::shared_ptr<const Mlp> file_mlp_;
+  NpyHeader headers_[4];  // of w1, b1, w2, b2 (see file())
+  LoadedOnce<Mlp> file_mlp_;
   PerWidthCache<Mlp> mlps_;
 };
 

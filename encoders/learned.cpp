@@ -6,7 +6,8 @@
 //                  at call time, so the table is generated on first use for each d and cached;
 //                  it is the same for the same (seed, max_len, d, std).
 //   init "file"  : W is read from `path`, a .npy of float32 or float64 with shape
-//                  [max_len, d] (loaded at construction; d must equal the dim it is used with).
+//                  [max_len, d] (its header checked at construction, its data read by load();
+//                  d must equal the dim it is used with).
 // Positions p < 0 are never served (UnsupportedPosition). For p >= max_len, `out_of_range`:
 //   "error"       : UnsupportedPosition naming the position and the table range.
 //   "clamp"       : PE(p) = W[max_len - 1].
@@ -51,18 +52,19 @@ class Learned final : public Encoder {
         p, "a .npy file of shape [max_len, d] (max_len = " + std::to_string(max_len_) + ")");
     if (!path) return;
     path_ = *path;
-    const NpyArray a = read_npy_param(path_);
-    if (a.shape.size() != 2)
-      throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
+    // The header only: shapes and sizes are checked now, the table is read by load().
+    file_header_ = read_npy_header_param(path_);
+    const std::vector<int64_t>& shape = file_header_.shape;
+    if (shape.size() != 2)
+      throw UserError("path", path_ + ": has shape " + npy_shape_text(shape) +
                                   ", expected a 2-D table of shape (max_len, d) = (" +
                                   std::to_string(max_len_) + ", d)");
-    if (a.shape[0] != max_len_)
-      throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) + " with " +
-                                  std::to_string(a.shape[0]) + " rows, but max_len is " +
+    if (shape[0] != max_len_)
+      throw UserError("path", path_ + ": has shape " + npy_shape_text(shape) + " with " +
+                                  std::to_string(shape[0]) + " rows, but max_len is " +
                                   std::to_string(max_len_) + "; expected shape (" +
                                   std::to_string(max_len_) + ", d)");
-    file_dim_ = a.shape[1];
-    file_table_ = std::make_shared<const std::vector<double>>(a.as_double());
+    file_dim_ = shape[1];
   }
 
   Family family() const override { return Family::additive; }
@@ -78,6 +80,15 @@ class Learned final : public Encoder {
                                   " columns but the model dim is " + std::to_string(dim) +
                                   "; expected shape (" + std::to_string(max_len_) + ", " +
                                   std::to_string(dim) + ")");
+  }
+
+  // The table [max_len, d] as float64; from a file, also the buffer it is read into.
+  uint64_t memory_bytes(int64_t dim, int64_t) const override {
+    return from_file_ ? loaded_npy_bytes(file_header_) : saturating_product({max_len_, dim, 8});
+  }
+
+  void load() const override {
+    if (from_file_) file_table();
   }
 
   void additive_table(std::span<const int64_t> positions, int64_t dim, double* out) const override {
@@ -119,8 +130,12 @@ class Learned final : public Encoder {
   }
 
  private:
+  std::shared_ptr<const std::vector<double>> file_table() const {
+    return file_table_.get([&] { return read_checked_npy_param(path_, file_header_).as_double(); });
+  }
+
   std::shared_ptr<const std::vector<double>> table_for(int64_t dim) const {
-    if (from_file_) return file_table_;
+    if (from_file_) return file_table();
     return tables_.get(
         dim, [&] { return Rng(seed_, "learned/table").normal_vector(max_len_ * dim, std_); });
   }
@@ -131,8 +146,9 @@ class Learned final : public Encoder {
   bool from_file_;
   OutOfRange policy_ = OutOfRange::error;
   std::string path_;
+  NpyHeader file_header_;
   int64_t file_dim_ = 0;
-  std::shared_ptr<const std::vector<double>> file_table_;
+  LoadedOnce<std::vector<double>> file_table_;
   PerWidthCache<std::vector<double>> tables_;
 };
 

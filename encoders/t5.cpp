@@ -89,13 +89,14 @@ class T5 final : public Encoder {
                               std::to_string(num_buckets_) + ")");
     if (!path) return;
     path_ = *path;
-    const NpyArray a = read_npy_param(path_);
-    if (a.shape.size() != 2 || a.shape[0] != num_buckets_)
-      throw UserError("path", path_ + ": has shape " + npy_shape_text(a.shape) +
+    // The header only: shapes and sizes are checked now, the table is read by load().
+    file_header_ = read_npy_header_param(path_);
+    const std::vector<int64_t>& shape = file_header_.shape;
+    if (shape.size() != 2 || shape[0] != num_buckets_)
+      throw UserError("path", path_ + ": has shape " + npy_shape_text(shape) +
                                   ", expected (num_buckets, heads) = (" +
                                   std::to_string(num_buckets_) + ", heads)");
-    file_heads_ = a.shape[1];
-    file_table_ = std::make_shared<const std::vector<double>>(a.as_double());
+    file_heads_ = shape[1];
   }
 
   Family family() const override { return Family::bias; }
@@ -107,6 +108,16 @@ class T5 final : public Encoder {
                                   " heads (columns) but the model has " + std::to_string(heads) +
                                   "; expected shape (" + std::to_string(num_buckets_) + ", " +
                                   std::to_string(heads) + ")");
+  }
+
+  // The table [num_buckets, heads] as float64; from a file, also the buffer it is read into.
+  uint64_t memory_bytes(int64_t, int64_t heads) const override {
+    return from_file_ ? loaded_npy_bytes(file_header_)
+                      : saturating_product({num_buckets_, heads, 8});
+  }
+
+  void load() const override {
+    if (from_file_) file_table();
   }
 
   bool bias_is_relative() const override { return true; }
@@ -126,8 +137,12 @@ class T5 final : public Encoder {
   }
 
  private:
+  std::shared_ptr<const std::vector<double>> file_table() const {
+    return file_table_.get([&] { return read_checked_npy_param(path_, file_header_).as_double(); });
+  }
+
   std::shared_ptr<const std::vector<double>> table_for(int64_t heads) const {
-    if (from_file_) return file_table_;
+    if (from_file_) return file_table();
     return tables_.get(
         heads, [&] { return Rng(seed_, "t5/table").normal_vector(num_buckets_ * heads, std_); });
   }
@@ -138,8 +153,9 @@ class T5 final : public Encoder {
   uint64_t seed_;
   bool from_file_;
   std::string path_;
+  NpyHeader file_header_;
   int64_t file_heads_ = 0;
-  std::shared_ptr<const std::vector<double>> file_table_;
+  LoadedOnce<std::vector<double>> file_table_;
   PerWidthCache<std::vector<double>> tables_;
 };
 

@@ -35,14 +35,61 @@ inline std::optional<std::string> init_file_path(const Params& p, const std::str
   return p.string("path");
 }
 
-// read_npy, with a file that cannot be read reported against the `path` param.
-inline NpyArray read_npy_param(const std::filesystem::path& file) {
+// read_npy (at most max_bytes of data; 0: any), with a file that cannot be read reported
+// against the `path` param.
+inline NpyArray read_npy_param_limited(const std::filesystem::path& file, uint64_t max_bytes) {
   try {
-    return read_npy(file);
+    return read_npy(file, max_bytes);
   } catch (const UserError& e) {
     throw UserError("path", e.message());
   }
 }
+
+// read_npy_header, reported against the `path` param: what a scheme reads at construction,
+// so `validate` checks shapes and sizes without reading any weights.
+inline NpyHeader read_npy_header_param(const std::filesystem::path& file) {
+  try {
+    return read_npy_header(file);
+  } catch (const UserError& e) {
+    throw UserError("path", e.message());
+  }
+}
+
+// Reads, at load time, a file whose header was checked at construction: it must still hold
+// what was checked (same shape, no more data), or it changed in between.
+inline NpyArray read_checked_npy_param(const std::filesystem::path& file,
+                                       const NpyHeader& checked) {
+  NpyArray a = read_npy_param_limited(file, checked.data_bytes);
+  if (a.shape != checked.shape || a.dtype != checked.dtype)
+    throw UserError("path", file.string() + ": changed since it was checked: shape " +
+                                npy_shape_text(a.shape) + ", was " + npy_shape_text(checked.shape));
+  return a;
+}
+
+// Bytes to read a checked file and keep it as float64: the read buffer and the converted copy.
+// (The header check guarantees data_bytes is the file's real data size, so no overflow.)
+inline uint64_t loaded_npy_bytes(const NpyHeader& h) {
+  const int64_t elements = int64_t(h.data_bytes / npy_item_size(h.dtype));
+  return saturating_sum({h.data_bytes, saturating_product({elements, 8})});
+}
+
+// A value made once, on first use, then shared (weights read from files: Encoder::load()).
+// Locked: experiments call a scheme from several OpenMP threads. If make() throws, nothing is
+// kept and the next call tries again.
+template <class T>
+class LoadedOnce {
+ public:
+  template <class Make>
+  std::shared_ptr<const T> get(Make make) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!value_) value_ = std::make_shared<const T>(make());
+    return value_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const T> value_;
+};
 
 // Weights per width, built by `make()` on first use and then shared. The lock is there because
 // experiments call one scheme instance from several OpenMP threads.

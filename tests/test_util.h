@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "encoders/registry.h"
 
@@ -89,6 +90,30 @@ inline std::string quoted(const std::filesystem::path& p) {
   out += p.string();
   out += '\'';
   return out;
+}
+
+// Writes a float32 .npy file whose header declares `shape` and whose data is a hole: the file
+// has exactly the size the header promises (so it passes every header check) but occupies no
+// disk. Tests use it to show a file of many GiB is judged by its header and never read.
+inline std::filesystem::path write_sparse_npy(const std::filesystem::path& p,
+                                              const std::vector<int64_t>& shape) {
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  uint64_t elements = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    dict += (i ? ", " : "") + std::to_string(shape[i]);
+    elements *= uint64_t(shape[i]);
+  }
+  dict += shape.size() == 1 ? ",), }" : "), }";
+  dict += std::string((64 - (10 + dict.size() + 1) % 64) % 64, ' ') + "\n";
+  std::string header = "\x93NUMPY";
+  header += char(1);
+  header += char(0);
+  header += char(dict.size() & 0xff);
+  header += char(dict.size() >> 8);
+  header += dict;
+  std::ofstream(p, std::ios::binary) << header;
+  std::filesystem::resize_file(p, header.size() + elements * 4);
+  return p;
 }
 
 struct BinaryResult {

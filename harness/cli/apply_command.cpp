@@ -2,12 +2,14 @@
 // harness/analysis/apply.h, so any scheme can be compared with an outside implementation.
 #include "harness/cli/apply_command.h"
 
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <numeric>
 #include <vector>
 
 #include "encoders/error.h"
+#include "encoders/files.h"
 #include "encoders/npy.h"
 #include "encoders/registry.h"
 #include "harness/analysis/apply.h"
@@ -53,6 +55,8 @@ void apply_command(const ApplyArgs& args) {
   if (args.offset < 0)
     throw UserError("--offset: got " + std::to_string(args.offset) +
                     ", expected a non-negative position");
+  require_utf8_path(args.input, "--input");
+  require_utf8_path(args.output, "--output");
   check_output_target(args.output, "--output");
 
   // 2. The input's header: shape checks and the memory estimate before reading any data.
@@ -99,17 +103,24 @@ void apply_command(const ApplyArgs& args) {
   }
 
   // Input array + serialised output + float64 work buffer of the reference ops (their largest
-  // temporary is one double per element) + positions.
+  // temporary is one double per element) + positions + what the scheme keeps (its weights).
   const uint64_t limit = args.max_memory ? args.max_memory : default_memory_limit();
-  const uint64_t need = 2 * header.data_bytes + uint64_t(elements) * sizeof(double) +
-                        uint64_t(n + n_k) * sizeof(int64_t);
+  const uint64_t need =
+      saturating_sum({header.data_bytes, header.data_bytes, saturating_product({elements, 8}),
+                      saturating_product({n, 8}), saturating_product({n_k, 8}),
+                      enc.memory_bytes(family == Family::bias ? 0 : dim, heads)});
   if (need > limit)
     throw UserError(where + ": applying '" + args.scheme + "' would need about " +
                     human_bytes(need) + " (" + std::to_string(need) + " bytes), above the " +
                     "memory limit of " + human_bytes(limit) + "; expected a smaller array or a " +
                     "larger --max-memory");
 
-  // 3. Read, apply in place, write.
+  // 3. Read (the scheme's weight files first), apply in place, write.
+  try {
+    enc.load();
+  } catch (const UserError& e) {
+    throw UserError(join_path("params", e.path()), e.message());
+  }
   NpyArray a = read_npy(args.input, limit);
   std::vector<int64_t> positions(n);
   std::iota(positions.begin(), positions.end(), args.offset);
@@ -133,6 +144,20 @@ void apply_command(const ApplyArgs& args) {
   } catch (const UnsupportedPosition& e) {
     throw UserError(where + " with --offset " + std::to_string(args.offset) + ": " + e.what());
   }
+  // The input is finite (read_npy checks), so a NaN or inf here came from the scheme: never
+  // written silently. Row t is position offset + t (bias: query row t of any head).
+  with_data(a, [&](const auto* x) {
+    const int64_t row_width = elements / n;
+    for (int64_t i = 0; i < elements; ++i) {
+      if (std::isfinite(double(x[i]))) continue;
+      const int64_t t = family == Family::bias ? (i / n_k) % n : i / row_width;
+      throw UserError(where + ": '" + args.scheme + "' produced " +
+                      (std::isnan(double(x[i])) ? "NaN" : "inf") + " at flat index " +
+                      std::to_string(i) + " (position " + std::to_string(args.offset + t) +
+                      "); expected finite values: the scheme's values overflow or are "
+                      "undefined at these positions with these params; nothing was written");
+    }
+  });
   write_npy(args.output, a);
 }
 

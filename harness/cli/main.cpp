@@ -194,6 +194,7 @@ Plan load_plan(const std::string& file) {
 }
 
 int cmd_validate(const std::string& file, uint64_t max_memory) {
+  require_utf8_path(file, "CONFIG");
   json config = read_json_file(file);
   // Malformed "plugins" entries are reported by build_plan with the rest of the config; a
   // plugin that cannot load stops here (the schemes it would register are then unknown).
@@ -221,9 +222,11 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
 }
 
 int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory) {
+  require_utf8_path(file, "CONFIG");
   Plan plan = load_plan(file);
   fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
   // Refused now, not after a run of minutes.
+  require_utf8_path(out, "-o");
   check_output_target(out, "-o");
   RunOptions options;
   options.threads = threads;

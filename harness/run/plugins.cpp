@@ -15,6 +15,7 @@
 #include <set>
 
 #include "encoders/experiment.h"
+#include "encoders/files.h"
 
 namespace posbench {
 
@@ -167,6 +168,8 @@ void load_plugin(const std::string& given) {
   const fs::path path = fs::absolute(given, ec).lexically_normal();
   if (ec || !fs::exists(path, ec)) refuse("no such file");
   if (fs::is_directory(path, ec)) refuse("is a directory; expected a shared library (.so)");
+  // Its path becomes the source of what it registers (`list --json`, results).
+  require_utf8_path(path, "plugin");
 
   const ElfFacts elf = inspect_elf(path);
   if (!elf.problem.empty()) refuse(elf.problem);

@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 #include <chrono>
 #include <cmath>
+#include <memory>
+#include <set>
+#include <utility>
 
 #include "harness/run/context.h"
 
@@ -14,23 +17,98 @@ using nlohmann::json;
 
 uint64_t default_memory_limit() { return physical_memory_bytes() / 2; }
 
+namespace {
+
+// Stands in for an encoder while an experiment checks it, to learn the shapes the experiment
+// will use it at: Experiment::check passes exactly those to check_shape. Everything else is
+// forwarded, so a check that asks the scheme more (rotary_dims, ...) gets the real answers.
+class ShapeRecorder final : public Encoder {
+ public:
+  explicit ShapeRecorder(const Encoder& real) : real_(real) {}
+  Family family() const override { return real_.family(); }
+  void check_shape(int64_t dim, int64_t heads) const override {
+    real_.check_shape(dim, heads);
+    shapes.insert({dim, heads});
+  }
+  uint64_t memory_bytes(int64_t dim, int64_t heads) const override {
+    return real_.memory_bytes(dim, heads);
+  }
+  void load() const override { real_.load(); }
+  void additive_table(std::span<const int64_t> positions, int64_t dim, double* out) const override {
+    real_.additive_table(positions, dim, out);
+  }
+  int64_t rotary_dims(int64_t head_dim) const override { return real_.rotary_dims(head_dim); }
+  RotaryPairing rotary_pairing() const override { return real_.rotary_pairing(); }
+  void rotary_coefficients(std::span<const int64_t> positions, int64_t head_dim,
+                           const RotaryContext& ctx, double* cos_out,
+                           double* sin_out) const override {
+    real_.rotary_coefficients(positions, head_dim, ctx, cos_out, sin_out);
+  }
+  void bias(std::span<const int64_t> q_positions, std::span<const int64_t> k_positions,
+            int64_t heads, double* out) const override {
+    real_.bias(q_positions, k_positions, heads, out);
+  }
+  std::optional<AngularForm> angular_form(int64_t dim, const RotaryContext& ctx) const override {
+    return real_.angular_form(dim, ctx);
+  }
+  bool bias_is_relative() const override { return real_.bias_is_relative(); }
+  mutable std::set<std::pair<int64_t, int64_t>> shapes;  // (dim, heads)
+
+ private:
+  const Encoder& real_;
+};
+
+}  // namespace
+
+uint64_t scheme_memory_bytes(const Experiment& experiment, const EncoderInstance& enc) {
+  if (!enc.encoder) return 0;  // a plan made by hand, without a scheme instance
+  auto recorder = std::make_shared<ShapeRecorder>(*enc.encoder);
+  EncoderInstance probe = enc;
+  probe.encoder = recorder;
+  experiment.check(probe);
+  // Schemes keep what they allocate per width (drawn tables), so every shape counts.
+  uint64_t total = 0;
+  for (const auto& [dim, heads] : recorder->shapes)
+    total = saturating_sum({total, enc.encoder->memory_bytes(dim, heads)});
+  return total;
+}
+
 void check_memory(const Plan& plan, uint64_t limit) {
   std::vector<Problem> problems;
   for (const auto& e : plan.experiments)
     for (const auto& enc : e.encoders) {
-      const uint64_t need = e.experiment->memory_bytes(enc);
-      if (need > limit)
-        problems.push_back({enc.path, fmt::format("would need {} ({} bytes), above the memory "
-                                                  "limit {}; reduce the sizes or raise "
-                                                  "--max-memory",
-                                                  human_bytes(need), need, human_bytes(limit))});
+      const uint64_t own = e.experiment->memory_bytes(enc);
+      const uint64_t scheme = scheme_memory_bytes(*e.experiment, enc);
+      const uint64_t need = saturating_sum({own, scheme});
+      if (need <= limit) continue;
+      const std::string what =
+          scheme == 0 ? ""
+                      : fmt::format(" (the experiment {}, the scheme's own weights and tables {})",
+                                    human_bytes(own), human_bytes(scheme));
+      problems.push_back(
+          {enc.path, fmt::format("would need {} ({} bytes){}, above the memory limit {}; reduce "
+                                 "the sizes or raise --max-memory",
+                                 human_bytes(need), need, what, human_bytes(limit))});
     }
+  if (!problems.empty()) throw UserError(problems);
+}
+
+void load_encoders(const Plan& plan) {
+  std::vector<Problem> problems;
+  for (const auto& e : plan.experiments)
+    for (const auto& enc : e.encoders) try {
+        if (enc.encoder) enc.encoder->load();
+      } catch (const UserError& err) {
+        for (const auto& p : err.problems())
+          problems.push_back({join_path(enc.path + ".params", p.path), p.message});
+      }
   if (!problems.empty()) throw UserError(problems);
 }
 
 RunOutput run_plan(const Plan& plan, const RunOptions& options) {
   const uint64_t limit = options.max_memory ? options.max_memory : default_memory_limit();
   check_memory(plan, limit);
+  load_encoders(plan);  // weight files, only now (validate never reads them), on one thread
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   omp_set_num_threads(threads);
 

@@ -36,9 +36,16 @@ struct RunOutput {
 // Default memory limit: half of physical RAM.
 uint64_t default_memory_limit();
 
+// Bytes the scheme of `enc` keeps for `experiment`: Encoder::memory_bytes summed over the
+// shapes the experiment uses it at (the ones its check() passes to check_shape).
+uint64_t scheme_memory_bytes(const Experiment& experiment, const EncoderInstance& enc);
+
 // Throws UserError naming the experiment/encoder and the bytes it would need when any
-// exceeds `limit`.
+// exceeds `limit`: the experiment's memory_bytes() plus scheme_memory_bytes().
 void check_memory(const Plan& plan, uint64_t limit);
+
+// Encoder::load() for every encoder of the plan (weight files), errors with their config paths.
+void load_encoders(const Plan& plan);
 
 RunOutput run_plan(const Plan& plan, const RunOptions& options);
 

@@ -110,5 +110,20 @@ TEST(HumanBytes, BinaryUnitsWithOneDecimal) {
   EXPECT_EQ(human_bytes(uint64_t(1) << 60), "1024.0 PiB");
 }
 
+TEST(RequireUtf8Path, RefusesInvalidUtf8NamingTheOptionAndTheBytes) {
+  EXPECT_NO_THROW(require_utf8_path("results/r.json", "-o"));
+  EXPECT_NO_THROW(require_utf8_path("r\xc3\xa9sultats/r.json", "-o"));  // UTF-8 "é"
+  try {
+    require_utf8_path("caf\xe9/r.json", "-o");  // Latin-1 "é"
+    FAIL() << "a Latin-1 path was accepted";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.path(), "-o");
+    EXPECT_NE(e.message().find("path 'caf\\xe9/r.json' is not valid UTF-8"), std::string::npos)
+        << e.message();
+  }
+  // A truncated multi-byte sequence at the end is invalid too.
+  EXPECT_THROW(require_utf8_path("r\xc3", "--input"), UserError);
+}
+
 }  // namespace
 }  // namespace posbench
