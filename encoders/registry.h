@@ -28,8 +28,10 @@ namespace posbench {
 
 // Bump when the ABI of Encoder / EncoderInfo changes; plugins built against another value
 // are refused at load time. 2: one UserError replaces ParamError,
-// nested ParamSpecs, Duplicate structs, Encoder::AngularForm gained `columns`.
-inline constexpr int kInterfaceVersion = 2;
+// nested ParamSpecs, Duplicate structs, Encoder::AngularForm gained `columns`. 3:
+// Encoder::pretrained(), Experiment::takes_reference() / check_reference(),
+// EncoderInstance::reference, ExperimentResult::summary_title / tables.
+inline constexpr int kInterfaceVersion = 3;
 
 // A second registration under a name already taken. Kept (not thrown) because registrations
 // run before main; the CLI reports them at start-up and refuses a plugin that causes one.
