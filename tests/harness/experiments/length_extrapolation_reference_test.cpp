@@ -407,5 +407,76 @@ TEST(LengthExtrapolationReference, ResolvedConfigHoldsTheReference) {
   EXPECT_EQ(ref.at("params").at("layout"), "half");  // default filled in
 }
 
+// ---- the shipped study ----------------------------------------------------------------------
+
+TEST(LengthExtrapolationReference, StudyConfigRanksVariantsByUnseenAngles) {
+  const auto file =
+      std::filesystem::path(POSBENCH_SOURCE_DIR) / "configs/studies/rope-scaling.json";
+  Diagnostics diag;
+  const Plan plan = build_plan(read_json_file(file), diag);
+  ASSERT_TRUE(diag.ok()) << diag.problems()[0].str();
+  RunOptions options;
+  options.threads = 2;
+  const RunOutput out = run_plan(plan, options);
+  const ExperimentResult& r = out.experiments.at(0).result;
+
+  // Expected ranking from the closed forms: fewest unseen pairs (of all 64) first, then the
+  // smallest largest angle ratio.
+  struct Variant {
+    std::string label;
+    std::vector<double> theta, ref;
+    double L_ref;
+  };
+  const auto r10k = rope_theta(1e4, 128), r500k = rope_theta(5e5, 128);
+  const auto l3 = llama3_theta(5e5, 128, 8, 1, 4, 8192);
+  const std::vector<Variant> variants = {
+      {"rope-10k", r10k, r10k, 4096},
+      {"rope-500k", r500k, r500k, 4096},
+      {"linear-x4", linear_theta(1e4, 128, 4), r10k, 4096},
+      {"yarn-x4", yarn_theta(1e4, 128, 4, 4096), r10k, 4096},
+      {"llama3-x8", l3, r500k, 8192},
+      {"llama3-x8-vs-4k", l3, r500k, 4096},
+  };
+  const json& ranking = r.extra.at("ranking").at("lengths");
+  const std::string console = format_summary(out);
+  for (double n : {8192.0, 16384.0, 32768.0}) {
+    SCOPED_TRACE(n);
+    std::vector<std::pair<std::pair<int, double>, std::string>> expected;
+    for (const auto& v : variants) {
+      const Expected e = closed_form(v.theta, n, v.ref, v.L_ref);
+      expected.push_back({{e.unseen, e.max_ratio}, v.label});
+    }
+    std::sort(expected.begin(), expected.end());
+    const json* at = nullptr;
+    for (const auto& entry : ranking)
+      if (entry.at("length") == n) at = &entry;
+    ASSERT_NE(at, nullptr);
+    const json& order = at->at("order");
+    ASSERT_EQ(order.size(), expected.size());  // alibi is not ranked with the rotary schemes
+    for (size_t k = 0; k < expected.size(); ++k) {
+      EXPECT_EQ(order[k].at("unseen_angle_pairs"), expected[k].first.first) << k;
+      EXPECT_NEAR(order[k].at("max_angle_ratio").get<double>(), expected[k].first.second, 1e-9);
+      // Ties (linear-x4 and yarn-x4 have the same frequencies on every pair short of a turn)
+      // may come in either order; the rank says they are equal.
+      if (k > 0 && expected[k].first == expected[k - 1].first)
+        EXPECT_EQ(order[k].at("rank"), order[k - 1].at("rank"));
+      else
+        EXPECT_EQ(order[k].at("rank"), int(k) + 1);
+    }
+    EXPECT_NE(console.find("n=" + std::to_string(int64_t(n)) + ": "), std::string::npos);
+  }
+  // At 32768 the order is llama3-x8 < linear-x4 = yarn-x4 < rope-10k < llama3-x8-vs-4k <
+  // rope-500k (32 of 64 pairs out of range; see the closed-form test for the counts).
+  EXPECT_EQ(ranking.back().at("order")[0].at("label"), "llama3-x8");
+  EXPECT_EQ(ranking.back().at("order")[5].at("label"), "rope-500k");
+  EXPECT_NE(console.find("n=32768: llama3-x8 (0/29"), std::string::npos) << console;
+  EXPECT_NE(console.find("n=16384"), std::string::npos);
+  EXPECT_NE(console.find("(L_ref-1) theta_ref_i (1 + 1e-9)"), std::string::npos) << console;
+  // ALiBi is there, with its bias novelty at 32768: keys beyond 4095, (32768 - 4096) / 32768.
+  const EncoderOutcome& alibi = r.outcomes.back();
+  EXPECT_EQ(alibi.label, "alibi");
+  EXPECT_DOUBLE_EQ(curve_at(alibi, "unseen_bias_fraction", 32768), 28672.0 / 32768);
+}
+
 }  // namespace
 }  // namespace posbench::test
