@@ -65,4 +65,6 @@ std::optional<Encoder::AngularForm> Encoder::angular_form(int64_t, const RotaryC
   return std::nullopt;
 }
 
+std::optional<Encoder::Pretrained> Encoder::pretrained() const { return std::nullopt; }
+
 }  // namespace posbench

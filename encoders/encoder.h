@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -149,6 +150,20 @@ class Encoder {
   // True when b_h(i, j) depends only on i - j (ALiBi, T5, Kerple): kernels may then evaluate
   // one row of distances per head and reuse it instead of materialising [heads, n_q, n_k].
   virtual bool bias_is_relative() const { return false; }
+
+  // ---- optional: the pretrained scheme a context extension starts from ----------------------
+  // A scheme that extends the context of a pretrained scheme (RoPE with `scaling`) describes
+  // that scheme here: the params of the same registered scheme without the extension (checked
+  // like a config's params, defaults may be left out), and the original context length L when
+  // the extension defines one, with the parameter it was read from. Experiments that compare
+  // with a pretrained reference (length_extrapolation) use it as their default reference.
+  // std::nullopt (the default): the scheme extends nothing; it is its own reference.
+  struct Pretrained {
+    nlohmann::json params = nlohmann::json::object();
+    std::optional<int64_t> length;  // L; none when the extension has no original length
+    std::string length_from;        // e.g. "scaling.original_max_position_embeddings"
+  };
+  virtual std::optional<Pretrained> pretrained() const;
 };
 
 }  // namespace posbench

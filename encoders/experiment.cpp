@@ -14,6 +14,8 @@ const char* to_string(Status status) {
   return "?";
 }
 
+void Experiment::check_reference(const EncoderInstance&, const EncoderReference&) const {}
+
 ExperimentResult Experiment::run_all(const std::vector<EncoderInstance>& encoders,
                                      const RunContext& ctx) const {
   ExperimentResult result;

@@ -13,6 +13,8 @@
 
 namespace posbench {
 
+struct EncoderReference;
+
 // One encoder as configured in an experiment.
 struct EncoderInstance {
   std::string name;   // registry key
@@ -22,6 +24,16 @@ struct EncoderInstance {
   Family family = Family::additive;
   nlohmann::json params;  // resolved (defaults filled in)
   std::shared_ptr<const Encoder> encoder;
+  // The entry's "reference" (the pretrained scheme it is compared with), null when not given.
+  // Only experiments whose takes_reference() is true accept one.
+  std::shared_ptr<const EncoderReference> reference;
+};
+
+// An encoder entry's "reference": {"name": ..., "params": {...}, "length": L}, the pretrained
+// scheme and its original context length (path "<entry>.reference"; label = name).
+struct EncoderReference {
+  EncoderInstance encoder;
+  int64_t length = 0;
 };
 
 struct Metric {
@@ -57,11 +69,27 @@ struct SideFile {
   std::string content;
 };
 
+// A table of numbers the console prints below an experiment's summary, for values along an
+// axis: one row per label (e.g. scheme), one column per header (e.g. "n=8192", so the length
+// of a value is in its header). NaN prints as "-". The JSON results do not repeat it: its
+// numbers are in the outcomes' curves and extra.
+struct ConsoleTable {
+  std::string title;                       // what a cell is, with its unit
+  std::string row_header = "scheme";       // header of the label column
+  std::vector<std::string> columns;        // one header per value column
+  std::vector<std::string> rows;           // one label per row
+  std::vector<std::vector<double>> cells;  // [row][column]
+  std::vector<std::string> notes;          // lines printed under the table (e.g. a ranking)
+  int significant_digits = 4;              // of a cell that is not an integer
+};
+
 struct ExperimentResult {
   std::vector<EncoderOutcome> outcomes;             // one per encoder, in config order
   nlohmann::json extra = nlohmann::json::object();  // e.g. bandwidth probe, machine ISA
   std::vector<std::string> summary_columns;         // metrics shown in the console table ({} = all)
-  std::vector<SideFile> side_files;                 // written only once the whole run succeeded
+  std::string summary_title;         // printed above the summary table, e.g. at which length it is
+  std::vector<ConsoleTable> tables;  // printed below the summary table
+  std::vector<SideFile> side_files;  // written only once the whole run succeeded
 };
 
 struct RunContext {
@@ -82,6 +110,15 @@ class Experiment {
   // Peak bytes this experiment allocates for `enc`; the memory guard refuses to start a run
   // that would need more than --max-memory.
   virtual uint64_t memory_bytes(const EncoderInstance& enc) const = 0;
+
+  // Whether an encoder entry may carry a "reference" (a pretrained scheme to compare with).
+  // Default false: the config refuses the key.
+  virtual bool takes_reference() const { return false; }
+
+  // Throws UserError if `ref` cannot serve as the reference of `enc` here (paths relative to
+  // the reference entry: "" for the entry, "length", "params.base"). Called by `validate` and
+  // before `run`, after check(enc) and check(ref.encoder), only when takes_reference().
+  virtual void check_reference(const EncoderInstance& enc, const EncoderReference& ref) const;
 
   // Runs on one encoder. Experiments that need all encoders at once override run_all.
   virtual EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const = 0;

@@ -28,8 +28,9 @@ namespace posbench {
 
 // Bump when the ABI of Encoder / EncoderInfo changes; plugins built against another value
 // are refused at load time. 2: one UserError replaces ParamError,
-// nested ParamSpecs, Duplicate structs, Encoder::AngularForm gained `columns`. 3: Encoder gained
-// memory_bytes() and load().
+// nested ParamSpecs, Duplicate structs, Encoder::AngularForm gained `columns`. 3: Encoder
+// gained memory_bytes(), load() and pretrained(); Experiment::takes_reference() /
+// check_reference(), EncoderInstance::reference, ExperimentResult::summary_title / tables.
 inline constexpr int kInterfaceVersion = 3;
 
 // A second registration under a name already taken. Kept (not thrown) because registrations

@@ -54,6 +54,12 @@
 // (HuggingFace's KV cache has the same mismatch). The other variants are length-independent and
 // describe themselves through angular_form(); dynamic and longrope do not.
 //
+// pretrained(): a scaled RoPE names the RoPE it extends (same base, layout and rotary fraction,
+// no scaling) and that model's original context L: the L its rope_type reads above (dynamic:
+// max_position_embeddings first; yarn, longrope: scaling.original_max_position_embeddings
+// first; llama3: scaling.original_max_position_embeddings); linear and ntk have no L. That is
+// length_extrapolation's default reference.
+//
 // Where HuggingFace only logs a warning, posbench refuses, naming the key (a factor below 1,
 // beta_fast < beta_slow, a longrope list whose length is not d'/2, low_freq_factor >=
 // high_freq_factor, an unknown key, a missing required key, llama3's
@@ -140,7 +146,8 @@ struct Scaling {
   Kind kind = Kind::none;
   std::string name = "default";
   double factor = 1.0;
-  int64_t original = 0;  // L, the original (pre-extension) context length
+  int64_t original = 0;       // L, the original (pre-extension) context length (0: none)
+  std::string original_from;  // the parameter L was read from
   double attention = 1.0;
   double beta_fast = 32.0, beta_slow = 1.0;
   bool truncate = true;
@@ -291,6 +298,19 @@ class Rope final : public Encoder {
     return AngularForm{inv_freq(rotary_dims(head_dim), 0), s_.attention, std::nullopt};
   }
 
+  // With scaling: the same RoPE (base, layout, rotary fraction as resolved, rope_theta and
+  // partial_rotary_factor included) without it, at the L the rope_type reads (none for linear
+  // and ntk, which have no original length).
+  std::optional<Pretrained> pretrained() const override {
+    if (s_.kind == Kind::none) return std::nullopt;
+    Pretrained p;
+    p.params = {{"base", base_},
+                {"layout", pairing_ == RotaryPairing::half ? "half" : "interleaved"},
+                {"rotary_fraction", fraction_}};
+    if (s_.original > 0) p.length = s_.original, p.length_from = s_.original_from;
+    return p;
+  }
+
  private:
   void adopt_fraction(double value, const std::string& param) {
     if (!fraction_from_.empty() && value != fraction_)
@@ -340,8 +360,11 @@ class Rope final : public Encoder {
         if (r.has("original_max_position_embeddings")) {
           const int64_t orig = r.integer("original_max_position_embeddings", 1);
           s_.original = max_pos ? *max_pos : orig;
+          s_.original_from =
+              max_pos ? "max_position_embeddings" : "scaling.original_max_position_embeddings";
         } else if (max_pos) {
           s_.original = *max_pos;
+          s_.original_from = "max_position_embeddings";
         } else {
           throw UserError("max_position_embeddings",
                           "missing: dynamic scaling needs the original context length L; give "
@@ -364,6 +387,7 @@ class Rope final : public Encoder {
                  "got " + num_text(s_.high_freq_factor) + ", expected more than low_freq_factor " +
                      num_text(s_.low_freq_factor) + " (HuggingFace only warns about it)");
         s_.original = r.integer("original_max_position_embeddings", 1);
+        s_.original_from = "scaling.original_max_position_embeddings";
         if (max_pos && s_.original >= *max_pos)
           r.fail("original_max_position_embeddings",
                  "got " + std::to_string(s_.original) +
@@ -373,11 +397,17 @@ class Rope final : public Encoder {
     }
   }
 
-  // L = scaling.original_max_position_embeddings, else max_position_embeddings.
+  // L = scaling.original_max_position_embeddings, else max_position_embeddings (named in
+  // s_.original_from).
   int64_t original_or_max(ScalingReader& r, std::optional<int64_t> max_pos, int64_t lo) {
-    if (r.has("original_max_position_embeddings"))
+    if (r.has("original_max_position_embeddings")) {
+      s_.original_from = "scaling.original_max_position_embeddings";
       return r.integer("original_max_position_embeddings", lo);
-    if (max_pos && *max_pos >= lo) return *max_pos;
+    }
+    if (max_pos && *max_pos >= lo) {
+      s_.original_from = "max_position_embeddings";
+      return *max_pos;
+    }
     r.fail("original_max_position_embeddings",
            max_pos ? "missing, and max_position_embeddings " + std::to_string(*max_pos) +
                          " is below " + std::to_string(lo) + "; give the original context length"

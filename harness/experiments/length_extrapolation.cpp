@@ -25,19 +25,47 @@
 //    attention mass on the last `window` keys (j >= n - window), each averaged over samples
 //    (bias: over samples and heads; the per-head values at the largest length are in the curve
 //    "*_by_head").
-// 2. rotary (the wavelength analysis of YaRN, Peng et al. 2023): theta_i per rotated pair
+// 2. The reference: what the pretrained model saw. Novelty (items 3 to 5) is measured against
+//    a reference scheme ref at its original length L_ref. An encoder entry may give it
+//    explicitly: "reference": {"name": ..., "params": {...}, "length": L_ref} (same family; a
+//    rotary reference must rotate as many pairs). Without it: a scheme that extends a
+//    pretrained one (Encoder::pretrained(): RoPE with `scaling`) is compared with that scheme
+//    (the same RoPE, base, layout and rotary fraction, without scaling) at its original length
+//    (scaling.original_max_position_embeddings, or the L rope.cpp reads for the rope_type;
+//    train_length for linear and ntk, which have none); every other scheme with itself at
+//    train_length, so unscaled results keep their meaning. extra.reference says which.
+// 3. rotary (the wavelength analysis of YaRN, Peng et al. 2023): theta_i per rotated pair
 //    (from Encoder::angular_form, else atan2 of the coefficients at position 1, which assumes
-//    theta_i < pi). Pair i "completes a full turn within L" when L * theta_i >= 2 pi (its
-//    wavelength 2 pi / theta_i <= L). Among the other pairs, the fraction whose angle range at
-//    length n, (n - 1) * theta_i(n), exceeds the range seen up to L, (L - 1) * theta_i(L):
-//    those pairs meet angles at length n that never occurred in training. theta_i(n) is read
-//    with seq_len = n (dynamic scaling may shrink it).
-// 3. additive: for each unseen position p in [L, n), the largest cosine similarity between
-//    PE(p) (from the length-n call) and any seen PE(q), q in [0, L) (from the length-L call):
-//    the min and the mean over p, per n. 1 means p looks like some seen position; random
-//    vectors in 128 dimensions give ~0.3.
-// 4. bias: the logit gap between the nearest and the farthest key at length n, per head:
-//    b_h(n-1, n-1) - b_h(n-1, 0) (ALiBi: m_h * (n - 1)).
+//    theta_i < pi). Pair i of the reference "completes a full turn within L_ref" when
+//    L_ref * theta_ref_i >= 2 pi (its wavelength 2 pi / theta_ref_i <= L_ref; no tolerance):
+//    it has met every angle. Among the other pairs ("short of a turn"), pair i is unseen at
+//    length n when its angle range (n - 1) * theta_i(n) exceeds the reference's,
+//    (L_ref - 1) * theta_ref_i, by more than a relative tolerance of 1e-9: it meets angles the
+//    pretrained model never produced. theta_i(n) is read with seq_len = n (dynamic scaling
+//    may shrink it), theta_ref_i with seq_len = L_ref. Per length: the count of unseen pairs
+//    (unseen_angle_pairs), that count over all rotated pairs (unseen_angle_fraction_of_pairs)
+//    and over the pairs short of a turn (unseen_angle_fraction), and the largest ratio
+//    (n - 1) theta_i(n) / ((L_ref - 1) theta_ref_i) over the pairs short of a turn
+//    (max_angle_ratio; > 1 means unseen). full_turn_pairs counts the reference's full turns.
+//    run_all ranks the rotary schemes at every length by unseen_angle_pairs, ties broken by
+//    max_angle_ratio (equal within 1e-9 relative: equal rank).
+// 4. additive: for each position p the reference never encoded, the largest cosine
+//    similarity between PE(p) (from the length-n call) and any reference PE_ref(q),
+//    q in [0, L_ref) (from one call of the reference over [0, L_ref)): the min and the mean over
+//    p, per n. The positions are p in [L_ref, n) when the reference is the scheme itself, and
+//    every p in [0, n) when it is another scheme (whose table differs from the first position
+//    on). 1 means p looks like some seen position; random vectors in 128 dimensions give ~0.3.
+// 5. bias: the logit gap between the nearest and the farthest key at length n, per head:
+//    b_h(n-1, n-1) - b_h(n-1, 0) (ALiBi: m_h * (n - 1)). Against the reference: per head h,
+//    the range [lo_h, hi_h] of every bias the reference produced in its causal window
+//    (b_ref_h(i, j), 0 <= j <= i < L_ref; one row when the bias is relative). At length n,
+//    unseen_bias_fraction is the fraction of the last query's values b_h(n-1, j), over all
+//    heads and keys j in [0, n), outside [lo_h - t, hi_h + t], t = 1e-9 max(|lo_h|, |hi_h|):
+//    bias values the pretrained model never added (ALiBi: keys farther than L_ref - 1, so
+//    (n - L_ref) / n; T5's saturated buckets: none). bias_range_ratio is the largest, over
+//    heads, (max_j - min_j of that row) / (hi_h - lo_h) (ALiBi: (n - 1) / (L_ref - 1)).
+// Every per-length value is a curve (x = length) and a row of extra.per_length; the console
+// prints them as tables with one column per length.
 // A length the scheme cannot produce (learned with out_of_range "error" past max_len) is
 // reported as unsupported: NaN (null) in the curves, listed in the note and in
 // extra.unsupported_lengths, and the outcome's status is "unsupported"; lengths that work are
@@ -54,10 +82,12 @@
 #include "encoders/rng.h"
 #include "harness/analysis/apply.h"
 #include "harness/analysis/position_features.h"
+#include "harness/experiments/extrapolation_reference.h"
 
 namespace posbench {
 namespace {
 
+using extrapolation::Reference;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Softmax statistics of one row of logits.
@@ -120,6 +150,49 @@ class LengthExtrapolation final : public Experiment {
 
   void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }
 
+  bool takes_reference() const override { return true; }
+
+  void check_reference(const EncoderInstance& enc, const EncoderReference& ref) const override {
+    const Encoder& r = *ref.encoder.encoder;
+    if (enc.family == Family::rotary) {
+      const int64_t mine = enc.encoder->rotary_dims(dim_) / 2, theirs = r.rotary_dims(dim_) / 2;
+      if (mine != theirs)
+        throw UserError("", "the reference rotates " + std::to_string(theirs) +
+                                " pairs of head_dim " + std::to_string(dim_) + ", '" + enc.label +
+                                "' rotates " + std::to_string(mine) +
+                                "; expected the same pairs (angles are compared pair by pair)");
+    }
+    // The reference must produce its last position, L_ref - 1.
+    const int64_t last[1] = {ref.length - 1};
+    try {
+      switch (enc.family) {
+        case Family::additive: {
+          std::vector<double> row(dim_);
+          r.additive_table(last, dim_, row.data());
+          break;
+        }
+        case Family::rotary: {
+          const int64_t half = r.rotary_dims(dim_) / 2;
+          std::vector<double> c(half), s(half);
+          r.rotary_coefficients(last, dim_, RotaryContext{Role::key, ref.length}, c.data(),
+                                s.data());
+          break;
+        }
+        case Family::bias: {
+          std::vector<double> b(heads_);
+          const int64_t first[1] = {0};
+          r.bias(last, first, heads_, b.data());
+          break;
+        }
+      }
+    } catch (const UnsupportedPosition& e) {
+      throw UserError("length", "got " + std::to_string(ref.length) +
+                                    ", but the reference cannot produce position " +
+                                    std::to_string(ref.length - 1) + " (" + e.what() +
+                                    "); expected a length the reference supports");
+    }
+  }
+
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
     uint64_t total = 0;
     for (int64_t n : lengths_) total += uint64_t(n);
@@ -128,16 +201,19 @@ class LengthExtrapolation final : public Experiment {
     // Per thread: the z draws, one row of logits per head slot, a rotated key.
     const uint64_t per_thread = (nmax * (1 + uint64_t(heads_)) + uint64_t(dim_) * 4) * 8;
     const uint64_t stats = uint64_t(samples_) * lengths_.size() * uint64_t(heads_) * 3 * 8;
+    const uint64_t lref = uint64_t(extrapolation::reference_length(enc, train_));
     switch (enc.family) {
       case Family::additive:
-        // Tables of every length, the normalised seen/unseen rows, a [256, L] dot block per
-        // thread.
-        return total * uint64_t(dim_) * 8 + (uint64_t(train_) + nmax) * uint64_t(dim_) * 8 +
-               threads * (256 * uint64_t(train_) * 8 + per_thread) + stats;
+        // Tables of every length, the reference table and its normalised rows, the normalised
+        // unseen rows, a [256, L_ref] dot block per thread.
+        return total * uint64_t(dim_) * 8 + (2 * lref + nmax) * uint64_t(dim_) * 8 +
+               threads * (256 * lref * 8 + per_thread) + stats;
       case Family::rotary:
         return total * uint64_t(dim_) * 8 + threads * per_thread + stats;
       case Family::bias:
-        return total * uint64_t(heads_) * 8 + threads * per_thread + stats;
+        // + a block of 64 reference rows [heads, 64, L_ref].
+        return total * uint64_t(heads_) * 8 + threads * per_thread + stats +
+               uint64_t(heads_) * 64 * lref * 8;
     }
     return 0;
   }
@@ -234,17 +310,24 @@ class LengthExtrapolation final : public Experiment {
     out.extra["attention_average"] =
         enc.family == Family::bias ? "mean over samples and heads" : "mean over samples";
 
+    const Reference ref = extrapolation::resolve_reference(enc, train_);
+    out.metrics.push_back({"reference_length", double(ref.length), "positions"});
+    out.extra["reference"] = ref.to_json();
+    out.extra["reference"]["relative_tolerance"] = extrapolation::kRelativeTolerance;
+    std::string ref_problem;  // the reference could not produce its length
     switch (enc.family) {
       case Family::rotary:
-        rotary_wavelengths(e, out);
+        rotary_wavelengths(e, ref, out);
         break;
       case Family::additive:
-        additive_novelty(data, out);
+        ref_problem = additive_novelty(data, ref, out);
         break;
       case Family::bias:
-        bias_gaps(data, out);
+        bias_gaps(data, ref, out);
         break;
     }
+    out.extra["per_length"] = per_length_table(out.curves);
+    if (!ref_problem.empty()) out.note = ref_problem;
 
     if (!unsupported.empty()) {
       std::vector<int64_t> bad;
@@ -256,7 +339,8 @@ class LengthExtrapolation final : public Experiment {
         }
       out.status = Status::unsupported;
       out.note = "unsupported lengths " + list + " (first: " + unsupported.front() +
-                 "); metrics at the largest length are NaN";
+                 "); metrics at the largest length are NaN" +
+                 (out.note.empty() ? "" : "; " + out.note);
       out.extra["unsupported_lengths"] = bad;
     }
     return out;
@@ -269,6 +353,9 @@ class LengthExtrapolation final : public Experiment {
         "normalized_entropy",       "max_attention_weight", "window_mass",
         "normalized_entropy_drift", "full_turn_pairs",      "unseen_angle_fraction",
         "mean_max_cosine_unseen",   "logit_gap_max_head",   "max_supported_length"};
+    r.summary_title = "values at the largest length n = " + std::to_string(lengths_.back()) +
+                      " (train_length L = " + std::to_string(train_) + "); per-length tables below";
+    extrapolation::add_reference_tables(encoders, lengths_, r);
     return r;
   }
 
@@ -384,49 +471,41 @@ class LengthExtrapolation final : public Experiment {
     }
   }
 
-  std::vector<double> rotary_thetas(const Encoder& e, int64_t seq_len) const {
-    const RotaryContext ctx{Role::query, seq_len};
-    if (auto form = e.angular_form(dim_, ctx)) return form->inv_freq;
-    const int64_t half = e.rotary_dims(dim_) / 2;
-    std::vector<double> c(half), s(half), theta(half);
-    const int64_t one[1] = {1};
-    e.rotary_coefficients(one, dim_, ctx, c.data(), s.data());
-    for (int64_t i = 0; i < half; ++i) theta[i] = std::atan2(s[i], c[i]);
-    return theta;
-  }
-
-  void rotary_wavelengths(const Encoder& e, EncoderOutcome& out) const {
-    const std::vector<double> theta_train = rotary_thetas(e, train_);
-    const int64_t pairs = int64_t(theta_train.size());
-    const double two_pi = 2 * std::numbers::pi;
-    std::vector<bool> full(pairs);
+  void rotary_wavelengths(const Encoder& e, const Reference& ref, EncoderOutcome& out) const {
+    using namespace extrapolation;
+    const std::vector<double> theta_ref = rotary_thetas(*ref.encoder, dim_, ref.length);
+    const std::vector<bool> full = full_turn(theta_ref, ref.length);
+    const int64_t pairs = int64_t(theta_ref.size());
     int64_t full_count = 0;
-    for (int64_t i = 0; i < pairs; ++i) {
-      full[i] = double(train_) * theta_train[i] >= two_pi;
-      full_count += full[i];
-    }
+    for (bool f : full) full_count += f;
     const int64_t partial = pairs - full_count;
     Curve frac{"unseen_angle_fraction", "length", "positions", "1", {}, {}};
+    Curve count{"unseen_angle_pairs", "length", "positions", "pairs", {}, {}};
+    Curve of_pairs{"unseen_angle_fraction_of_pairs", "length", "positions", "1", {}, {}};
+    Curve ratio{"max_angle_ratio", "length", "positions", "1", {}, {}};
     for (int64_t n : lengths_) {
-      const std::vector<double> theta_n = rotary_thetas(e, n);
-      int64_t unseen = 0;
-      for (int64_t i = 0; i < pairs; ++i)
-        if (!full[i] &&
-            double(n - 1) * theta_n[i] > double(train_ - 1) * theta_train[i] * (1 + 1e-12))
-          ++unseen;
-      frac.x.push_back(double(n));
-      frac.y.push_back(partial ? double(unseen) / double(partial) : kNaN);
+      const RotaryNovelty nov =
+          rotary_novelty(rotary_thetas(e, dim_, n), n, theta_ref, ref.length, full);
+      for (Curve* c : {&frac, &count, &of_pairs, &ratio}) c->x.push_back(double(n));
+      frac.y.push_back(partial ? double(nov.unseen) / double(partial) : kNaN);
+      count.y.push_back(double(nov.unseen));
+      of_pairs.y.push_back(pairs ? double(nov.unseen) / double(pairs) : kNaN);
+      ratio.y.push_back(nov.max_ratio);
     }
+    // The scheme's own wavelengths at train_length (as before the reference existed).
+    const std::vector<double> theta_train = rotary_thetas(e, dim_, train_);
     Curve wavelength{"wavelength", "pair", "index", "positions", {}, {}};
-    for (int64_t i = 0; i < pairs; ++i) {
+    for (size_t i = 0; i < theta_train.size(); ++i) {
       wavelength.x.push_back(double(i));
-      wavelength.y.push_back(two_pi / theta_train[i]);
+      wavelength.y.push_back(2 * std::numbers::pi / theta_train[i]);
     }
     out.metrics.push_back({"full_turn_pairs", double(full_count), "pairs"});
     out.metrics.push_back({"rotary_pairs", double(pairs), "pairs"});
     out.metrics.push_back({"unseen_angle_fraction", frac.y.back(), "1"});
-    out.curves.push_back(frac);
-    out.curves.push_back(wavelength);
+    out.metrics.push_back({"unseen_angle_pairs", count.y.back(), "pairs"});
+    out.metrics.push_back({"unseen_angle_fraction_of_pairs", of_pairs.y.back(), "1"});
+    out.metrics.push_back({"max_angle_ratio", ratio.y.back(), "1"});
+    out.curves.insert(out.curves.end(), {frac, count, of_pairs, ratio, wavelength});
   }
 
   static RowMatrix normalized_rows(const RowMatrix& m) {
@@ -438,24 +517,37 @@ class LengthExtrapolation final : public Experiment {
     return out;
   }
 
-  void additive_novelty(const std::vector<LengthData>& data, EncoderOutcome& out) const {
+  // Returns why the reference could not be read ("" when it could).
+  std::string additive_novelty(const std::vector<LengthData>& data, const Reference& ref,
+                               EncoderOutcome& out) const {
     Curve cmin{"min_max_cosine_unseen", "length", "positions", "1", {}, {}};
     Curve cmean{"mean_max_cosine_unseen", "length", "positions", "1", {}, {}};
     Curve per_pos{"max_cosine_to_seen", "position", "positions", "1", {}, {}};
     double last_min = kNaN, last_mean = kNaN;
-    if (data.front().supported) {
-      const RowMatrix seen = normalized_rows(data.front().table);  // length L: rows [0, L)
+    const int64_t L = ref.length;
+    RowMatrix seen(L, dim_);  // the reference's rows [0, L_ref), normalised
+    std::string problem;
+    try {
+      ref.encoder->additive_table(position_range(0, L), dim_, seen.data());
+      seen = normalized_rows(seen);
+    } catch (const UnsupportedPosition& e) {
+      problem = "the reference cannot produce L_ref = " + std::to_string(L) + " (" + e.what() +
+                "): no novelty against it";
+    }
+    // Positions the reference never encoded: past L_ref if it is the scheme itself, else all.
+    const int64_t start = ref.is_self ? L : 0;
+    if (problem.empty()) {
       for (size_t li = 0; li < lengths_.size(); ++li) {
         const int64_t n = lengths_[li];
-        if (n == train_) continue;
+        if (n <= start) continue;
         cmin.x.push_back(double(n)), cmean.x.push_back(double(n));
         if (!data[li].supported) {
           cmin.y.push_back(kNaN), cmean.y.push_back(kNaN);
           last_min = last_mean = kNaN;
           continue;
         }
-        const RowMatrix unseen = normalized_rows(data[li].table.bottomRows(n - train_));
-        std::vector<double> best(n - train_);
+        const RowMatrix unseen = normalized_rows(data[li].table.bottomRows(n - start));
+        std::vector<double> best(n - start);
         for_each_dot_block(unseen, seen, 256, [&](int64_t r0, const RowMatrix& G) {
           for (int64_t r = 0; r < G.rows(); ++r) best[r0 + r] = G.row(r).maxCoeff();
         });
@@ -464,7 +556,7 @@ class LengthExtrapolation final : public Experiment {
         last_min = mn, last_mean = sum / double(best.size());
         cmin.y.push_back(last_min), cmean.y.push_back(last_mean);
         if (li + 1 == lengths_.size()) {
-          for (int64_t p = train_; p < n; ++p) per_pos.x.push_back(double(p));
+          for (int64_t p = start; p < n; ++p) per_pos.x.push_back(double(p));
           per_pos.y = best;
         }
       }
@@ -473,9 +565,11 @@ class LengthExtrapolation final : public Experiment {
     out.metrics.push_back({"mean_max_cosine_unseen", last_mean, "1"});
     out.curves.insert(out.curves.end(), {cmin, cmean});
     if (!per_pos.x.empty()) out.curves.push_back(per_pos);
+    return problem;
   }
 
-  void bias_gaps(const std::vector<LengthData>& data, EncoderOutcome& out) const {
+  void bias_gaps(const std::vector<LengthData>& data, const Reference& ref,
+                 EncoderOutcome& out) const {
     std::vector<Curve> gaps;
     for (int64_t h = 0; h < heads_; ++h)
       gaps.push_back(
@@ -498,6 +592,42 @@ class LengthExtrapolation final : public Experiment {
     out.metrics.push_back({"logit_gap_min_head", lo, "logit"});
     out.metrics.push_back({"logit_gap_max_head", hi, "logit"});
     out.curves.insert(out.curves.end(), gaps.begin(), gaps.end());
+
+    // Against the reference's range of values.
+    const extrapolation::BiasRange range =
+        extrapolation::bias_range(*ref.encoder, heads_, ref.length);
+    Curve unseen{"unseen_bias_fraction", "length", "positions", "1", {}, {}};
+    Curve ratio{"bias_range_ratio", "length", "positions", "1", {}, {}};
+    for (size_t li = 0; li < lengths_.size(); ++li) {
+      const int64_t n = lengths_[li];
+      unseen.x.push_back(double(n)), ratio.x.push_back(double(n));
+      if (!data[li].supported) {
+        unseen.y.push_back(kNaN), ratio.y.push_back(kNaN);
+        continue;
+      }
+      const auto nov = extrapolation::bias_novelty(data[li].brow.data(), heads_, n, range);
+      unseen.y.push_back(nov.unseen_fraction), ratio.y.push_back(nov.range_ratio);
+    }
+    out.metrics.push_back({"unseen_bias_fraction", unseen.y.back(), "1"});
+    out.metrics.push_back({"bias_range_ratio", ratio.y.back(), "1"});
+    out.curves.insert(out.curves.end(), {unseen, ratio});
+  }
+
+  // One row per length: every curve with x = length at that length (null where it has none).
+  nlohmann::json per_length_table(const std::vector<Curve>& curves) const {
+    nlohmann::json rows = nlohmann::json::array();
+    for (int64_t n : lengths_) {
+      nlohmann::json row = {{"length", n}};
+      for (const Curve& c : curves) {
+        if (c.x_name != "length") continue;
+        nlohmann::json v = nullptr;
+        for (size_t k = 0; k < c.x.size(); ++k)
+          if (c.x[k] == double(n) && std::isfinite(c.y[k])) v = c.y[k];
+        row[c.name] = v;
+      }
+      rows.push_back(row);
+    }
+    return rows;
   }
 
   int64_t dim_, heads_, samples_, train_, window_;
@@ -533,8 +663,11 @@ std::vector<ParamSpec> length_extrapolation_params() {
 
 const ExperimentRegistration kRegistration{{
     .name = "length_extrapolation",
-    .description = "drift from train_length L to longer n: attention entropy/locality, rotary "
-                   "unseen angles (YaRN), additive novelty, bias logit gap",
+    .description = "drift from train_length L to longer n: attention entropy/locality; against "
+                   "a pretrained reference (an encoder entry's \"reference\": {name, params, "
+                   "length}; default: a scaled RoPE without scaling at its original length, "
+                   "else the scheme at L): rotary unseen angles (YaRN), additive novelty, bias "
+                   "values out of range",
     .params = length_extrapolation_params(),
     .factory = [](const Params& p) { return std::make_unique<LengthExtrapolation>(p); },
 }};

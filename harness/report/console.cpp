@@ -9,12 +9,58 @@ namespace posbench {
 // Wider tables are printed transposed (see format_summary).
 constexpr size_t kMaxConsoleWidth = 160;
 
-static std::string cell(double v) {
+// `digits` significant digits; integers in full (32768, not 3.277e+04).
+static std::string cell(double v, int digits = 4) {
   if (std::isnan(v)) return "-";
   if (v == 0) return "0";
   const double a = std::fabs(v);
-  if (a >= 1e-3 && a < 1e6) return fmt::format("{:.4g}", v);
-  return fmt::format("{:.3e}", v);
+  if (a < 1e15 && v == std::floor(v)) return fmt::format("{:.0f}", v);
+  if (a >= 1e-3 && a < 1e6) return fmt::format("{:.{}g}", v, digits);
+  return fmt::format("{:.{}e}", v, digits - 1);
+}
+
+// Column widths of a table of cells.
+static std::vector<size_t> table_width(const std::vector<std::vector<std::string>>& table) {
+  std::vector<size_t> w;
+  for (const auto& r : table)
+    for (size_t c = 0; c < r.size(); ++c) {
+      if (w.size() <= c) w.push_back(0);
+      w[c] = std::max(w[c], r[c].size());
+    }
+  return w;
+}
+
+// The first column left-aligned, the others right-aligned, two spaces apart.
+static std::string render(const std::vector<std::vector<std::string>>& table,
+                          const std::string& indent = "") {
+  const std::vector<size_t> width = table_width(table);
+  std::string out;
+  for (const auto& r : table) {
+    std::string s = indent;
+    for (size_t c = 0; c < r.size(); ++c)
+      s += c == 0 ? fmt::format("{:<{}}", r[c], width[c]) : fmt::format("  {:>{}}", r[c], width[c]);
+    out += s + "\n";
+  }
+  return out;
+}
+
+// An experiment's ConsoleTable: title, header, one line per row, notes.
+static std::string format_table(const ConsoleTable& t) {
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> head{t.row_header};
+  head.insert(head.end(), t.columns.begin(), t.columns.end());
+  table.push_back(head);
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    std::vector<std::string> line{t.rows[r]};
+    for (size_t c = 0; c < t.columns.size(); ++c)
+      line.push_back(r < t.cells.size() && c < t.cells[r].size()
+                         ? cell(t.cells[r][c], t.significant_digits)
+                         : "-");
+    table.push_back(line);
+  }
+  std::string out = "\n" + t.title + "\n" + render(table, "  ");
+  for (const auto& n : t.notes) out += "  " + n + "\n";
+  return out;
 }
 
 std::string format_summary(const RunOutput& run) {
@@ -55,23 +101,15 @@ std::string format_summary(const RunOutput& run) {
     }
     out +=
         fmt::format("\n== {} ({}, {:.2f} s)\n", e.planned->type, e.planned->path, e.wall_seconds);
+    if (!e.result.summary_title.empty()) out += e.result.summary_title + "\n";
     // A table wider than a terminal (e.g. speed: one column per operation, threads and
     // implementation) is printed transposed: one line per metric, one column per scheme.
-    auto table_width = [](const std::vector<std::vector<std::string>>& table) {
-      std::vector<size_t> w;
-      for (const auto& r : table)
-        for (size_t c = 0; c < r.size(); ++c) {
-          if (w.size() <= c) w.push_back(0);
-          w[c] = std::max(w[c], r[c].size());
-        }
-      return w;
-    };
     std::vector<std::vector<std::string>> table{headers};
     bool any_unit = false;
     for (const auto& u : units) any_unit |= !u.empty();
     if (any_unit) table.push_back(units);
     for (auto& r : rows) table.push_back(r);
-    std::vector<size_t> width = table_width(table);
+    const std::vector<size_t> width = table_width(table);
     size_t total = 0;
     for (size_t w : width) total += w + 2;
     if (total > kMaxConsoleWidth && rows.size() < columns.size()) {
@@ -87,16 +125,10 @@ std::string format_summary(const RunOutput& run) {
         t.push_back(line);
       }
       table = std::move(t);
-      width = table_width(table);
     }
-    for (const auto& r : table) {
-      std::string s;
-      for (size_t c = 0; c < r.size(); ++c)
-        s += c == 0 ? fmt::format("{:<{}}", r[c], width[c])
-                    : fmt::format("  {:>{}}", r[c], width[c]);
-      out += s + "\n";
-    }
+    out += render(table);
     for (const auto& n : notes) out += "  note: " + n + "\n";
+    for (const auto& t : e.result.tables) out += format_table(t);
   }
   return out;
 }

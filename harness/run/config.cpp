@@ -189,20 +189,68 @@ std::vector<std::string> config_plugins(const json& config, Diagnostics& diag) {
   return out;
 }
 
+// The keys of an entry's "reference" besides "params" (resolved against the named scheme).
+const std::vector<ParamSpec>& reference_specs() {
+  static const std::vector<ParamSpec> specs = {
+      ParamSpec::string("name", nullptr, "registered scheme name of the pretrained scheme")
+          .mandatory(),
+      ParamSpec::integer("length", nullptr,
+                         "L_ref, the pretrained scheme's original context length")
+          .at_least(2)
+          .at_most(1 << 24)
+          .mandatory(),
+  };
+  return specs;
+}
+
+namespace {
+
+// {"name", "params", "length"} at `path` ("<entry>.reference"); null if it could not be built.
+std::shared_ptr<EncoderReference> build_reference(const json& spec, const std::string& path,
+                                                  Diagnostics& diag) {
+  if (!spec.is_object()) {
+    diag.error(path,
+               "got " + show(spec) + R"(, expected {"name": ..., "params": {...}, "length": L})");
+    return nullptr;
+  }
+  std::vector<ParamSpec> specs = reference_specs();
+  specs.push_back(ParamSpec::string("params", nullptr, ""));  // known key; resolved below
+  Diagnostics own;
+  const json keys = resolve_params(specs, without(spec, {"params"}), path, own, "reference key");
+  for (const auto& p : own.problems()) diag.error(p.path, p.message);
+  if (!keys["name"].is_string()) return nullptr;
+  json entry = {{"name", keys["name"]}};
+  if (spec.contains("params")) entry["params"] = spec["params"];
+  auto ref = std::make_shared<EncoderReference>();
+  ref->encoder = build_encoder_entry(entry, path, diag, false);
+  if (!ref->encoder.encoder || !own.ok()) return nullptr;
+  ref->length = keys["length"].get<int64_t>();
+  return ref;
+}
+
+}  // namespace
+
 EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnostics& diag) {
+  return build_encoder_entry(spec, path, diag, true);
+}
+
+EncoderInstance build_encoder_entry(const json& spec, const std::string& path, Diagnostics& diag,
+                                    bool allow_reference) {
   EncoderInstance inst;
   inst.path = path;
   if (!spec.is_object()) {
     diag.error(path, "got " + show(spec) + R"(, expected {"name": ..., "params": {...}})");
     return inst;
   }
-  // "params" is declared here only so that it is a known key; it is resolved below against
-  // the scheme's own declarations.
+  // "params" (and "reference") are declared here only so that they are known keys; they are
+  // resolved below against the scheme's own declarations (and build_reference's).
   std::vector<ParamSpec> entry_specs = encoder_entry_specs();
   entry_specs.push_back(ParamSpec::string("params", nullptr, ""));
+  if (allow_reference) entry_specs.push_back(ParamSpec::string("reference", nullptr, ""));
   Diagnostics entry;
-  const json keys =
-      resolve_params(entry_specs, without(spec, {"params"}), path, entry, "encoder key");
+  const json rest =
+      allow_reference ? without(spec, {"params", "reference"}) : without(spec, {"params"});
+  const json keys = resolve_params(entry_specs, rest, path, entry, "encoder key");
   for (const auto& p : entry.problems()) diag.error(p.path, p.message);
   if (!keys.contains("name") || !keys["name"].is_string()) return inst;
   inst.name = keys["name"].get<std::string>();
@@ -231,6 +279,18 @@ EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnos
                         [&] { inst.encoder = info->build(Params(inst.params)); });
   }
   for (const auto& p : local.problems()) diag.error(p.path, p.message);
+  if (allow_reference && spec.contains("reference")) {
+    // Checked even when the scheme itself has problems, so that `validate` reports all.
+    auto ref = build_reference(spec["reference"], join_path(path, "reference"), diag);
+    if (ref && inst.encoder && ref->encoder.family != inst.family) {
+      diag.error(join_path(join_path(path, "reference"), "name"),
+                 "'" + ref->encoder.name + "' is a " + to_string(ref->encoder.family) +
+                     " scheme; expected a " + to_string(inst.family) + " scheme like '" +
+                     inst.label + "', whose pretrained form it is");
+      ref = nullptr;
+    }
+    inst.reference = std::move(ref);
+  }
   return inst;
 }
 
@@ -318,10 +378,32 @@ Plan build_plan(const json& config, Diagnostics& diag) {
           if (!record_param_errors(local, join_path(epath, "params"),
                                    [&] { planned.experiment->check(inst); }))
             continue;
-        resolved_spec["encoders"].push_back({{"name", inst.name},
-                                             {"label", inst.label},
-                                             {"version", inst.version},
-                                             {"params", inst.params}});
+        json resolved_entry = {{"name", inst.name},
+                               {"label", inst.label},
+                               {"version", inst.version},
+                               {"params", inst.params}};
+        if (spec["encoders"][k].is_object() && spec["encoders"][k].contains("reference")) {
+          const std::string rpath = join_path(epath, "reference");
+          if (planned.experiment && !planned.experiment->takes_reference()) {
+            local.error(rpath, "experiment '" + planned.type +
+                                   "' does not compare with a reference; remove \"reference\" "
+                                   "(length_extrapolation takes one)");
+            continue;
+          }
+          if (!inst.reference) continue;  // its problems are recorded
+          const EncoderReference& ref = *inst.reference;
+          if (planned.experiment && (!record_param_errors(local, join_path(rpath, "params"), [&] {
+                planned.experiment->check(ref.encoder);
+              }) || !record_param_errors(local, rpath, [&] {
+                planned.experiment->check_reference(inst, ref);
+              })))
+            continue;
+          resolved_entry["reference"] = {{"name", ref.encoder.name},
+                                         {"version", ref.encoder.version},
+                                         {"params", ref.encoder.params},
+                                         {"length", ref.length}};
+        }
+        resolved_spec["encoders"].push_back(resolved_entry);
         planned.encoders.push_back(std::move(inst));
       }
     }

@@ -6,7 +6,10 @@
 //   "name": "default", "seed": 0, "plugins": ["path/lib.so"],
 //   "experiments": [
 //     {"type": "offset_linearity", "positions": 1024,          <- the experiment's params
-//      "encoders": [{"name": "rope", "label": "rope-10k", "params": {"base": 10000}}]}
+//      "encoders": [{"name": "rope", "label": "rope-10k", "params": {"base": 10000}}]},
+//     {"type": "length_extrapolation", "encoders": [{"name": "rope", "params": {...},
+//      "reference": {"name": "rope", "params": {"base": 10000}, "length": 4096}}]}
+//                                       <- only where Experiment::takes_reference()
 //   ]
 // }
 
@@ -53,6 +56,15 @@ Plan build_plan(const nlohmann::json& config, Diagnostics& diag);
 // null encoder if it could not be built (problems are in diag).
 EncoderInstance build_encoder(const nlohmann::json& spec, const std::string& path,
                               Diagnostics& diag);
+
+// build_encoder, with the entry's optional "reference" {"name", "params", "length"} built
+// into EncoderInstance::reference (at "<path>.reference") when `allow_reference`; without it,
+// the key is refused (a reference's own entry).
+EncoderInstance build_encoder_entry(const nlohmann::json& spec, const std::string& path,
+                                    Diagnostics& diag, bool allow_reference);
+
+// Declarations of a reference's keys besides "params" (for `describe`, docs and tests).
+const std::vector<ParamSpec>& reference_specs();
 
 // Runs encoder/experiment constructors that may throw UserError (paths relative to `path`),
 // recording their problems under `path`.

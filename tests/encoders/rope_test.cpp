@@ -6,6 +6,8 @@
 #include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "encoders/registry.h"
@@ -253,6 +255,70 @@ TEST(Rope, DeclaredParamsAndDefaults) {
   resolve_params(info.params, {{"rotary_fraction", 1.5}}, "p", over);
   ASSERT_EQ(over.problems().size(), 1u);
   EXPECT_EQ(over.problems()[0].path, "p.rotary_fraction");
+}
+
+TEST(Rope, PretrainedIsTheUnscaledRopeAtTheOriginalLengthOfItsRopeType) {
+  EXPECT_FALSE(make_rope({{"base", 500000}})->pretrained().has_value());
+  EXPECT_FALSE(make_rope({{"scaling", {{"rope_type", "default"}}}})->pretrained().has_value());
+  struct Case {
+    json params;
+    std::optional<int64_t> length;
+    std::string from;
+  };
+  const json llama3 = {{"rope_type", "llama3"},
+                       {"factor", 8},
+                       {"low_freq_factor", 1},
+                       {"high_freq_factor", 4},
+                       {"original_max_position_embeddings", 8192}};
+  const std::vector<Case> cases = {
+      {{{"scaling", {{"rope_type", "linear"}, {"factor", 4}}}}, std::nullopt, ""},
+      {{{"scaling", {{"rope_type", "ntk"}, {"factor", 4}}}, {"max_position_embeddings", 4096}},
+       std::nullopt,
+       ""},
+      // dynamic reads max_position_embeddings first (as HuggingFace does)
+      {{{"max_position_embeddings", 2048},
+        {"scaling",
+         {{"rope_type", "dynamic"}, {"factor", 2}, {"original_max_position_embeddings", 1024}}}},
+       2048,
+       "max_position_embeddings"},
+      {{{"scaling",
+         {{"rope_type", "dynamic"}, {"factor", 2}, {"original_max_position_embeddings", 1024}}}},
+       1024,
+       "scaling.original_max_position_embeddings"},
+      // yarn and longrope read the scaling's original length first
+      {{{"max_position_embeddings", 32768},
+        {"scaling",
+         {{"rope_type", "yarn"}, {"factor", 4}, {"original_max_position_embeddings", 2048}}}},
+       2048,
+       "scaling.original_max_position_embeddings"},
+      {{{"max_position_embeddings", 4096}, {"scaling", {{"rope_type", "yarn"}, {"factor", 4}}}},
+       4096,
+       "max_position_embeddings"},
+      {{{"base", 500000}, {"layout", "interleaved"}, {"scaling", llama3}},
+       8192,
+       "scaling.original_max_position_embeddings"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.params.dump());
+    const auto pre = make_rope(c.params)->pretrained();
+    ASSERT_TRUE(pre.has_value());
+    EXPECT_EQ(pre->length, c.length);
+    EXPECT_EQ(pre->length_from, c.from);
+    EXPECT_FALSE(pre->params.contains("scaling"));
+    EXPECT_EQ(pre->params.at("base"), c.params.value("base", 10000.0));
+    EXPECT_EQ(pre->params.at("layout"), c.params.value("layout", "half"));
+    EXPECT_EQ(pre->params.at("rotary_fraction"), 1.0);
+  }
+  // HuggingFace names inside the scaling dict carry over: base and rotary fraction.
+  const auto pre = make_rope({{"scaling",
+                               {{"rope_type", "linear"},
+                                {"factor", 2},
+                                {"rope_theta", 1e6},
+                                {"partial_rotary_factor", 0.5}}}})
+                       ->pretrained();
+  ASSERT_TRUE(pre.has_value());
+  EXPECT_EQ(pre->params.at("base"), 1e6);
+  EXPECT_EQ(pre->params.at("rotary_fraction"), 0.5);
 }
 
 }  // namespace

@@ -87,5 +87,38 @@ TEST(ConsoleSummary, WideTableIsTransposedWithTheSameCells) {
   EXPECT_EQ(lines.back(), "  note: b: why b is unsupported");
 }
 
+TEST(ConsoleSummary, TablesBelowTheSummaryShowTheirColumnHeaders) {
+  PlannedExperiment planned;
+  planned.type = "demo";
+  planned.path = "experiments[0]";
+  RunOutput run;
+  ExperimentRun e;
+  e.planned = &planned;
+  EncoderOutcome o;
+  o.label = "a";
+  o.metrics.push_back({"m", 32768, "positions"});  // an integer prints as one
+  e.result.outcomes.push_back(o);
+  e.result.summary_title = "values at n = 32768";
+  ConsoleTable t;
+  t.title = "unseen pairs [pairs]";
+  t.columns = {"L_ref", "n=8192", "n=16384"};
+  t.rows = {"rope-10k", "linear-x4"};
+  t.cells = {{4096, 18, 18}, {4096, 0, NAN}};
+  t.notes = {"n=8192: linear-x4 < rope-10k"};
+  e.result.tables.push_back(t);
+  run.experiments.push_back(std::move(e));
+  const auto lines = lines_of(format_summary(run));
+  ASSERT_EQ(lines.size(), 12u) << format_summary(run);
+  EXPECT_EQ(lines[2], "values at n = 32768");
+  EXPECT_EQ(lines[3].rfind("scheme", 0), 0u) << lines[3];
+  EXPECT_NE(lines[5].find("32768"), std::string::npos) << lines[5];
+  EXPECT_EQ(lines[6], "");
+  EXPECT_EQ(lines[7], "unseen pairs [pairs]");
+  EXPECT_EQ(lines[8], "  scheme     L_ref  n=8192  n=16384");
+  EXPECT_EQ(lines[9], "  rope-10k    4096      18       18");
+  EXPECT_EQ(lines[10], "  linear-x4   4096       0        -");
+  EXPECT_EQ(lines[11], "  n=8192: linear-x4 < rope-10k");
+}
+
 }  // namespace
 }  // namespace posbench
