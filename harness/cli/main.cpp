@@ -127,6 +127,12 @@ void print_params(const json& params, int depth) {
                p["type"].get<std::string>(), dflt, p["description"].get<std::string>());
     fmt::print("{}{:<{}} {:<12} {:<22} expected {}\n", pad, "", width, "", "",
                p["expected"].get<std::string>());
+    if (p.contains("aliases")) {
+      std::string names;
+      for (const auto& a : p["aliases"])
+        names += (names.empty() ? "" : ", ") + a.get<std::string>();
+      fmt::print("{}{:<{}} {:<12} {:<22} also accepted as: {}\n", pad, "", width, "", "", names);
+    }
     print_nested(p, depth + 1);
   }
 }
