@@ -194,7 +194,7 @@ Plan load_plan(const std::string& file) {
   json config = read_json_file(file);
   load_config_plugins(config);
   Diagnostics diag;
-  Plan plan = build_plan(config, diag);
+  Plan plan = build_plan(config, diag, fs::path(file).parent_path());
   diag.throw_if_any();
   return plan;
 }
@@ -205,7 +205,7 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
   // plugin that cannot load stops here (the schemes it would register are then unknown).
   Diagnostics diag, reported_by_build_plan;
   for (const auto& p : config_plugins(config, reported_by_build_plan)) load_plugin(p);
-  Plan plan = build_plan(config, diag);
+  Plan plan = build_plan(config, diag, fs::path(file).parent_path());
   if (diag.ok()) {
     try {
       check_memory(plan, max_memory ? max_memory : default_memory_limit());
