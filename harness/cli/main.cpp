@@ -297,6 +297,8 @@ int main(int argc, char** argv) {
       ->required();
   apply->add_option("--output", apply_args.output, "output .npy (must not exist)")->required();
   apply->add_option("--params", apply_args.params_json, "scheme params as JSON");
+  apply->add_option("--hf-config", apply_args.hf_config,
+                    "rope: read params from a HuggingFace config.json (--params override it)");
   apply->add_option("--offset", apply_args.offset, "position of the first row")
       ->check(whole_number_in(0, std::numeric_limits<int64_t>::max()));
   apply->add_option("--role", apply_args.role,
