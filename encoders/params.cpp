@@ -132,6 +132,17 @@ ParamSpec& ParamSpec::tag_alias(std::string alias) {
   tag_aliases.push_back(std::move(alias));
   return *this;
 }
+ParamSpec& ParamSpec::alias(std::string other_name) {
+  aliases.push_back(std::move(other_name));
+  return *this;
+}
+
+const ParamSpec* find_param(const std::vector<ParamSpec>& specs, const std::string& key) {
+  for (const auto& s : specs)
+    if (s.name == key || std::find(s.aliases.begin(), s.aliases.end(), key) != s.aliases.end())
+      return &s;
+  return nullptr;
+}
 
 static std::string range_text(const ParamSpec& s) {
   // Whole bounds in full (1048576, not 1.04858e+06); others in the shortest form.
@@ -225,6 +236,7 @@ json ParamSpec::to_json() const {
     j[type == ParamType::tagged ? "common_fields" : "fields"] = f;
   }
   if (!exactly_one_group_of.empty()) j["exactly_one_group_of"] = exactly_one_group_of;
+  if (!aliases.empty()) j["aliases"] = aliases;
   if (type == ParamType::tagged) {
     j["tag"] = tag;
     j["tag_aliases"] = tag_aliases;
@@ -425,21 +437,33 @@ static std::string keys_of_variant(const ParamSpec& owner, const std::string& ta
          (common.empty() ? "" : "; common: " + common);
 }
 
-// The unknown-key message: the closest declared name, or the variant a key belongs to.
-static std::string unknown_key_message(const std::string& key,
-                                       const std::vector<std::string>& names,
+// The unknown-key message: the closest declared name (or alias), or the variant a key belongs to.
+static std::string unknown_key_message(const std::string& key, const std::vector<ParamSpec>& specs,
                                        const ParamSpec* owner, const std::string& tag_value,
                                        const char* noun) {
+  const std::vector<std::string> names = names_of(specs);
   if (owner)
     for (const auto& var : owner->variants)
       for (const auto& f : var.fields)
         if (f.name == key && var.tag != tag_value)
           return "unknown key '" + key + "' for " + owner->tag + " \"" + tag_value +
                  "\" (it belongs to \"" + var.tag + "\"); " + keys_of_variant(*owner, tag_value);
+  // A typo of an alias is answered with the alias and the parameter it names.
+  std::vector<std::string> aliases, all = names;
+  for (const auto& s : specs) aliases.insert(aliases.end(), s.aliases.begin(), s.aliases.end());
+  all.insert(all.end(), aliases.begin(), aliases.end());
+  const std::string guess = closest_match(key, all);
+  if (!guess.empty() && std::find(aliases.begin(), aliases.end(), guess) != aliases.end()) {
+    const std::string msg = "unknown " + std::string(owner ? "key" : noun) + " '" + key +
+                            "'; did you mean '" + guess + "' (another name for " +
+                            find_param(specs, guess)->name + ")?";
+    return owner ? msg + " (" + keys_of_variant(*owner, tag_value) + ")"
+                 : msg + " available: " + plain_list(names);
+  }
   if (!owner) return unknown_name_message(noun, key, names);
   std::string msg = "unknown key '" + key + "'";
-  const std::string guess = closest_match(key, names);
-  if (!guess.empty()) msg += "; did you mean '" + guess + "'?";
+  const std::string name_guess = closest_match(key, names);
+  if (!name_guess.empty()) msg += "; did you mean '" + name_guess + "'?";
   return msg + " (" + keys_of_variant(*owner, tag_value) + ")";
 }
 
@@ -456,17 +480,38 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
   std::vector<std::string> names = names_of(specs);
   if (given.is_object()) {
     for (const auto& [key, value] : given.items()) {
-      if (std::find(names.begin(), names.end(), key) == names.end() &&
+      if (!find_param(specs, key) &&
           std::find(also_allowed.begin(), also_allowed.end(), key) == also_allowed.end())
-        diag.error(join_path(path, key), unknown_key_message(key, names, tagged_owner, tag_value,
+        diag.error(join_path(path, key), unknown_key_message(key, specs, tagged_owner, tag_value,
                                                              top_level ? top_level_noun : "key"));
     }
     check_groups(groups, given, path, diag);
   }
   for (const auto& s : specs) {
-    const std::string p = join_path(path, s.name);
-    if (given.is_object() && given.contains(s.name)) {
-      const json& v = given[s.name];
+    // The name the value was given under: the declared name or an alias (the first given, not
+    // null, by preference); a value under another of the names must be the same.
+    std::string key = s.name;
+    if (given.is_object()) {
+      std::vector<std::string> all = {s.name};
+      all.insert(all.end(), s.aliases.begin(), s.aliases.end());
+      std::string first_null;
+      key.clear();
+      for (const auto& k : all)
+        if (given.contains(k)) {
+          if (!given[k].is_null() && key.empty()) key = k;
+          if (given[k].is_null() && first_null.empty()) first_null = k;
+        }
+      if (key.empty()) key = first_null.empty() ? s.name : first_null;
+      for (const auto& k : all)
+        if (k != key && given.contains(k) && !given[k].is_null() && given[k] != given[key])
+          diag.error(join_path(path, k),
+                     got_expected(given[k], "the same as " + key + " (" + show(given[key]) +
+                                                "): both name the parameter " + s.name +
+                                                "; give one of them, or equal values"));
+    }
+    const std::string p = join_path(path, key);
+    if (given.is_object() && given.contains(key)) {
+      const json& v = given[key];
       // null for an optional parameter without a default means "not given": HuggingFace
       // configs write "rope_scaling": null, and such dicts are pasted verbatim.
       if (v.is_null() && !s.required && s.default_value.is_null()) {

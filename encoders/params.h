@@ -66,6 +66,10 @@ struct ParamSpec {
   std::string tag;
   std::vector<std::string> tag_aliases;
   std::vector<ParamVariant> variants;
+  // Other names accepted for this parameter (HuggingFace's "rope_theta" for RoPE's "base"). The
+  // resolved object holds the value under `name`; a value given under two of the names must be
+  // the same under both. `describe` lists them.
+  std::vector<std::string> aliases;
 
   // Builders, so a declaration reads as one line:
   //   ParamSpec::number("base", 10000.0, "RoPE base").above(0)
@@ -97,12 +101,16 @@ struct ParamSpec {
   ParamSpec& non_empty();             // list: at least one element
   ParamSpec& exactly_one_of(std::vector<std::vector<std::string>> groups);
   ParamSpec& tag_alias(std::string alias);
+  ParamSpec& alias(std::string other_name);
 
   // Human text for the allowed values, e.g. "a number > 0", "one of \"half\", \"interleaved\"".
   std::string expected() const;
   // Declaration as JSON for `list --json` / `describe --json`, nested specs included.
   nlohmann::json to_json() const;
 };
+
+// The declaration in `specs` named `key` or having `key` among its aliases (nullptr if none).
+const ParamSpec* find_param(const std::vector<ParamSpec>& specs, const std::string& key);
 
 // Checks `given` (must be an object or null) against `specs`. Every problem is added to
 // `diag` with its full path under `path`. Unknown keys are errors with a did-you-mean

@@ -64,12 +64,16 @@
 // beta_fast < beta_slow, a longrope list whose length is not d'/2, low_freq_factor >=
 // high_freq_factor, an unknown key, a missing required key, llama3's
 // original_max_position_embeddings >= max_position_embeddings).
-// `partial_rotary_factor` (top level, or inside `scaling`) is HuggingFace's name for
-// rotary_fraction; rotary dims are floor(fraction * head_dim) rounded down to even (HuggingFace
-// uses int(head_dim * partial_rotary_factor), the same whenever that is even). Since a
-// resolved rotary_fraction of 1 cannot be told apart from an absent one, partial_rotary_factor
-// overrides the default 1 and must equal any other rotary_fraction; rope_theta likewise
-// overrides the default base 10000 and must equal any other base.
+// HuggingFace's names are aliases (ParamSpec::alias): `rope_theta` of base, `partial_rotary_factor`
+// of rotary_fraction, `rope_scaling` and `rope_parameters` of scaling; a value given under two
+// names must be the same. Rotary dims are floor(fraction * head_dim) rounded down to even
+// (HuggingFace uses int(head_dim * partial_rotary_factor), the same whenever that is even).
+// Inside `scaling` (transformers v5's rope_parameters), rope_theta and partial_rotary_factor
+// override the defaults (base 10000, fraction 1, which cannot be told apart from given values
+// here) and must equal any other base / rotary_fraction.
+// `head_dim` (optional; an encoder entry's hf_config sets it from the model's config.json) makes
+// check_shape refuse any other head_dim: the frequencies and longrope's per-pair factors belong
+// to the model's head_dim, so a study at another dim would silently be a different model.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -232,14 +236,29 @@ class Rope final : public Encoder {
     if (fraction_ != 1.0) fraction_from_ = "rotary_fraction";
     std::optional<int64_t> max_pos;
     if (p.has("max_position_embeddings")) max_pos = p.integer("max_position_embeddings");
-    if (p.has("partial_rotary_factor"))
-      adopt_fraction(p.number("partial_rotary_factor"), "partial_rotary_factor");
+    if (p.has("head_dim")) {
+      model_head_dim_ = p.integer("head_dim");
+      if (model_head_dim_ % 2 != 0)
+        throw UserError("head_dim", got_expected(model_head_dim_,
+                                                 "an even integer >= 2 (rope "
+                                                 "rotates pairs of channels)"));
+    }
     if (p.has("scaling")) read_scaling(p.json("scaling"), max_pos);
   }
 
   Family family() const override { return Family::rotary; }
 
   void check_shape(int64_t head_dim, int64_t) const override {
+    if (model_head_dim_ != 0 && head_dim != model_head_dim_)
+      throw UserError("head_dim",
+                      "the model's head_dim is " + std::to_string(model_head_dim_) +
+                          ", but rope is asked for head_dim " + std::to_string(head_dim) +
+                          " (the experiment's dim, or the last axis of apply's array); the "
+                          "frequencies base^(-2i/d') and any per-pair factors depend on it: "
+                          "expected head_dim " +
+                          std::to_string(model_head_dim_) +
+                          ", or give \"head_dim\": null in params to use these settings at "
+                          "another head_dim");
     if (head_dim <= 0 || head_dim % 2 != 0)
       throw UserError("", "rope needs an even, positive head_dim; got " + std::to_string(head_dim));
     const int64_t rd = rotary_dims(head_dim);
@@ -546,6 +565,7 @@ class Rope final : public Encoder {
   RotaryPairing pairing_;
   double fraction_;
   std::string base_from_, fraction_from_;  // which param set base / fraction ("" = default)
+  int64_t model_head_dim_ = 0;             // params.head_dim (0: any head_dim)
   Scaling s_;
 };
 
@@ -557,23 +577,27 @@ const EncoderRegistration kRegistration{{
     .version = 1,
     .params =
         {
-            ParamSpec::number("base", 10000.0, "frequency base: theta_i = base^(-2i/d')").above(1),
+            ParamSpec::number("base", 10000.0, "frequency base: theta_i = base^(-2i/d')")
+                .above(1)
+                .alias("rope_theta"),
             ParamSpec::choice("layout", "half", {"half", "interleaved"},
                               "half: pairs (x_i, x_{i+d'/2}) (NeoX/HF); interleaved: pairs "
                               "(x_2i, x_2i+1) (GPT-J/Meta)"),
             ParamSpec::number("rotary_fraction", 1.0,
                               "fraction of head_dim that rotates (rounded down to even)")
                 .above(0)
-                .at_most(1),
-            scaling_spec(),
+                .at_most(1)
+                .alias("partial_rotary_factor"),
+            scaling_spec().alias("rope_scaling").alias("rope_parameters"),
             ParamSpec::integer("max_position_embeddings", nullptr,
                                "HuggingFace's max_position_embeddings: L of dynamic scaling; "
                                "fallback L and factor source of yarn and longrope")
                 .at_least(1),
-            ParamSpec::number("partial_rotary_factor", nullptr,
-                              "HuggingFace's name for rotary_fraction (must agree with it)")
-                .above(0)
-                .at_most(1),
+            ParamSpec::integer("head_dim", nullptr,
+                               "the model's head dimension (an hf_config sets it): rope then "
+                               "refuses any other head_dim, since the frequencies depend on it")
+                .at_least(2)
+                .note("(even)"),
         },
     .factory = [](const Params& p) { return std::make_unique<Rope>(p); },
 }};

@@ -44,9 +44,20 @@ void apply_command(const ApplyArgs& args) {
   if (!registry.find(args.scheme))
     throw UserError(unknown_name_message("scheme", args.scheme, registry.names()));
   const json params = parse_json_text(args.params_json, "--params");
+  json spec = {{"name", args.scheme}, {"params", params}};
+  if (!args.hf_config.empty()) spec["hf_config"] = args.hf_config;
   Diagnostics diag;
-  EncoderInstance inst = build_encoder({{"name", args.scheme}, {"params", params}}, "", diag);
-  diag.throw_if_any();
+  EntrySource source;
+  EncoderInstance inst = build_encoder(spec, "", diag, {}, &source);
+  // A problem of the file is named by the option that gave it.
+  auto option_path = [](const Problem& p) {
+    return Problem{p.path == "hf_config" ? "--hf-config" : p.path, p.message};
+  };
+  if (!diag.ok()) {
+    std::vector<Problem> problems;
+    for (const auto& p : diag.problems()) problems.push_back(option_path(p));
+    throw UserError(problems);
+  }
   const Encoder& enc = *inst.encoder;
 
   if (args.role != "query" && args.role != "key")
@@ -99,7 +110,9 @@ void apply_command(const ApplyArgs& args) {
     enc.check_shape(family == Family::bias ? 0 : dim, heads);
   } catch (const UserError& e) {
     if (e.path().empty()) throw UserError(where + ": " + e.message());
-    throw UserError(join_path("params", e.path()), e.message());
+    const Problem p =
+        option_path(source.locate({join_path("params", e.path()), e.message()}, "params"));
+    throw UserError(p.path, p.message);
   }
 
   // Input array + serialised output + float64 work buffer of the reference ops (their largest

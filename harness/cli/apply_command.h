@@ -1,6 +1,6 @@
 #pragma once
-// `posbench apply NAME --input IN.npy --output OUT.npy [--params JSON] [--offset P]
-//                       [--role query|key]`:
+// `posbench apply NAME --input IN.npy --output OUT.npy [--params JSON] [--hf-config FILE]
+//                       [--offset P] [--role query|key]`:
 // applies one scheme to a numpy array so any scheme can be checked against another
 // implementation from outside.
 //   additive : IN [n, d]                       -> IN[t] + PE(P + t)
@@ -9,7 +9,9 @@
 //              xPos scales keys by zeta^(-m/scale_base), RoPE ignores it)
 //   bias     : IN [heads, n_q, n_k] logits     -> IN[h, i, j] + b_h(P + i, j)
 // float32 or float64 in, same dtype out, C order. --role is accepted for every family and
-// only read by rotary schemes.
+// only read by rotary schemes. --hf-config (rope only) reads the params from a HuggingFace
+// config.json exactly as an encoder entry's hf_config does (harness/run/hf_config.h), --params
+// overriding the file's; with the model's head_dim known, the array's last axis must match it.
 
 #include <cstdint>
 #include <string>
@@ -20,6 +22,7 @@ struct ApplyArgs {
   std::string scheme;
   std::string input, output;
   std::string params_json = "{}";
+  std::string hf_config;  // "" = none; relative to the current directory
   int64_t offset = 0;
   std::string role = "query";  // "query" or "key" (anything else: UserError naming --role)
   uint64_t max_memory = 0;     // bytes; 0: half of physical memory

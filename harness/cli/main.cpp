@@ -127,6 +127,12 @@ void print_params(const json& params, int depth) {
                p["type"].get<std::string>(), dflt, p["description"].get<std::string>());
     fmt::print("{}{:<{}} {:<12} {:<22} expected {}\n", pad, "", width, "", "",
                p["expected"].get<std::string>());
+    if (p.contains("aliases")) {
+      std::string names;
+      for (const auto& a : p["aliases"])
+        names += (names.empty() ? "" : ", ") + a.get<std::string>();
+      fmt::print("{}{:<{}} {:<12} {:<22} also accepted as: {}\n", pad, "", width, "", "", names);
+    }
     print_nested(p, depth + 1);
   }
 }
@@ -188,7 +194,7 @@ Plan load_plan(const std::string& file) {
   json config = read_json_file(file);
   load_config_plugins(config);
   Diagnostics diag;
-  Plan plan = build_plan(config, diag);
+  Plan plan = build_plan(config, diag, fs::path(file).parent_path());
   diag.throw_if_any();
   return plan;
 }
@@ -200,7 +206,7 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
   // plugin that cannot load stops here (the schemes it would register are then unknown).
   Diagnostics diag, reported_by_build_plan;
   for (const auto& p : config_plugins(config, reported_by_build_plan)) load_plugin(p);
-  Plan plan = build_plan(config, diag);
+  Plan plan = build_plan(config, diag, fs::path(file).parent_path());
   if (diag.ok()) {
     try {
       check_memory(plan, max_memory ? max_memory : default_memory_limit());
@@ -294,6 +300,8 @@ int main(int argc, char** argv) {
       ->required();
   apply->add_option("--output", apply_args.output, "output .npy (must not exist)")->required();
   apply->add_option("--params", apply_args.params_json, "scheme params as JSON");
+  apply->add_option("--hf-config", apply_args.hf_config,
+                    "rope: read params from a HuggingFace config.json (--params override it)");
   apply->add_option("--offset", apply_args.offset, "position of the first row")
       ->check(whole_number_in(0, std::numeric_limits<int64_t>::max()));
   apply->add_option("--role", apply_args.role,

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "harness/run/hf_config.h"
+
 namespace posbench {
 
 using nlohmann::json;
@@ -162,6 +164,10 @@ const std::vector<ParamSpec>& encoder_entry_specs() {
       ParamSpec::string("label", nullptr,
                         "unique within the experiment (default: the name); lets one scheme "
                         "appear twice"),
+      ParamSpec::path("hf_config",
+                      "rope only: a HuggingFace config.json (relative to this config file's "
+                      "directory) whose rope fields are read as params; params given beside it "
+                      "override the file's"),
   };
   return specs;
 }
@@ -188,6 +194,12 @@ std::vector<std::string> config_plugins(const json& config, Diagnostics& diag) {
       if (p.is_string()) out.push_back(p.get<std::string>());
   return out;
 }
+
+Problem EntrySource::locate(const Problem& p, const std::string& params_path) const {
+  return hf ? hf->locate(p, params_path) : p;
+}
+
+json EntrySource::record() const { return hf ? hf->record() : json(); }
 
 // The keys of an entry's "reference" besides "params" (resolved against the named scheme).
 const std::vector<ParamSpec>& reference_specs() {
@@ -230,12 +242,14 @@ std::shared_ptr<EncoderReference> build_reference(const json& spec, const std::s
 
 }  // namespace
 
-EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnostics& diag) {
-  return build_encoder_entry(spec, path, diag, true);
+EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnostics& diag,
+                              const std::filesystem::path& base_dir, EntrySource* source) {
+  return build_encoder_entry(spec, path, diag, true, base_dir, source);
 }
 
 EncoderInstance build_encoder_entry(const json& spec, const std::string& path, Diagnostics& diag,
-                                    bool allow_reference) {
+                                    bool allow_reference, const std::filesystem::path& base_dir,
+                                    EntrySource* source) {
   EncoderInstance inst;
   inst.path = path;
   if (!spec.is_object()) {
@@ -271,14 +285,30 @@ EncoderInstance build_encoder_entry(const json& spec, const std::string& path, D
   inst.version = info->version;
   inst.family = info->family;
   const std::string params_path = join_path(path, "params");
+  json given = spec.contains("params") ? spec["params"] : json::object();
+  EntrySource entry_source;
+  if (keys["hf_config"].is_string()) {
+    const std::string key_path = join_path(path, "hf_config");
+    if (inst.name != "rope") {
+      diag.error(key_path, "is read for rope only; got it with the scheme '" + inst.name +
+                               "' (give that scheme's params instead)");
+      return inst;
+    }
+    auto hf = HfRopeSource::read(keys["hf_config"].get<std::string>(), base_dir, key_path, diag);
+    if (!hf) return inst;
+    given = hf->merge(given, info->params);
+    entry_source.hf = std::make_shared<const HfRopeSource>(std::move(*hf));
+  }
   Diagnostics local;
-  inst.params =
-      resolve_params(info->params, spec.value("params", json::object()), params_path, local);
+  inst.params = resolve_params(info->params, given, params_path, local);
   if (local.ok()) {
     record_param_errors(local, params_path,
                         [&] { inst.encoder = info->build(Params(inst.params)); });
   }
-  for (const auto& p : local.problems()) diag.error(p.path, p.message);
+  for (const auto& p : local.problems()) {
+    const Problem q = entry_source.locate(p, params_path);
+    diag.error(q.path, q.message);
+  }
   if (allow_reference && spec.contains("reference")) {
     // Checked even when the scheme itself has problems, so that `validate` reports all.
     auto ref = build_reference(spec["reference"], join_path(path, "reference"), diag);
@@ -291,10 +321,11 @@ EncoderInstance build_encoder_entry(const json& spec, const std::string& path, D
     }
     inst.reference = std::move(ref);
   }
+  if (source) *source = std::move(entry_source);
   return inst;
 }
 
-Plan build_plan(const json& config, Diagnostics& diag) {
+Plan build_plan(const json& config, Diagnostics& diag, const std::filesystem::path& base_dir) {
   Plan plan;
   plan.given = config;
   if (!config.is_object()) {
@@ -366,7 +397,8 @@ Plan build_plan(const json& config, Diagnostics& diag) {
       std::set<std::string> labels;
       for (size_t k = 0; k < spec["encoders"].size(); ++k) {
         const std::string epath = index_path(join_path(path, "encoders"), k);
-        EncoderInstance inst = build_encoder(spec["encoders"][k], epath, local);
+        EntrySource source;
+        EncoderInstance inst = build_encoder(spec["encoders"][k], epath, local, base_dir, &source);
         if (!inst.encoder) continue;
         if (!labels.insert(inst.label).second) {
           local.error(join_path(epath, "label"), "label '" + inst.label +
@@ -374,14 +406,21 @@ Plan build_plan(const json& config, Diagnostics& diag) {
                                                      "each a distinct \"label\"");
           continue;
         }
-        if (planned.experiment)
-          if (!record_param_errors(local, join_path(epath, "params"),
-                                   [&] { planned.experiment->check(inst); }))
-            continue;
+        if (planned.experiment) {
+          const std::string params_path = join_path(epath, "params");
+          Diagnostics checked;
+          record_param_errors(checked, params_path, [&] { planned.experiment->check(inst); });
+          for (const auto& p : checked.problems()) {
+            const Problem q = source.locate(p, params_path);
+            local.error(q.path, q.message);
+          }
+          if (!checked.ok()) continue;
+        }
         json resolved_entry = {{"name", inst.name},
                                {"label", inst.label},
                                {"version", inst.version},
                                {"params", inst.params}};
+        if (source.hf) resolved_entry["hf_config"] = source.record();
         if (spec["encoders"][k].is_object() && spec["encoders"][k].contains("reference")) {
           const std::string rpath = join_path(epath, "reference");
           if (planned.experiment && !planned.experiment->takes_reference()) {

@@ -6,12 +6,15 @@
 //   "name": "default", "seed": 0, "plugins": ["path/lib.so"],
 //   "experiments": [
 //     {"type": "offset_linearity", "positions": 1024,          <- the experiment's params
-//      "encoders": [{"name": "rope", "label": "rope-10k", "params": {"base": 10000}}]},
+//      "encoders": [{"name": "rope", "label": "rope-10k", "params": {"base": 10000}},
+//                   {"name": "rope", "label": "llama", "hf_config": "hf/llama-3.1-8b.json"}]},
 //     {"type": "length_extrapolation", "encoders": [{"name": "rope", "params": {...},
 //      "reference": {"name": "rope", "params": {"base": 10000}, "length": 4096}}]}
 //                                       <- only where Experiment::takes_reference()
 //   ]
 // }
+// An encoder entry's hf_config (rope only) is a HuggingFace config.json whose rope fields are
+// read as params (harness/run/hf_config.h), relative to the config file's directory.
 
 #include <filesystem>
 #include <memory>
@@ -49,19 +52,36 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& what)
 // Plugin paths listed in a config (loaded before build_plan resolves names).
 std::vector<std::string> config_plugins(const nlohmann::json& config, Diagnostics& diag);
 
-// Builds a plan; problems go to `diag` (the plan is only usable when diag.ok()).
-Plan build_plan(const nlohmann::json& config, Diagnostics& diag);
+// Builds a plan; problems go to `diag` (the plan is only usable when diag.ok()). Relative
+// hf_config paths are taken from `base_dir` (the config file's directory; "" = the current one).
+Plan build_plan(const nlohmann::json& config, Diagnostics& diag,
+                const std::filesystem::path& base_dir = {});
 
-// Builds one encoder from {"name", "params", "label"} at `path`. Returns an instance with a
-// null encoder if it could not be built (problems are in diag).
+class HfRopeSource;
+
+// What an encoder entry read besides itself: its hf_config file, if any.
+struct EntrySource {
+  std::shared_ptr<const HfRopeSource> hf;  // null without hf_config
+  // Where a problem found later in the entry's params (e.g. by Experiment::check) lies: in
+  // params, or in the hf_config file. `params_path` is the entry's "params" path.
+  Problem locate(const Problem& p, const std::string& params_path) const;
+  nlohmann::json record() const;  // for the resolved config; null without hf_config
+};
+
+// Builds one encoder from {"name", "params", "label", "hf_config"} at `path`. Returns an
+// instance with a null encoder if it could not be built (problems are in diag). `source`, if
+// given, receives what the entry read besides itself.
 EncoderInstance build_encoder(const nlohmann::json& spec, const std::string& path,
-                              Diagnostics& diag);
+                              Diagnostics& diag, const std::filesystem::path& base_dir = {},
+                              EntrySource* source = nullptr);
 
 // build_encoder, with the entry's optional "reference" {"name", "params", "length"} built
 // into EncoderInstance::reference (at "<path>.reference") when `allow_reference`; without it,
 // the key is refused (a reference's own entry).
 EncoderInstance build_encoder_entry(const nlohmann::json& spec, const std::string& path,
-                                    Diagnostics& diag, bool allow_reference);
+                                    Diagnostics& diag, bool allow_reference,
+                                    const std::filesystem::path& base_dir = {},
+                                    EntrySource* source = nullptr);
 
 // Declarations of a reference's keys besides "params" (for `describe`, docs and tests).
 const std::vector<ParamSpec>& reference_specs();

@@ -285,6 +285,54 @@ TEST(ParamsResolve, UnknownKeyHasDidYouMean) {
   EXPECT_TRUE(has(diag.problems()[0].message, "available: base, layout"));
 }
 
+TEST(ParamsResolve, AliasesNameTheSameParameter) {
+  const std::vector<ParamSpec> specs = {
+      ParamSpec::number("base", 10000.0, "").above(1).alias("rope_theta"),
+      ParamSpec::number("rotary_fraction", 1.0, "").above(0).at_most(1),
+      ParamSpec::object_of("inner", {ParamSpec::integer("n", nullptr, "").alias("count")}, nullptr,
+                           "")};
+  auto resolve = [&](const json& given, std::vector<Problem>* problems = nullptr) {
+    Diagnostics diag;
+    json out = resolve_params(specs, given, "p", diag);
+    if (problems) *problems = diag.problems();
+    return out;
+  };
+  // Resolved under the declared name, nested ones too; the alias is not a key of the result.
+  std::vector<Problem> ps;
+  const json r = resolve({{"rope_theta", 500000}, {"inner", {{"count", 3}}}}, &ps);
+  EXPECT_TRUE(ps.empty());
+  EXPECT_EQ(r, json({{"base", 500000}, {"rotary_fraction", 1.0}, {"inner", {{"n", 3}}}}));
+  // Both names with equal values (500000 and 500000.0 are equal numbers) are fine.
+  resolve({{"base", 500000.0}, {"rope_theta", 500000}}, &ps);
+  EXPECT_TRUE(ps.empty());
+  // Different values: refused at the second name, whichever name came first in the object.
+  resolve({{"base", 10.0}, {"rope_theta", 20.0}}, &ps);
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].str(),
+            "p.rope_theta: got 20.0, expected the same as base (10.0): both name the parameter "
+            "base; give one of them, or equal values");
+  // A bad value under the alias is named as written.
+  resolve({{"rope_theta", 0.5}}, &ps);
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].path, "p.rope_theta");
+  EXPECT_TRUE(has(ps[0].message, "expected a number > 1")) << ps[0].message;
+  // A typo of an alias is answered with the alias and the parameter it names.
+  resolve({{"rope_thta", 1e6}}, &ps);
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].str(),
+            "p.rope_thta: unknown parameter 'rope_thta'; did you mean 'rope_theta' (another "
+            "name for base)? available: base, rotary_fraction, inner");
+  resolve({{"inner", {{"cont", 1}}}}, &ps);
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_TRUE(has(ps[0].message, "did you mean 'count' (another name for n)?")) << ps[0].message;
+  // find_param and the JSON declaration (describe --json) know the aliases.
+  EXPECT_EQ(find_param(specs, "rope_theta"), &specs[0]);
+  EXPECT_EQ(find_param(specs, "base"), &specs[0]);
+  EXPECT_EQ(find_param(specs, "theta"), nullptr);
+  EXPECT_EQ(specs[0].to_json().at("aliases"), json({"rope_theta"}));
+  EXPECT_FALSE(specs[1].to_json().contains("aliases"));
+}
+
 TEST(ParamsResolve, MissingRequired) {
   Diagnostics diag;
   json r = resolve_params({ParamSpec::path("file", "").mandatory()}, json::object(), "p", diag);

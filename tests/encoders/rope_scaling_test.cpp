@@ -837,11 +837,14 @@ TEST(RopeScaling, RefusesUnknownAndMissingKeys) {
 }
 
 TEST(RopeScaling, RefusesDisagreeingAliases) {
+  // partial_rotary_factor is declared as an alias of rotary_fraction: the params machinery
+  // refuses two different values, naming the second name.
   expect_refused({{"rotary_fraction", 0.5}, {"partial_rotary_factor", 0.25}},
-                 "enc.params.partial_rotary_factor", "but rotary_fraction is 0.5");
+                 "enc.params.partial_rotary_factor",
+                 "got 0.25, expected the same as rotary_fraction (0.5)");
   expect_refused({{"partial_rotary_factor", 0.5},
                   {"scaling", {{"rope_type", "default"}, {"partial_rotary_factor", 0.25}}}},
-                 "enc.params.scaling.partial_rotary_factor", "but partial_rotary_factor is 0.5");
+                 "enc.params.scaling.partial_rotary_factor", "but rotary_fraction is 0.5");
   expect_refused({{"base", 500000.0}, {"scaling", {{"rope_type", "default"}, {"rope_theta", 1e6}}}},
                  "enc.params.scaling.rope_theta", "but base is 500000");
   expect_refused(with_scaling({{"rope_type", "default"}, {"partial_rotary_factor", 1.5}}),
@@ -851,8 +854,8 @@ TEST(RopeScaling, RefusesDisagreeingAliases) {
   EXPECT_EQ(
       refusal({{"base", 1e6}, {"scaling", {{"rope_type", "default"}, {"rope_theta", 1e6}}}}).path,
       "");
-  // A partial_rotary_factor that rotates no pair is named as such.
-  expect_refused({{"partial_rotary_factor", 0.01}}, "enc.params.partial_rotary_factor",
+  // A partial_rotary_factor that rotates no pair is named by the param it sets.
+  expect_refused({{"partial_rotary_factor", 0.01}}, "enc.params.rotary_fraction",
                  "rotates no pair");
   // NTK-type exponents d'/(d'-2) need d' >= 4.
   expect_refused(
@@ -867,7 +870,9 @@ TEST(RopeScaling, DeclaredParams) {
   ASSERT_TRUE(diag.ok());
   EXPECT_TRUE(resolved.at("scaling").is_null());
   EXPECT_TRUE(resolved.at("max_position_embeddings").is_null());
-  EXPECT_TRUE(resolved.at("partial_rotary_factor").is_null());
+  EXPECT_TRUE(resolved.at("head_dim").is_null());
+  // HuggingFace's names are aliases, resolved under posbench's names.
+  EXPECT_FALSE(resolved.contains("partial_rotary_factor"));
   int found = 0;
   for (const auto& spec : info.params) {
     if (spec.name != "scaling") continue;

@@ -247,7 +247,7 @@ TEST(Rope, DeclaredParamsAndDefaults) {
                             {"rotary_fraction", 1.0},
                             {"scaling", nullptr},
                             {"max_position_embeddings", nullptr},
-                            {"partial_rotary_factor", nullptr}}));
+                            {"head_dim", nullptr}}));
   Diagnostics bad;
   resolve_params(info.params, {{"rotary_fraction", 0.0}, {"base", 0.5}}, "p", bad);
   EXPECT_EQ(bad.problems().size(), 2u);

@@ -292,7 +292,7 @@ TEST(Config, ResolvedConfigHasAllDefaults) {
         {"name": "rope", "label": "rope", "version": 1,
          "params": {"base": 10000.0, "layout": "half", "rotary_fraction": 1.0,
                     "scaling": null, "max_position_embeddings": null,
-                    "partial_rotary_factor": null}},
+                    "head_dim": null}},
         {"name": "alibi", "label": "a", "version": 1, "params": {"slopes": null}}]}]})");
   EXPECT_EQ(plan.resolved, expected) << plan.resolved.dump(2);
   ASSERT_EQ(plan.experiments.size(), 1u);
