@@ -35,8 +35,14 @@ UserError::UserError(std::vector<Problem> problems)
 }
 
 std::string show(const nlohmann::json& value) {
-  std::string s = value.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  // Text that is not UTF-8 (a command-line argument, a file name) shows U+FFFD in place of each
+  // bad byte: dump() would throw type_error.316 and turn a user's mistake into a failure.
+  std::string s = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > 60) {
+    size_t cut = 57;  // never inside a UTF-8 sequence (continuation bytes are 10xxxxxx)
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return s;
 }
 

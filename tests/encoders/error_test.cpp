@@ -127,6 +127,24 @@ TEST(Show, CompactJsonWithStringsQuotedAndLongValuesElided) {
   EXPECT_EQ(list.substr(57), "...");
 }
 
+TEST(Show, TextThatIsNotUtf8ShowsReplacementCharactersInsteadOfThrowing) {
+  // Found by fuzzing `apply`: --role $'\xff' made got_expected throw nlohmann's type_error.316
+  // (exit 1, "invalid UTF-8 byte") instead of naming --role (exit 2).
+  const std::string replacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
+  EXPECT_EQ(show(json(std::string("a\xff") + "b")), "\"a" + replacement + "b\"");
+  EXPECT_EQ(got_expected(json(std::string("\x93")), "one of query, key"),
+            "got \"" + replacement + "\", expected one of query, key");
+}
+
+TEST(Show, ElisionNeverCutsAUtf8Sequence) {
+  // 55 ASCII characters, then two-byte characters: the cut at 57 bytes (quote included) would
+  // fall between the two bytes of an 'é'; it backs off to the start of that character.
+  const std::string text = std::string(55, 'x') + "\xC3\xA9\xC3\xA9\xC3\xA9";
+  const std::string shown = show(json(text));
+  EXPECT_EQ(shown, "\"" + std::string(55, 'x') + "...");
+  EXPECT_NO_THROW((void)json(shown).dump());  // valid UTF-8
+}
+
 TEST(GotExpected, OneFormForBadValues) {
   EXPECT_EQ(got_expected(json(-3), "a number > 0"), "got -3, expected a number > 0");
   EXPECT_EQ(got_expected(json("x"), "one of \"a\", \"b\""),

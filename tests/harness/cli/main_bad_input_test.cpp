@@ -140,6 +140,12 @@ TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
        experiment_with(R"([{"name": "rope"}])"),
        "--max-memory 0.5 validate bad.json",
        {"--max-memory: got '0.5'"}},
+      // Found by fuzzing: text that is not UTF-8 made the message itself throw (exit 1).
+      {"role that is not UTF-8",
+       "",
+       R"x(apply rope --input in.npy --output out.npy --role "$(printf '\377')")x",
+       {"--role: got \"\xEF\xBF\xBD\", expected one of query, key"},
+       {"type_error"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
