@@ -27,6 +27,14 @@ std::string rank_text(size_t rank) {
   return std::to_string(rank) + (rank == 1 ? " dimension" : " dimensions");
 }
 
+// Index of the first element that is NaN or infinite, or -1.
+template <class T>
+int64_t first_non_finite(const std::vector<T>& v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i])) return int64_t(i);
+  return -1;
+}
+
 // The array's element type as a pointer, for the templated reference ops.
 template <class F>
 void with_data(NpyArray& a, F&& f) {
@@ -157,20 +165,21 @@ void apply_command(const ApplyArgs& args) {
   } catch (const UnsupportedPosition& e) {
     throw UserError(where + " with --offset " + std::to_string(args.offset) + ": " + e.what());
   }
-  // The input is finite (read_npy checks), so a NaN or inf here came from the scheme: never
-  // written silently. Row t is position offset + t (bias: query row t of any head).
-  with_data(a, [&](const auto* x) {
-    const int64_t row_width = elements / n;
-    for (int64_t i = 0; i < elements; ++i) {
-      if (std::isfinite(double(x[i]))) continue;
-      const int64_t t = family == Family::bias ? (i / n_k) % n : i / row_width;
-      throw UserError(where + ": '" + args.scheme + "' produced " +
-                      (std::isnan(double(x[i])) ? "NaN" : "inf") + " at flat index " +
-                      std::to_string(i) + " (position " + std::to_string(args.offset + t) +
-                      "); expected finite values: the scheme's values overflow or are "
-                      "undefined at these positions with these params; nothing was written");
-    }
-  });
+  // The input was finite (read_npy checks), so a NaN or inf here is a result beyond the range of
+  // the storage type (xPos keys far from position 0 in float32, a huge attention factor): never
+  // written silently.
+  const bool f32 = a.dtype == NpyDtype::float32;
+  if (const int64_t bad = f32 ? first_non_finite(a.f32) : first_non_finite(a.f64); bad >= 0) {
+    const double v = f32 ? double(a.f32[bad]) : a.f64[bad];
+    throw UserError(where + " with --offset " + std::to_string(args.offset) + ": the result at " +
+                    "flat index " + std::to_string(bad) + " (C order) is " +
+                    (std::isnan(v) ? "NaN"
+                     : v > 0       ? "inf"
+                                   : "-inf") +
+                    ", beyond the range of " + (f32 ? "float32" : "float64") +
+                    "; expected finite values (" + (f32 ? "use float64 input, " : "use ") +
+                    "smaller positions or params that keep '" + args.scheme + "' in range)");
+  }
   write_npy(args.output, a);
 }
 

@@ -201,5 +201,6 @@ apply_seed("regress-llama3-original-2e63", "rope", compact(
            rotary_in)
 apply_seed("regress-offset-2e63-1", "rope", "{}", 9223372036854775807, "query", rotary_in)
 write("apply", "regress-role-not-utf8", b"rope\n{}\n0\n\xff\n" + rotary_in)
+apply_seed("regress-xpos-key-float32-inf", "xpos", "{}", 100000, "key", rotary_in)
 apply_seed("regress-learned-max-len-1e12", "learned", '{"max_len": 1e12}', 0, "query",
            additive_in)

@@ -392,6 +392,22 @@ TEST_F(ApplyCli, BadInputsExit2WithOneLineAndNoOutput) {
                   R"({"max_len": 6})", "--offset", "3"},
                  out, "position 6 is outside the table [0, 6)");
 
+  // Found by fuzzing: xPos keys are scaled by zeta_i^(-m/scale_base), e^(1.25 m/512) at pair 0:
+  // finite in float64 up to m ~ 289,000 (xpos refuses beyond), but above float32's 3.4e38 from
+  // m ~ 36,000. The float32 output held inf and apply exited 0; now it is refused (and the
+  // same in float64 is fine).
+  const std::string in32 = path("x32.npy");
+  write_npy(in32, random_array({2, 8}, NpyDtype::float32, "apply_test/xpos_far"));
+  expect_refused(
+      {"apply", "xpos", "--input", in32, "--output", out, "--offset", "100000", "--role", "key"},
+      out, "the result at flat index 0 (C order) is ");
+  expect_refused(
+      {"apply", "xpos", "--input", in32, "--output", out, "--offset", "100000", "--role", "key"},
+      out, "beyond the range of float32; expected finite values (use float64 input");
+  const NpyArray far64 = apply(
+      "xpos", random_array({2, 8}, NpyDtype::float64, "apply_test/xpos_far"), "{}", 100000, "key");
+  for (double v : far64.f64) EXPECT_TRUE(std::isfinite(v));
+
   // Memory guard: 4 x 8 float64 needs about 2 * 256 + 256 + 32 bytes.
   expect_refused({"--max-memory", "512", "apply", "sinusoidal", "--input", in, "--output", out},
                  out, "memory limit");
