@@ -166,8 +166,8 @@ void apply_command(const ApplyArgs& args) {
     throw UserError(where + " with --offset " + std::to_string(args.offset) + ": " + e.what());
   }
   // The input was finite (read_npy checks), so a NaN or inf here is a result beyond the range of
-  // the storage type (xPos keys far from position 0 in float32, a huge attention factor): never
-  // written silently.
+  // the storage type (xPos keys far from position 0 in float32, an input near the largest double
+  // times an attention factor above 1): never written silently.
   const bool f32 = a.dtype == NpyDtype::float32;
   if (const int64_t bad = f32 ? first_non_finite(a.f32) : first_non_finite(a.f64); bad >= 0) {
     const double v = f32 ? double(a.f32[bad]) : a.f64[bad];
@@ -177,8 +177,8 @@ void apply_command(const ApplyArgs& args) {
                      : v > 0       ? "inf"
                                    : "-inf") +
                     ", beyond the range of " + (f32 ? "float32" : "float64") +
-                    "; expected finite values (" + (f32 ? "use float64 input, " : "use ") +
-                    "smaller positions or params that keep '" + args.scheme + "' in range)");
+                    "; expected finite results (" + (f32 ? "give float64 input, or " : "give ") +
+                    "smaller input values, positions or params)");
   }
   write_npy(args.output, a);
 }

@@ -201,6 +201,8 @@ apply_seed("regress-llama3-original-2e63", "rope", compact(
            rotary_in)
 apply_seed("regress-offset-2e63-1", "rope", "{}", 9223372036854775807, "query", rotary_in)
 write("apply", "regress-role-not-utf8", b"rope\n{}\n0\n\xff\n" + rotary_in)
+apply_seed("regress-longrope-input-near-max", "rope", compact({"scaling": SCALINGS["longrope"]}),
+           60, "query", npy("<f8", [4, 8], values=[0.5] * 22 + [1.5729814930045264e308] + [0.5] * 9))
 apply_seed("regress-xpos-key-float32-inf", "xpos", "{}", 100000, "key", rotary_in)
 apply_seed("regress-learned-max-len-1e12", "learned", '{"max_len": 1e12}', 0, "query",
            additive_in)

@@ -392,10 +392,22 @@ TEST_F(ApplyCli, BadInputsExit2WithOneLineAndNoOutput) {
                   R"({"max_len": 6})", "--offset", "3"},
                  out, "position 6 is outside the table [0, 6)");
 
-  // Found by fuzzing: xPos keys are scaled by zeta_i^(-m/scale_base), e^(1.25 m/512) at pair 0:
-  // finite in float64 up to m ~ 289,000 (xpos refuses beyond), but above float32's 3.4e38 from
-  // m ~ 36,000. The float32 output held inf and apply exited 0; now it is refused (and the
-  // same in float64 is fine).
+  // A result beyond the storage type was written as inf with exit 0. Found by fuzzing apply: an
+  // input of 1.57e308 times longrope's attention factor sqrt(1 + ln 8 / ln 32) = 1.26.
+  const std::string huge = path("huge.npy");
+  NpyArray near_max;
+  near_max.shape = {2, 8};
+  near_max.f64.assign(16, 0.5);
+  near_max.f64[5] = 1.5e308;
+  write_npy(huge, near_max);
+  expect_refused({"apply", "rope", "--input", huge, "--output", out, "--params",
+                  R"({"scaling": {"rope_type": "longrope", "short_factor": [1, 1, 1, 1],
+                      "long_factor": [2, 3, 4, 5], "original_max_position_embeddings": 32,
+                      "factor": 8}})"},
+                 out, "beyond the range of float64; expected finite results (give smaller input");
+  // The same class: xPos keys are scaled by zeta_i^(-m/scale_base), e^(1.25 m/512) at pair 0,
+  // finite in float64 up to m ~ 289,000 (xpos refuses beyond) but above float32's 3.4e38 from
+  // m ~ 36,000 (the same in float64 is fine).
   const std::string in32 = path("x32.npy");
   write_npy(in32, random_array({2, 8}, NpyDtype::float32, "apply_test/xpos_far"));
   expect_refused(
@@ -403,7 +415,7 @@ TEST_F(ApplyCli, BadInputsExit2WithOneLineAndNoOutput) {
       out, "the result at flat index 0 (C order) is ");
   expect_refused(
       {"apply", "xpos", "--input", in32, "--output", out, "--offset", "100000", "--role", "key"},
-      out, "beyond the range of float32; expected finite values (use float64 input");
+      out, "beyond the range of float32; expected finite results (give float64 input");
   const NpyArray far64 = apply(
       "xpos", random_array({2, 8}, NpyDtype::float64, "apply_test/xpos_far"), "{}", 100000, "key");
   for (double v : far64.f64) EXPECT_TRUE(std::isfinite(v));
