@@ -197,16 +197,21 @@ class EmbeddingInterference final : public Experiment {
   }
 
   uint64_t memory_bytes(const EncoderInstance&) const override {
-    const int64_t d = *std::max_element(dims().begin(), dims().end());
+    const std::vector<int64_t> all = dims();
+    const int64_t d = *std::max_element(all.begin(), all.end());
     const int64_t V = vocab_, N = positions_, S = samples_;
-    // Z and E [V, d], the PE table and rotary coefficients [N, d] x 3, probe features and
-    // queries [4 S, d] x 3, logit grid terms [S, S] x 6, projections [d, d] x 4, per-thread
-    // rotation buffers; plus the file's data and its float64 copy.
-    const uint64_t work = saturating_product(
-        {8, saturating_sum({saturating_product({3, V, d}), saturating_product({3, N, d}),
-                            saturating_product({12, S, d}), saturating_product({6, S, S}),
-                            saturating_product({4, d, d}), saturating_product({heads_, S}),
-                            saturating_product({64, d})})});
+    // Float64 values: Z, E and row copies [V, d] x 3; the PE table and rotary coefficients
+    // [N, d] x 3; probe vectors and projected rows [S, d] x 12; the logit grid's terms, logits
+    // and products [S, S] x 10; projections [d, d] x 4; bias values [heads, S]; per-thread
+    // rotation buffers. Plus the embeddings file's data and its float64 copy.
+    const uint64_t values =
+        saturating_sum({saturating_product({3, V, d}), saturating_product({3, N, d}),
+                        saturating_product({12, S, d}), saturating_product({10, S, S}),
+                        saturating_product({4, d, d}), saturating_product({heads_, S}),
+                        saturating_product({64, d})});
+    const uint64_t work = values > std::numeric_limits<uint64_t>::max() / 8
+                              ? std::numeric_limits<uint64_t>::max()
+                              : values * 8;
     return saturating_sum({work, path_.empty() ? 0 : loaded_npy_bytes(header_)});
   }
 
@@ -248,7 +253,7 @@ class EmbeddingInterference final : public Experiment {
                                  : path_},
         {"vocab", vocab_},
         {"dim", dim_},
-        {"std", sigma(std_, dim_)},
+        {"std", (path_.empty() || to_std_) ? json(sigma(std_, dim_)) : json(nullptr)},
         {"std_unit", inv_sqrt_dim_ ? "inv_sqrt_dim" : "absolute"},
         {"scale", path_.empty() ? "std * N(0, 1)"
                   : to_std_     ? "rescaled to RMS std"
@@ -359,7 +364,7 @@ class EmbeddingInterference final : public Experiment {
       }
       case Family::bias: {
         a.bias.resize(heads_, samples_);
-        std::vector<double> b(size_t(heads_));
+        std::vector<double> b(static_cast<size_t>(heads_));
         for (int64_t m = 0; m < samples_; ++m) {
           e.bias(std::span(&dr.pi[size_t(m)], 1), std::span(&dr.pj[size_t(m)], 1), heads_,
                  b.data());
@@ -458,8 +463,11 @@ std::vector<Metric> EmbeddingInterference::measure(Family family, const AtDim& a
       v["norm_ratio_max"] = ratio.maxCoeff();
       v["norm_ratio_cv"] =
           mean > 0 ? std::sqrt((ratio.array() - mean).square().mean()) / mean : kNaN;
+      if (!(mean > 0)) undefined["norm_ratio_cv"] = "PE = 0: the ratio is 0 at every position";
     } else {
-      undefined["norm_ratio_mean"] = "E = 0: no embedding norm to compare with";
+      for (const char* name :
+           {"norm_ratio_mean", "norm_ratio_min", "norm_ratio_max", "norm_ratio_cv"})
+        undefined[name] = "E = 0: no embedding norm to compare with";
     }
     if (details && mean_e > 0) {
       Curve c{"norm_ratio", "position", "positions", "1", {}, {}};
@@ -482,8 +490,10 @@ std::vector<Metric> EmbeddingInterference::measure(Family family, const AtDim& a
         details->curves.push_back(std::move(c));
       }
     } else {
-      undefined["subspace_overlap"] = Up.cols() == 0 ? "the PE table has no variance over positions"
-                                                     : "E has no variance over the vocabulary";
+      for (const char* name :
+           {"subspace_overlap", "subspace_overlap_chance", "max_principal_cosine"})
+        undefined[name] = Up.cols() == 0 ? "the PE table has no variance over positions"
+                                         : "E has no variance over the vocabulary";
     }
   }
 
@@ -493,11 +503,16 @@ std::vector<Metric> EmbeddingInterference::measure(Family family, const AtDim& a
   const Eigen::VectorXd cc = Qe.cwiseProduct(Ke).rowwise().sum();  // [S]
   RowMatrix logits(S, S);
   json shares_bar;
+  RowMatrix cp_pc[2];    // additive: content-position, position-content terms [S, S] (c, m)
+  Eigen::VectorXd pp_m;  // additive: position-position term [S] over m
   if (additive) {
     const RowMatrix Qp = rows_of(a.P, dr.pi) * a.Wq, Kp = rows_of(a.P, dr.pj) * a.Wk;
-    const Eigen::VectorXd pp = Qp.cwiseProduct(Kp).rowwise().sum();  // [S] over m
-    const RowMatrix CP = Qe * Kp.transpose();                        // [S, S] (c, m)
-    const RowMatrix PC = Ke * Qp.transpose();                        // [S, S] (c, m)
+    pp_m = Qp.cwiseProduct(Kp).rowwise().sum();
+    cp_pc[0] = Qe * Kp.transpose();
+    cp_pc[1] = Ke * Qp.transpose();
+    const RowMatrix& CP = cp_pc[0];
+    const RowMatrix& PC = cp_pc[1];
+    const Eigen::VectorXd& pp = pp_m;
     std::vector<std::vector<double>> terms(4, std::vector<double>(size_t(S * S)));
     for (int64_t c = 0; c < S; ++c)
       for (int64_t m = 0; m < S; ++m) {
@@ -516,7 +531,7 @@ std::vector<Metric> EmbeddingInterference::measure(Family family, const AtDim& a
   } else if (rotary) {
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < S; ++c) {
-      std::vector<double> q(size_t(d)), k(size_t(d));
+      std::vector<double> q(static_cast<size_t>(d)), k(static_cast<size_t>(d));
       for (int64_t m = 0; m < S; ++m) {
         std::copy(Qe.row(c).data(), Qe.row(c).data() + d, q.begin());
         std::copy(Ke.row(c).data(), Ke.row(c).data() + d, k.begin());

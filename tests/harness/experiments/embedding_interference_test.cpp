@@ -38,14 +38,14 @@ EncoderOutcome run(const json& params, const json& spec) {
 // E [V, d] as documented: sigma * the N(0, 1) draws of the stream ".../embeddings/d=<d>".
 std::vector<double> embeddings(int64_t V, int64_t d, double sigma, uint64_t seed = 0) {
   std::vector<double> z =
-      Rng(seed, "embedding_interference/embeddings/d=" + std::to_string(d)).normal_vector(V * d);
+      Rng(seed, fmt::format("embedding_interference/embeddings/d={}", d)).normal_vector(V * d);
   for (double& x : z) x *= sigma;
   return z;
 }
 
 // W [d, d] row-major, entries N(0, 1/d), from the stream ".../w_q/d=<d>" or ".../w_k/d=<d>".
 std::vector<double> projection(const std::string& which, int64_t d, uint64_t seed = 0) {
-  return Rng(seed, "embedding_interference/" + which + "/d=" + std::to_string(d))
+  return Rng(seed, fmt::format("embedding_interference/{}/d={}", which, d))
       .normal_vector(d * d, 1.0 / std::sqrt(double(d)));
 }
 
@@ -66,7 +66,7 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 
 // Sinusoidal PE(p) [d], interleaved: sin at 2i, cos at 2i + 1, angle p * 10000^(-2i/d).
 std::vector<double> sinusoid(int64_t p, int64_t d) {
-  std::vector<double> pe(size_t(d));
+  std::vector<double> pe(static_cast<size_t>(d));
   for (int64_t i = 0; i < d / 2; ++i) {
     const double a = double(p) * std::pow(10000.0, -2.0 * double(i) / double(d));
     pe[size_t(2 * i)] = std::sin(a), pe[size_t(2 * i + 1)] = std::cos(a);
