@@ -406,7 +406,18 @@ json resolve_value(const ParamSpec& s, const json& v, const std::string& path, D
       }
       return resolve_fields(s.fields, v, path, diag, {}, s.exactly_one_group_of, nullptr, "");
     case ParamType::tagged:
-      if (s.tag_shorthand && v.is_string()) return resolve_tagged(s, json{{s.tag, v}}, path, diag);
+      if (s.tag_shorthand && v.is_string()) {
+        // The tag alone: an unknown one is reported where the user wrote it.
+        const std::vector<std::string> tags = tags_of(s);
+        if (std::find(tags.begin(), tags.end(), v.get<std::string>()) == tags.end()) {
+          std::string msg = got_expected(v, s.expected());
+          const std::string guess = closest_match(v.get<std::string>(), tags);
+          if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
+          diag.error(path, msg);
+          return v;
+        }
+        return resolve_tagged(s, json{{s.tag, v}}, path, diag);
+      }
       if (!v.is_object()) {
         diag.error(path, got_expected(v, s.expected()));
         return v;

@@ -2,7 +2,7 @@
 
 #include "encoders/error.h"
 #include "encoders/rng.h"
-#include "encoders/weight_init.h"
+#include "encoders/encoder.h"
 
 namespace posbench {
 
@@ -111,7 +111,10 @@ int64_t ContentModel::pairs(int64_t samples) const {
 
 uint64_t ContentModel::memory_bytes(int64_t samples, int64_t dim) const {
   const uint64_t vectors = saturating_product({pairs(samples), dim, 2 * 8});
-  return kind_ == Kind::file ? saturating_sum({vectors, loaded_npy_bytes(header_)}) : vectors;
+  if (kind_ != Kind::file) return vectors;
+  // The read buffer (the file's data) and its float64 copy.
+  const int64_t elements = int64_t(header_.data_bytes / npy_item_size(header_.dtype));
+  return saturating_sum({vectors, header_.data_bytes, saturating_product({elements, 8})});
 }
 
 void ContentModel::load() const {

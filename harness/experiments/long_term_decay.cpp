@@ -23,7 +23,8 @@
 // Metrics, at the largest distance r_max (Metric::at "r=<r_max>"): mean_abs_logit (rotary, bias)
 // or mean_abs_pe_dot (additive); bound (rotary) = B(r_max); decay_ratio = the mean |.| at r_max
 // over that at the smallest distance asked. The console prints every distance asked in tables
-// (one column per r); curves: bound, mean_abs_logit / mean_abs_pe_dot (per head for bias), x = r.
+// (one column per r); curves: bound, mean_abs_logit / mean_abs_pe_dot (bias: the mean over
+// heads, and mean_abs_logit_head<h> per head), x = r.
 // Content and decay: with `content` "independent" (q, k ~ N(0, I)) the rotary curve does not
 // decay. A rotation maps the Gaussian k to a Gaussian, so (R(a)q).(R(a+r)k) has the same
 // distribution for every r, and mean |logit| stays near E|q.k|/sqrt(d) = sqrt(2/pi) = 0.80 (up
@@ -120,11 +121,11 @@ class LongTermDecay final : public Experiment {
         out.curves.push_back(curve(name + "_head" + std::to_string(v), unit, empirical[v]));
     }
     for (double& m : mean) m /= double(empirical.size());
-    if (enc.family != Family::bias) out.curves.push_back(curve(name, unit, mean));
+    out.curves.push_back(curve(name, unit, mean));  // bias: the mean over heads
     const double first = mean[index_of(min_distance_)], last = mean[index_of(max_distance_)];
     out.metrics.push_back({name, last, unit, at});
     out.metrics.push_back({"decay_ratio", first != 0 ? last / first : kNaN, "1",
-                           at + " vs r=" + std::to_string(min_distance_)});
+                           at + "/r=" + std::to_string(min_distance_)});
     out.extra["quantity"] = additive ? "|<PE(x), PE(x + r)>|, mean over x in [0, positions)"
                             : enc.family == Family::rotary
                                 ? "|(R(a) q) . (R(a + r) k)| / sqrt(dim), mean over the content "
@@ -136,6 +137,7 @@ class LongTermDecay final : public Experiment {
   ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                            const RunContext& ctx) const override {
     ExperimentResult r = Experiment::run_all(encoders, ctx);
+    r.summary_columns = {"mean_abs_logit", "mean_abs_pe_dot", "decay_ratio", "bound"};
     // Every distance asked for, one column each (at most kColumns per table): the curves'
     // values by scheme.
     struct Quantity {
@@ -153,20 +155,10 @@ class LongTermDecay final : public Experiment {
     for (const auto& q : quantities) {
       std::vector<std::string> rows;
       std::vector<std::vector<double>> cells;
-      for (size_t k = 0; k < r.outcomes.size(); ++k) {
-        const EncoderOutcome& o = r.outcomes[k];
+      for (const EncoderOutcome& o : r.outcomes) {
         std::vector<double> y;
         for (const Curve& c : o.curves)
           if (c.name == q.curve) y = c.y;
-        if (y.empty() && encoders[k].family == Family::bias &&
-            q.curve == std::string("mean_abs_logit")) {
-          // bias: mean over the per-head curves.
-          for (const Curve& c : o.curves) {
-            if (c.name.rfind("mean_abs_logit_head", 0) != 0) continue;
-            if (y.empty()) y.assign(c.y.size(), 0.0);
-            for (size_t i = 0; i < y.size(); ++i) y[i] += c.y[i] / double(shape_.heads);
-          }
-        }
         if (y.empty()) continue;
         rows.push_back(o.label);
         cells.push_back(y);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "encoders/experiment.h"
 #include "harness/run/context.h"
 
 namespace posbench {

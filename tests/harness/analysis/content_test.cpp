@@ -42,9 +42,13 @@ TEST(ContentParam, BadValuesNameTheirPathAndSuggest) {
   Diagnostics typo;
   resolve_content("one", typo);
   ASSERT_EQ(typo.problems().size(), 1u);
-  EXPECT_EQ(typo.problems()[0].path, "experiments[0].content.model");
+  EXPECT_EQ(typo.problems()[0].path, "experiments[0].content");
   EXPECT_NE(typo.problems()[0].message.find("did you mean \"ones\""), std::string::npos)
       << typo.problems()[0].str();
+  Diagnostics typo_in_object;
+  resolve_content({{"model", "one"}}, typo_in_object);
+  ASSERT_EQ(typo_in_object.problems().size(), 1u);
+  EXPECT_EQ(typo_in_object.problems()[0].path, "experiments[0].content.model");
   Diagnostics missing;
   resolve_content({{"model", "file"}}, missing);
   ASSERT_EQ(missing.problems().size(), 1u);

@@ -207,8 +207,8 @@ TEST(PhiUnit, PerFamily) {
 }
 
 TEST(RandomContent, DrawsQueryThenKeyPerSampleFromTheNamedStream) {
-  const RandomContent c = random_content(3, 5, 17, "stream/x");
-  EXPECT_EQ(c.samples, 3);
+  const ContentVectors c = random_content(3, 5, 17, "stream/x");
+  EXPECT_EQ(c.pairs, 3);
   EXPECT_EQ(c.dim, 5);
   ASSERT_EQ(c.q.size(), 15u);
   ASSERT_EQ(c.k.size(), 15u);
@@ -221,7 +221,7 @@ TEST(RandomContent, DrawsQueryThenKeyPerSampleFromTheNamedStream) {
     }
   }
   // Sample s is the same whatever the number of samples.
-  const RandomContent more = random_content(7, 5, 17, "stream/x");
+  const ContentVectors more = random_content(7, 5, 17, "stream/x");
   for (int64_t i = 0; i < 15; ++i) {
     EXPECT_EQ(more.q[size_t(i)], c.q[size_t(i)]);
     EXPECT_EQ(more.k[size_t(i)], c.k[size_t(i)]);

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <complex>
+#include <numbers>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -198,7 +199,7 @@ TEST(LongTermDecay, OnesContentDecaysWithDistance) {
   // sqrt(2/pi) = 0.80 up to sampling noise of 256 draws (~0.04).
   const auto ind = make_experiment("long_term_decay", {{"distances", {0, 4095}}, {"samples", 256}});
   const Curve& ic = curve(run_with(*ind, make_encoder({{"name", "rope"}})), "mean_abs_logit");
-  for (double v : ic.y) EXPECT_NEAR(v, std::sqrt(2 / M_PI), 0.15);
+  for (double v : ic.y) EXPECT_NEAR(v, std::sqrt(2 / std::numbers::pi), 0.15);
 }
 
 TEST(LongTermDecay, SharedContentIsQEqualsK) {

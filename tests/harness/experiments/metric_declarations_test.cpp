@@ -31,8 +31,9 @@ TEST(MetricSpec, PlaceholdersMatchOneOrMoreCharacters) {
   const MetricSpec two{"a<x>_t<n>", "1", "m", ""};
   EXPECT_TRUE(two.matches("ab_t_t3"));  // backtracks over where <x> ends
   EXPECT_FALSE(two.matches("a_t3"));
-  EXPECT_EQ(find_metric({plain, bench}, "table_reference_t1_median_ms"), &bench);
-  EXPECT_EQ(find_metric({plain, bench}, "nothing"), nullptr);
+  const std::vector<MetricSpec> specs = {plain, bench};
+  EXPECT_EQ(find_metric(specs, "table_reference_t1_median_ms"), &specs[1]);
+  EXPECT_EQ(find_metric(specs, "nothing"), nullptr);
 }
 
 std::vector<const ExperimentInfo*> built_in_experiments() {
