@@ -220,7 +220,7 @@ TEST(ContentModel, LengthExtrapolationWithOnesContentHasClosedFormLogits) {
                                                           {"content", "ones"}});
   const EncoderOutcome o = run_with(*e, make_encoder({{"name", "rope"}}));
   for (int64_t n : {L, 2 * L}) {
-    std::vector<double> x(size_t(n));
+    std::vector<double> x(static_cast<size_t>(n));
     double m = -INFINITY;
     for (int64_t j = 0; j < n; ++j) {
       double s = 0;
@@ -248,10 +248,10 @@ TEST(ContentModel, DefaultContentKeepsTheIndependentNumbers) {
   // Giving "independent" explicitly changes nothing (the default is that model, same draws).
   for (const std::string type :
        {"translation_invariance", "long_term_decay", "length_extrapolation"}) {
-    const json params =
-        type == "length_extrapolation"
-            ? json{{"train_length", 64}, {"eval_lengths", {64, 128}}, {"samples", 4}}
-            : json{{"positions", 64}, {"samples", 4}};
+    json params = type == "length_extrapolation"
+                      ? json{{"train_length", 64}, {"eval_lengths", {64, 128}}, {"samples", 4}}
+                      : json{{"positions", 64}, {"samples", 4}};
+    if (type == "translation_invariance") params["max_offset"] = 16;
     json explicit_params = params;
     explicit_params["content"] = "independent";
     const EncoderInstance rope = make_encoder({{"name", "rope"}});

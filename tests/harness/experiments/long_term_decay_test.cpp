@@ -198,7 +198,8 @@ TEST(LongTermDecay, OnesContentDecaysWithDistance) {
   // Independent q, k: no decay (a rotation maps a Gaussian to a Gaussian): both ends near
   // sqrt(2/pi) = 0.80 up to sampling noise of 256 draws (~0.04).
   const auto ind = make_experiment("long_term_decay", {{"distances", {0, 4095}}, {"samples", 256}});
-  const Curve& ic = curve(run_with(*ind, make_encoder({{"name", "rope"}})), "mean_abs_logit");
+  const EncoderOutcome io = run_with(*ind, make_encoder({{"name", "rope"}}));
+  const Curve& ic = curve(io, "mean_abs_logit");
   for (double v : ic.y) EXPECT_NEAR(v, std::sqrt(2 / std::numbers::pi), 0.15);
 }
 
@@ -210,7 +211,8 @@ TEST(LongTermDecay, SharedContentIsQEqualsK) {
   const auto e =
       make_experiment("long_term_decay",
                       {{"distances", {0, 10, 1000}}, {"content", "shared"}, {"samples", samples}});
-  const Curve& c = curve(run_with(*e, make_encoder({{"name", "rope"}}), seed), "mean_abs_logit");
+  const EncoderOutcome o = run_with(*e, make_encoder({{"name", "rope"}}), seed);
+  const Curve& c = curve(o, "mean_abs_logit");
   const double rs[3] = {0, 10, 1000};
   for (int t = 0; t < 3; ++t) {
     Rng rng(seed, "long_term_decay/content");

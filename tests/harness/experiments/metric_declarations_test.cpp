@@ -98,7 +98,9 @@ TEST(MetricDeclarations, EveryReportedMetricIsDeclaredWithItsUnit) {
   }
   // Every built-in experiment but speed was run.
   for (const ExperimentInfo* e : built_in_experiments())
-    if (e->name != "speed") EXPECT_TRUE(covered.count(e->name)) << e->name << " not run here";
+    if (e->name != "speed") {
+      EXPECT_TRUE(covered.count(e->name)) << e->name << " not run here";
+    }
 }
 
 class DescribeMetrics : public BinaryTest {
@@ -116,8 +118,9 @@ TEST_F(DescribeMetrics, DescribeOfEveryExperimentListsItsMetricsWithMeanings) {
       EXPECT_NE(text.out.find("    " + m.name + " [" + m.unit + "]", at), std::string::npos)
           << e->name << "." << m.name;
       EXPECT_NE(text.out.find(m.meaning, at), std::string::npos) << e->name << "." << m.name;
-      if (!m.expected.empty())
+      if (!m.expected.empty()) {
         EXPECT_NE(text.out.find("expected: " + m.expected, at), std::string::npos) << m.name;
+      }
     }
     const BinaryResult js = run("describe --json " + e->name);
     ASSERT_EQ(js.code, 0) << js.err;

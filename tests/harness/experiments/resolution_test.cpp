@@ -47,8 +47,8 @@ Reference reference(int64_t n, Dist dist) {
     hits += near < far;  // a neighbour strictly nearer than every other position
   }
   const double mean = sum / (double(n) * double(n - 1) / 2);
-  int64_t self = 0;  // every other encoding beyond rounding (1e-9 of the mean distance)
-  for (int64_t p = 0; p < n; ++p) self += nearest[p] > 1e-9 * mean;
+  int64_t self = 0;  // every other encoding beyond rounding (1e-6 of the mean distance)
+  for (int64_t p = 0; p < n; ++p) self += nearest[p] > 1e-6 * mean;
   return {mn, mean, double(hits) / double(n), double(self) / double(n)};
 }
 
