@@ -137,7 +137,13 @@ class LongTermDecay final : public Experiment {
   ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                            const RunContext& ctx) const override {
     ExperimentResult r = Experiment::run_all(encoders, ctx);
-    r.summary_columns = {"mean_abs_logit", "mean_abs_pe_dot", "decay_ratio", "bound"};
+    // The summary's columns in this order, those some scheme reports.
+    for (const char* name : {"mean_abs_logit", "mean_abs_pe_dot", "decay_ratio", "bound"}) {
+      bool reported = false;
+      for (const EncoderOutcome& o : r.outcomes)
+        for (const Metric& m : o.metrics) reported |= m.name == name;
+      if (reported) r.summary_columns.push_back(name);
+    }
     // Every distance asked for, one column each (at most kColumns per table): the curves'
     // values by scheme.
     struct Quantity {

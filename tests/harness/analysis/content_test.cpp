@@ -109,6 +109,18 @@ std::filesystem::path write_array(const TempDir& dir, const std::string& name,
   return file;
 }
 
+// A .npy at `file` of float64 values 0.5, 1.5, ... (the last one `last`, if given).
+void write_array_at(const std::filesystem::path& file, std::vector<int64_t> shape,
+                    double last = 0.0) {
+  NpyArray a;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  a.shape = std::move(shape);
+  for (int64_t i = 0; i < n; ++i) a.f64.push_back(0.5 + double(i));
+  if (last != 0.0 || std::isnan(last)) a.f64.back() = last;
+  write_npy(file, a);
+}
+
 TEST(ContentModel, FileOfPairsAndFileOfSharedVectors) {
   const TempDir dir("posbench-content-test");
   // (2, N, dim): q = A[0], k = A[1].
@@ -258,6 +270,45 @@ TEST(ContentModel, DefaultContentKeepsTheIndependentNumbers) {
     expect_identical(run_with(*make_experiment(type, params), rope, 2),
                      run_with(*make_experiment(type, explicit_params), rope, 2));
   }
+}
+
+class ContentCli : public BinaryTest {
+ protected:
+  ContentCli() : BinaryTest("posbench-content-cli-test") {}
+};
+
+TEST_F(ContentCli, ValidateChecksTheHeaderAndRunReadsTheData) {
+  // Width 3 with dim 4: validate refuses it (exit 2) naming the JSON path.
+  write_array_at(work() / "wide.npy", {2, 3});
+  write("wide.json", R"({"name": "t", "experiments": [{"type": "symmetry", "dim": 4,
+      "positions": 8, "content": {"model": "file", "path": "wide.npy"},
+      "encoders": [{"name": "rope"}]}]})");
+  const BinaryResult v = run("validate wide.json");
+  EXPECT_EQ(v.code, 2) << v.out;
+  EXPECT_NE(v.err.find("experiments[0].content.path"), std::string::npos) << v.err;
+  EXPECT_NE(v.err.find("width 3 but dim is 4"), std::string::npos) << v.err;
+  // A NaN: the header is fine (validate passes, reading no data); run refuses it, exit 2.
+  write_array_at(work() / "nan.npy", {1, 4}, NAN);
+  write("nan.json", R"({"name": "t", "experiments": [{"type": "symmetry", "dim": 4,
+      "positions": 8, "content": {"model": "file", "path": "nan.npy"},
+      "encoders": [{"name": "rope"}]}]})");
+  EXPECT_EQ(run("validate nan.json").code, 0);
+  const BinaryResult r = run("run nan.json -o out.json");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("experiments[0].content.path"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(work() / "out.json"));
+  // A good file runs, and the results say which content was used.
+  write_array_at(work() / "qk.npy", {2, 3, 4});
+  write("ok.json", R"({"name": "t", "experiments": [{"type": "symmetry", "dim": 4,
+      "positions": 8, "content": {"model": "file", "path": "qk.npy"},
+      "encoders": [{"name": "rope"}]}]})");
+  const BinaryResult ok = run("run ok.json -o ok-out.json");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  const json doc = json::parse(read_file(work() / "ok-out.json"));
+  const json& content = doc["experiments"][0]["encoders"][0]["extra"]["content"];
+  EXPECT_EQ(content["model"], "file");
+  EXPECT_EQ(content["pairs"], 3);
+  EXPECT_EQ(content["shape"], json({2, 3, 4}));
 }
 
 }  // namespace
