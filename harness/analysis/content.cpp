@@ -1,8 +1,8 @@
 #include "harness/analysis/content.h"
 
+#include "encoders/encoder.h"
 #include "encoders/error.h"
 #include "encoders/rng.h"
-#include "encoders/encoder.h"
 
 namespace posbench {
 

@@ -8,8 +8,8 @@
 
 #include <cmath>
 #include <complex>
-#include <numbers>
 #include <fstream>
+#include <numbers>
 #include <string>
 #include <vector>
 
