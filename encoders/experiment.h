@@ -40,7 +40,26 @@ struct Metric {
   std::string name;                                         // snake_case
   double value = std::numeric_limits<double>::quiet_NaN();  // NaN is written as null
   std::string unit;  // "1" for dimensionless, "GB/s", "ns", "positions", ...
+  // Where along the experiment's axis the value is taken, e.g. "n=8192" (a length) or "r=4096"
+  // (a distance); "" when it is not taken at one point. The console prints "name@at".
+  std::string at = {};
 };
+
+// The declaration of a metric an experiment reports: `posbench describe` prints it, `describe
+// --json` and the results carry it. `name` may hold placeholders in angle brackets standing for
+// one or more characters, e.g. "<operation>_t<threads>_median_ms" (see matches()).
+struct MetricSpec {
+  std::string name;
+  std::string unit;      // as in Metric::unit; may name a per-family unit ("logit (additive: 1)")
+  std::string meaning;   // one line: what the number says
+  std::string expected;  // the value for the classic schemes where one exists ("" if none), e.g.
+                         // "sinusoidal, rope: ~0 (rounding)"
+  bool matches(const std::string& metric_name) const;
+  nlohmann::json to_json() const;
+};
+
+// The declaration in `specs` that `metric_name` matches (nullptr if none).
+const MetricSpec* find_metric(const std::vector<MetricSpec>& specs, const std::string& metric_name);
 
 // Data for a plot: y(x), e.g. residual per offset.
 struct Curve {
@@ -111,6 +130,11 @@ class Experiment {
   // that would need more than --max-memory.
   virtual uint64_t memory_bytes(const EncoderInstance& enc) const = 0;
 
+  // Reads the data files its params name (e.g. content vectors from a .npy), whose headers the
+  // factory checked: `run` calls it once, on one thread, before any run_all; `validate` never
+  // does. Throws UserError (path relative to the params). Default: nothing to read.
+  virtual void load() const {}
+
   // Whether an encoder entry may carry a "reference" (a pretrained scheme to compare with).
   // Default false: the config refuses the key.
   virtual bool takes_reference() const { return false; }
@@ -130,6 +154,9 @@ struct ExperimentInfo {
   std::string name;  // the config `type`
   std::string description;
   std::vector<ParamSpec> params;
+  // The metrics it reports (name, unit, meaning, expected value). A plugin experiment may leave
+  // this empty; every built-in experiment declares each metric it reports.
+  std::vector<MetricSpec> metrics = {};
   // Builds from resolved params; throws UserError for cross-field problems.
   std::function<std::unique_ptr<Experiment>(const Params&)> factory;
   std::string source = "?";

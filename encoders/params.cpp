@@ -92,6 +92,10 @@ ParamSpec ParamSpec::tagged(std::string n, std::string tag, std::vector<ParamVar
   s.fields = std::move(common);
   return s;
 }
+ParamSpec& ParamSpec::allow_tag_shorthand() {
+  tag_shorthand = true;
+  return *this;
+}
 ParamSpec& ParamSpec::mandatory() {
   required = true;
   return *this;
@@ -208,7 +212,8 @@ static std::string expected_core(const ParamSpec& s) {
     case ParamType::object:
       return "an object with keys " + plain_list(names_of(s.fields));
     case ParamType::tagged:
-      return "an object whose \"" + s.tag + "\" is one of " + quoted_list(tags_of(s));
+      return "an object whose \"" + s.tag + "\" is one of " + quoted_list(tags_of(s)) +
+             (s.tag_shorthand ? ", or that name alone" : "");
   }
   return "?";
 }
@@ -240,6 +245,7 @@ json ParamSpec::to_json() const {
   if (type == ParamType::tagged) {
     j["tag"] = tag;
     j["tag_aliases"] = tag_aliases;
+    j["tag_shorthand"] = tag_shorthand;
     json vs = json::array();
     for (const auto& v : variants) {
       json f = json::array();
@@ -400,6 +406,18 @@ json resolve_value(const ParamSpec& s, const json& v, const std::string& path, D
       }
       return resolve_fields(s.fields, v, path, diag, {}, s.exactly_one_group_of, nullptr, "");
     case ParamType::tagged:
+      if (s.tag_shorthand && v.is_string()) {
+        // The tag alone: an unknown one is reported where the user wrote it.
+        const std::vector<std::string> tags = tags_of(s);
+        if (std::find(tags.begin(), tags.end(), v.get<std::string>()) == tags.end()) {
+          std::string msg = got_expected(v, s.expected());
+          const std::string guess = closest_match(v.get<std::string>(), tags);
+          if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
+          diag.error(path, msg);
+          return v;
+        }
+        return resolve_tagged(s, json{{s.tag, v}}, path, diag);
+      }
       if (!v.is_object()) {
         diag.error(path, got_expected(v, s.expected()));
         return v;
@@ -529,7 +547,8 @@ static json resolve_fields(const std::vector<ParamSpec>& specs, const json& give
     } else if (s.required) {
       diag.error(p, "missing required parameter (expected " + s.expected() + ")");
     } else if (!s.default_value.is_null() &&
-               (s.type == ParamType::list || s.type == ParamType::object)) {
+               (s.type == ParamType::list || s.type == ParamType::object ||
+                s.type == ParamType::tagged)) {
       // Nested defaults are resolved too, so the resolved config shows every inner default.
       out[s.name] = resolve_value(s, s.default_value, p, diag);
     } else if (s.type == ParamType::integer && s.unsigned_64 && s.default_value.is_number()) {

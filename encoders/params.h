@@ -66,6 +66,8 @@ struct ParamSpec {
   std::string tag;
   std::vector<std::string> tag_aliases;
   std::vector<ParamVariant> variants;
+  // tagged: the tag value alone (a string, e.g. "ones") stands for {tag: value}.
+  bool tag_shorthand = false;
   // Other names accepted for this parameter (HuggingFace's "rope_theta" for RoPE's "base"). The
   // resolved object holds the value under `name`; a value given under two of the names must be
   // the same under both. `describe` lists them.
@@ -101,6 +103,7 @@ struct ParamSpec {
   ParamSpec& non_empty();             // list: at least one element
   ParamSpec& exactly_one_of(std::vector<std::vector<std::string>> groups);
   ParamSpec& tag_alias(std::string alias);
+  ParamSpec& allow_tag_shorthand();  // tagged: accept "value" for {tag: "value"}
   ParamSpec& alias(std::string other_name);
 
   // Human text for the allowed values, e.g. "a number > 0", "one of \"half\", \"interleaved\"".

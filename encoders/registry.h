@@ -30,8 +30,9 @@ namespace posbench {
 // are refused at load time. 2: one UserError replaces ParamError,
 // nested ParamSpecs, Duplicate structs, Encoder::AngularForm gained `columns`. 3: Encoder
 // gained memory_bytes(), load() and pretrained(); Experiment::takes_reference() /
-// check_reference(), EncoderInstance::reference, ExperimentResult::summary_title / tables.
-inline constexpr int kInterfaceVersion = 3;
+// check_reference(), EncoderInstance::reference, ExperimentResult::summary_title / tables. 4:
+// ExperimentInfo::metrics (MetricSpec), Metric::at, Experiment::load(), ParamSpec::tag_shorthand.
+inline constexpr int kInterfaceVersion = 4;
 
 // A second registration under a name already taken. Kept (not thrown) because registrations
 // run before main; the CLI reports them at start-up and refuses a plugin that causes one.

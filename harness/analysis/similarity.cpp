@@ -17,9 +17,12 @@ std::vector<ParamSpec> common_property_params() {
       ParamSpec::integer("positions", 1024, "positions [0, positions) studied")
           .at_least(2)
           .at_most(1 << 22),
-      ParamSpec::integer("samples", 64, "rotary: random content draws q, k ~ N(0, I) averaged")
+      ParamSpec::integer("samples", 64,
+                         "rotary: content pairs (q, k) averaged when `content` is random "
+                         "(independent, shared); ones uses one pair, a file its rows")
           .at_least(1)
           .at_most(1 << 20),
+      content_param(),
   };
 }
 
@@ -33,23 +36,8 @@ PropertyShape::PropertyShape(const Params& p)
     : dim(p.integer("dim")),
       heads(p.integer("heads")),
       positions(p.integer("positions")),
-      samples(p.integer("samples")) {}
-
-RandomContent random_content(int64_t samples, int64_t dim, uint64_t seed, std::string_view stream) {
-  RandomContent c;
-  c.samples = samples;
-  c.dim = dim;
-  c.q.resize(size_t(samples * dim));
-  c.k.resize(size_t(samples * dim));
-  Rng rng(seed, stream);
-  for (int64_t s = 0; s < samples; ++s) {
-    const std::vector<double> q = rng.normal_vector(dim);
-    const std::vector<double> k = rng.normal_vector(dim);
-    std::copy(q.begin(), q.end(), c.q.begin() + s * dim);
-    std::copy(k.begin(), k.end(), c.k.begin() + s * dim);
-  }
-  return c;
-}
+      samples(p.integer("samples")),
+      content(std::make_shared<const ContentModel>(p, dim)) {}
 
 double dot(const double* a, const double* b, int64_t n) {
   // Four independent partial sums (lets the compiler pipeline/vectorise) combined in a fixed
@@ -68,8 +56,8 @@ double dot(const double* a, const double* b, int64_t n) {
 
 SimilarityOptions similarity_options(const PropertyShape& shape, uint64_t seed,
                                      std::string stream) {
-  return SimilarityOptions{shape.dim,     shape.heads, shape.positions,
-                           shape.samples, seed,        std::move(stream)};
+  return SimilarityOptions{shape.dim, shape.heads,       shape.positions, shape.samples,
+                           seed,      std::move(stream), shape.content};
 }
 
 const char* phi_unit(Family family) { return family == Family::additive ? "1" : "logit"; }
@@ -87,7 +75,8 @@ uint64_t Similarity::memory_bytes(const Encoder& enc, const SimilarityOptions& o
       return P * D * 8;
     case Family::rotary:
       // U, V [P, d'] plus the coefficient tables of both roles [P, d'/2] x 4 and the content.
-      return P * D * 8 * 4 + uint64_t(o.samples) * D * 8 * 2;
+      return P * D * 8 * 4 + (o.content ? o.content->memory_bytes(o.samples, o.dim)
+                                        : uint64_t(o.samples) * D * 8 * 2);
     case Family::bias:
       return enc.bias_is_relative() ? uint64_t(o.heads) * (3 * P) * 8
                                     : uint64_t(o.heads) * P * P * 8;
@@ -114,10 +103,12 @@ Similarity::Similarity(const Encoder& enc, SimilarityOptions o)
       std::vector<double> ck(size_t(P * half)), sk(size_t(P * half));
       enc.rotary_coefficients(pos, dim_, RotaryContext{Role::query, P}, cq.data(), sq.data());
       enc.rotary_coefficients(pos, dim_, RotaryContext{Role::key, P}, ck.data(), sk.data());
-      const RandomContent content = random_content(o.samples, dim_, o.seed, o.stream);
+      const ContentVectors content = o.content
+                                         ? o.content->vectors(o.samples, dim_, o.seed, o.stream)
+                                         : random_content(o.samples, dim_, o.seed, o.stream);
       // K = mean_s k_s q_s^T restricted to each pair's 2x2 block: K[a][b] = mean k_a q_b.
       std::vector<double> K(size_t(half * 4), 0.0);
-      for (int64_t s = 0; s < o.samples; ++s) {
+      for (int64_t s = 0; s < content.pairs; ++s) {
         const double* q = content.query(s);
         const double* k = content.key(s);
         for (int64_t i = 0; i < half; ++i) {
@@ -128,7 +119,7 @@ Similarity::Similarity(const Encoder& enc, SimilarityOptions o)
         }
         for (int64_t c = rd; c < dim_; ++c) c0_ += q[c] * k[c];
       }
-      const double inv = 1.0 / double(o.samples);
+      const double inv = 1.0 / double(content.pairs);
       for (double& x : K) x *= inv;
       c0_ *= inv;
       u_.resize(size_t(P * rd));

@@ -4,7 +4,8 @@
 // family, in float64:
 //   additive : phi(x, y) = <PE(x), PE(y)>                       (Wang et al., ICLR 2021)
 //   rotary   : phi(x, y) = mean_s (R(x) q_s) . (R(y) k_s)       q_s as a query, k_s as a key,
-//              with seeded content q_s, k_s ~ N(0, I) [dim], s in [0, samples)
+//              with the content pairs (q_s, k_s) [dim] of the `content` model (content.h;
+//              default q_s, k_s ~ N(0, I) independent, s in [0, samples))
 //   bias     : phi_h(x, y) = b_h(x, y), one "view" per head h
 //
 // A Similarity precomputes, once, tables over positions [0, positions) so that each phi is a
@@ -29,17 +30,20 @@
 // constructor; Experiment::run_all reports that as "unsupported".
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "encoders/encoder.h"
 #include "encoders/params.h"
+#include "harness/analysis/content.h"
 
 namespace posbench {
 
 // ---- common params of the property experiments ----------------------------------------------
-// `dim` 128, `heads` 8, `positions` 1024, `samples` 64 (>= 1), with their ranges. An experiment
+// `dim` 128, `heads` 8, `positions` 1024, `samples` 64 (>= 1), with their ranges, and `content`
+// (content_param(): the content model of the rotary logits). An experiment
 // appends its own: .params = with_common_property_params({ParamSpec::integer("max_offset",...)}).
 std::vector<ParamSpec> common_property_params();
 std::vector<ParamSpec> with_common_property_params(std::vector<ParamSpec> own);
@@ -47,20 +51,11 @@ std::vector<ParamSpec> with_common_property_params(std::vector<ParamSpec> own);
 // The common params read from resolved params.
 struct PropertyShape {
   int64_t dim = 128, heads = 8, positions = 1024, samples = 64;
+  std::shared_ptr<const ContentModel> content = std::make_shared<const ContentModel>(
+      ContentModel::Kind::independent);  // from `content` (file: header checked)
   PropertyShape() = default;
   explicit PropertyShape(const Params& p);
 };
-
-// ---- seeded random content --------------------------------------------------------------------
-// q, k: [samples, dim], drawn from Rng(seed, stream) in the order q_0, k_0, q_1, k_1, ...
-// (each a normal_vector(dim)), so sample s is the same whatever `samples` is.
-struct RandomContent {
-  int64_t samples = 0, dim = 0;
-  std::vector<double> q, k;
-  const double* query(int64_t s) const { return q.data() + s * dim; }
-  const double* key(int64_t s) const { return k.data() + s * dim; }
-};
-RandomContent random_content(int64_t samples, int64_t dim, uint64_t seed, std::string_view stream);
 
 // Deterministic dot product of two float64 vectors (fixed summation order, independent of
 // threads; dot(a, b, n) == dot(b, a, n) exactly).
@@ -74,9 +69,11 @@ struct SimilarityOptions {
   int64_t samples = 64;               // rotary: content draws averaged
   uint64_t seed = 0;                  // rotary: content seed (RunContext::seed)
   std::string stream = "similarity";  // rotary: Rng stream name, one per experiment
+  // rotary: the content model (null: independent).
+  std::shared_ptr<const ContentModel> content = nullptr;
 };
 
-// Options from the common params: SimilarityOptions{dim, heads, positions, samples, seed, stream}.
+// Options from the common params: {dim, heads, positions, samples, seed, stream, content}.
 SimilarityOptions similarity_options(const PropertyShape& shape, uint64_t seed, std::string stream);
 
 // Unit of phi for a family: "1" (additive, <PE, PE>) or "logit" (rotary, bias).

@@ -73,13 +73,23 @@ json encoder_json(const EncoderInfo& e) {
 }
 
 json experiment_json(const ExperimentInfo& e) {
-  json params = json::array();
+  json params = json::array(), metrics = json::array();
   for (const auto& p : e.params) params.push_back(p.to_json());
-  return {{"name", e.name},
-          {"kind", "experiment"},
-          {"description", e.description},
-          {"params", params},
-          {"source", e.source}};
+  for (const auto& m : e.metrics) metrics.push_back(m.to_json());
+  return {{"name", e.name},   {"kind", "experiment"}, {"description", e.description},
+          {"params", params}, {"metrics", metrics},   {"source", e.source}};
+}
+
+// An experiment's declared metrics: name [unit], meaning, and the classic schemes' value.
+void print_metrics(const json& metrics) {
+  fmt::print("  metrics:\n");
+  if (metrics.empty()) fmt::print("    (none declared)\n");
+  for (const auto& m : metrics) {
+    fmt::print("    {} [{}]\n      {}\n", m["name"].get<std::string>(),
+               m["unit"].get<std::string>(), m["meaning"].get<std::string>());
+    if (!m["expected"].get<std::string>().empty())
+      fmt::print("      expected: {}\n", m["expected"].get<std::string>());
+  }
 }
 
 void print_params(const json& params, int depth = 0);
@@ -181,6 +191,7 @@ int cmd_describe(const std::string& name, bool as_json) {
              j["description"].get<std::string>(), j["source"].get<std::string>());
   fmt::print("  params:\n");
   print_params(j["params"]);
+  if (j.contains("metrics")) print_metrics(j["metrics"]);
   return 0;
 }
 

@@ -330,4 +330,71 @@ void add_reference_tables(const std::vector<EncoderInstance>& encoders,
   }
 }
 
+void mark_lengths(const std::vector<int64_t>& lengths, ExperimentResult& r) {
+  // Per-length values are taken at the largest length; the drift compares it with the first.
+  const std::string n_max = "n=" + std::to_string(lengths.back());
+  for (EncoderOutcome& o : r.outcomes)
+    for (Metric& m : o.metrics)
+      if (m.name == "normalized_entropy_drift")
+        m.at = n_max + " vs " + std::to_string(lengths.front());
+      else if (m.name != "max_supported_length" && m.name != "reference_length" &&
+               m.name != "full_turn_pairs" && m.name != "rotary_pairs")
+        m.at = n_max;
+}
+
+// The metrics length_extrapolation reports (kept here, beside the formulas of the novelty
+// metrics, so length_extrapolation.cpp stays within the file-size limit).
+std::vector<MetricSpec> length_extrapolation_metrics() {
+  return {
+      {"normalized_entropy", "1",
+       "attention entropy of the last query over keys [0, n), divided by ln n, mean over "
+       "content draws (bias: and heads)",
+       "uniform attention: 1"},
+      {"max_attention_weight", "1",
+       "the largest attention weight of the last query, mean over draws", ""},
+      {"window_mass", "1", "attention mass on the last `window` keys, mean over draws",
+       "uniform attention: window / n"},
+      {"normalized_entropy_drift", "1",
+       "normalized_entropy at the largest length minus at train_length", ""},
+      {"max_supported_length", "positions",
+       "the largest length the scheme could produce (null: none)", ""},
+      {"reference_length", "positions",
+       "L_ref, the reference's original length novelty is measured against", ""},
+      {"full_turn_pairs", "pairs",
+       "rotary: reference pairs whose angle completes a turn within L_ref (L_ref theta_i >= "
+       "2 pi)",
+       "rope d = 128, base 1e4, L_ref = 4096: 46"},
+      {"rotary_pairs", "pairs", "rotary: rotated pairs d'/2", "rope d = 128: 64"},
+      {"unseen_angle_pairs", "pairs",
+       "rotary: pairs short of a turn whose angle range (n - 1) theta_i(n) exceeds the "
+       "reference's (L_ref - 1) theta_ref_i (relative tolerance 1e-9)",
+       "rope base 1e4 d = 128 against itself at 4096: 18 of 64 at n > 4096"},
+      {"unseen_angle_fraction", "1", "rotary: unseen_angle_pairs over the pairs short of a turn",
+       ""},
+      {"unseen_angle_fraction_of_pairs", "1", "rotary: unseen_angle_pairs over all rotated pairs",
+       ""},
+      {"max_angle_ratio", "1",
+       "rotary: the largest (n - 1) theta_i(n) / ((L_ref - 1) theta_ref_i) over pairs short "
+       "of a turn (> 1: unseen)",
+       "scheme against itself: (n - 1) / (L_ref - 1)"},
+      {"min_max_cosine_unseen", "1",
+       "additive: over positions the reference never encoded, the smallest best cosine with "
+       "a reference encoding",
+       "1: every new position looks like a seen one; random 128-d vectors: ~0.3"},
+      {"mean_max_cosine_unseen", "1", "additive: the mean of those best cosines", ""},
+      {"logit_gap_head0", "logit",
+       "bias: b_0(n-1, n-1) - b_0(n-1, 0), the nearest-farthest key gap of head 0",
+       "alibi: m_0 (n - 1)"},
+      {"logit_gap_min_head", "logit", "bias: the smallest gap over heads", ""},
+      {"logit_gap_max_head", "logit", "bias: the largest gap over heads", ""},
+      {"unseen_bias_fraction", "1",
+       "bias: fraction of the last query's bias values (all heads and keys) outside the "
+       "reference's range",
+       "alibi against itself: (n - L_ref) / n"},
+      {"bias_range_ratio", "1",
+       "bias: the largest over heads of the row's range over the reference's range",
+       "alibi: (n - 1) / (L_ref - 1)"},
+  };
+}
+
 }  // namespace posbench::extrapolation

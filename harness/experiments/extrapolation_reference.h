@@ -78,4 +78,11 @@ BiasNovelty bias_novelty(const double* row, int64_t heads, int64_t n, const Bias
 void add_reference_tables(const std::vector<EncoderInstance>& encoders,
                           const std::vector<int64_t>& lengths, ExperimentResult& r);
 
+// Sets Metric::at of the per-length metrics of every outcome: "n=<largest length>" (the drift:
+// "n=<largest> vs <first>"); counts that do not depend on the length keep "".
+void mark_lengths(const std::vector<int64_t>& lengths, ExperimentResult& r);
+
+// The declarations of length_extrapolation's metrics (ExperimentInfo::metrics).
+std::vector<MetricSpec> length_extrapolation_metrics();
+
 }  // namespace posbench::extrapolation

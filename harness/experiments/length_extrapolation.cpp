@@ -19,8 +19,11 @@
 //    dim values per key: the same distribution, 1/dim of the random numbers. (Consequence
 //    worth knowing: for a norm-preserving rotary scheme |g_j| = |q| for every j, so with
 //    independent random keys RoPE's attention statistics do not depend on position at all.)
-//    `content` "shared": one k repeated at every key, so the logits vary with position only
-//    through the scheme (the composed logit exactly as written above).
+//    The other `content` models (harness/analysis/content.h) give one pair (q_s, k_s) per
+//    draw, and k_s sits at every key, so the logits vary with position only through the
+//    scheme (the composed logit exactly as written above): "shared" q = k ~ N(0, I) (stream
+//    "length_extrapolation/content/<s>"), "ones" q = k = 1 (one draw), "file" the pairs of a
+//    .npy (every row). content_std scales q and k of every model.
 //    Per length: normalized entropy H / ln(n), the largest attention weight, and the
 //    attention mass on the last `window` keys (j >= n - window), each averaged over samples
 //    (bias: over samples and heads; the per-head values at the largest length are in the curve
@@ -81,6 +84,7 @@
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
 #include "harness/analysis/apply.h"
+#include "harness/analysis/content.h"
 #include "harness/analysis/position_features.h"
 #include "harness/experiments/extrapolation_reference.h"
 
@@ -118,7 +122,9 @@ class LengthExtrapolation final : public Experiment {
         train_(p.integer("train_length")),
         window_(p.integer("window")),
         content_std_(p.number("content_std")),
-        shared_(p.string("content") == "shared") {
+        content_(std::make_shared<const ContentModel>(p, dim_)),
+        shared_(content_->kind() != ContentModel::Kind::independent),
+        draws_(content_->pairs(samples_)) {
     std::vector<int64_t> evals;
     if (p.has("eval_lengths")) {
       for (double v : p.numbers("eval_lengths")) {
@@ -149,6 +155,8 @@ class LengthExtrapolation final : public Experiment {
   }
 
   void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }
+
+  void load() const override { content_->load(); }
 
   bool takes_reference() const override { return true; }
 
@@ -200,7 +208,8 @@ class LengthExtrapolation final : public Experiment {
     const uint64_t threads = uint64_t(std::max(1, omp_get_max_threads()));
     // Per thread: the z draws, one row of logits per head slot, a rotated key.
     const uint64_t per_thread = (nmax * (1 + uint64_t(heads_)) + uint64_t(dim_) * 4) * 8;
-    const uint64_t stats = uint64_t(samples_) * lengths_.size() * uint64_t(heads_) * 3 * 8;
+    const uint64_t stats = uint64_t(draws_) * lengths_.size() * uint64_t(heads_) * 3 * 8 +
+                           content_->memory_bytes(samples_, dim_);
     const uint64_t lref = uint64_t(extrapolation::reference_length(enc, train_));
     switch (enc.family) {
       case Family::additive:
@@ -238,16 +247,26 @@ class LengthExtrapolation final : public Experiment {
 
     // ---- attention statistics, one independent draw per sample (parallel) ----
     // stats[((s * nl + li) * slots + h) * 3 + {0, 1, 2}]
-    std::vector<double> stats(size_t(samples_) * nl * slots * 3, kNaN);
+    std::vector<double> stats(size_t(draws_) * nl * slots * 3, kNaN);
     const int64_t nmax = lengths_.back();
     const double scale = 1.0 / std::sqrt(double(dim_));
+    // ones, file: the pairs (q_s, k_s) [draws, dim], scaled by content_std below.
+    const ContentVectors fixed =
+        content_->random() ? ContentVectors{}
+                           : content_->vectors(samples_, dim_, ctx.seed, "length_extrapolation");
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t s = 0; s < samples_; ++s) {
+    for (int64_t s = 0; s < draws_; ++s) {
       Rng rng(ctx.seed, "length_extrapolation/content/" + std::to_string(s));
-      const std::vector<double> q = rng.normal_vector(dim_, content_std_);
-      // shared: the one key vector; independent: z_j ~ N(0, 1), one per key.
-      const std::vector<double> k =
-          shared_ ? rng.normal_vector(dim_, content_std_) : std::vector<double>();
+      std::vector<double> q, k;  // [dim]
+      if (content_->random()) {
+        q = rng.normal_vector(dim_, content_std_);
+        if (shared_) k = q;  // shared: q = k
+      } else {
+        q.assign(fixed.query(s), fixed.query(s) + dim_);
+        k.assign(fixed.key(s), fixed.key(s) + dim_);
+        for (int64_t c = 0; c < dim_; ++c) q[c] *= content_std_, k[c] *= content_std_;
+      }
+      // shared models: k at every key; independent: z_j ~ N(0, 1), one per key.
       const std::vector<double> z = shared_ ? std::vector<double>() : rng.normal_vector(nmax);
       std::vector<double> logits(size_t(slots) * nmax), work(dim_), g(dim_);
       for (size_t li = 0; li < nl; ++li) {
@@ -271,10 +290,10 @@ class LengthExtrapolation final : public Experiment {
     Curve c_window{"window_mass", "length", "positions", "1", xs, {}};
     auto mean_stat = [&](size_t li, int64_t h_begin, int64_t h_end, int which) {
       double sum = 0;
-      for (int64_t s = 0; s < samples_; ++s)
+      for (int64_t s = 0; s < draws_; ++s)
         for (int64_t h = h_begin; h < h_end; ++h)
           sum += stats[((size_t(s) * nl + li) * slots + h) * 3 + which];
-      return sum / double(samples_ * (h_end - h_begin));
+      return sum / double(draws_ * (h_end - h_begin));
     };
     for (size_t li = 0; li < nl; ++li) {
       const bool ok = data[li].supported;
@@ -306,7 +325,7 @@ class LengthExtrapolation final : public Experiment {
       out.curves.insert(out.curves.end(), {he, hm, hw});
     }
     out.extra["lengths"] = lengths_;
-    out.extra["content"] = shared_ ? "shared" : "independent";
+    out.extra["content"] = content_->to_json();
     out.extra["attention_average"] =
         enc.family == Family::bias ? "mean over samples and heads" : "mean over samples";
 
@@ -349,6 +368,7 @@ class LengthExtrapolation final : public Experiment {
   ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                            const RunContext& ctx) const override {
     ExperimentResult r = Experiment::run_all(encoders, ctx);
+    extrapolation::mark_lengths(lengths_, r);  // the console shows "name@n=..."
     r.summary_columns = {
         "normalized_entropy",       "max_attention_weight", "window_mass",
         "normalized_entropy_drift", "full_turn_pairs",      "unseen_angle_fraction",
@@ -632,7 +652,9 @@ class LengthExtrapolation final : public Experiment {
 
   int64_t dim_, heads_, samples_, train_, window_;
   double content_std_;
-  bool shared_;
+  std::shared_ptr<const ContentModel> content_;
+  bool shared_;    // one k at every key (every model but independent)
+  int64_t draws_;  // content pairs averaged: samples (random models), 1 (ones), N (file)
   std::vector<int64_t> lengths_;  // sorted, unique, lengths_[0] = train_length
 };
 
@@ -652,12 +674,10 @@ std::vector<ParamSpec> length_extrapolation_params() {
           .at_least(1)
           .at_most(1 << 24));
   specs.push_back(ParamSpec::number("content_std", 1.0,
-                                    "standard deviation of the random content q, k (0: "
-                                    "position-only logits)")
+                                    "scale of the content q, k (random models: their standard "
+                                    "deviation; ones, file: a factor; 0: position-only logits)")
                       .at_least(0));
-  specs.push_back(ParamSpec::choice("content", "independent", {"independent", "shared"},
-                                    "independent: a new random k_j per key; shared: one k at "
-                                    "every key (logits vary with position only)"));
+  specs.push_back(content_param());
   return specs;
 }
 
@@ -669,6 +689,7 @@ const ExperimentRegistration kRegistration{{
                    "else the scheme at L): rotary unseen angles (YaRN), additive novelty, bias "
                    "values out of range",
     .params = length_extrapolation_params(),
+    .metrics = extrapolation::length_extrapolation_metrics(),
     .factory = [](const Params& p) { return std::make_unique<LengthExtrapolation>(p); },
 }};
 

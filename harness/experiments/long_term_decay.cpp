@@ -11,23 +11,30 @@
 //            at positions 0 and r (query role): z_k = w_k(r) conj(w_k(0)) / |w_k(r) w_k(0)| with
 //            w_k(p) = c_k(p) + i s_k(p) — the phase of the relative rotation, which is
 //            c_k(r) + i s_k(r) for plain RoPE and ignores magnitude factors (xPos, YaRN).
-//            Empirical: mean over `samples` draws of |s(q, k, a, a + r)| = |(R(a)q).(R(a+r)k)|,
-//            q, k ~ N(0, I) [dim] (stream "long_term_decay/content"), q as a query at the fixed
-//            anchor a = `anchor` (default 0), k as a key at a + r (seq_len = a + max r + 1).
-//   additive, bias : mean over anchors x in [0, positions) of |phi(x, x + r)| (<PE(x), PE(x+r)>,
-//            or |b_h(x, x + r)| per head; metrics use the mean over heads). This needs positions
-//            up to positions - 1 + max(distances) (a learned table must have that many rows).
-// Metrics at r in {0, 16, 256, 1024, max(distances)} that are in `distances`:
-//   bound_r<r> (rotary) and mean_abs_phi_r<r> (the empirical value, every family).
-// Curves: bound (rotary), mean_abs_phi (per head for bias), x = r.
-// Note: with independent q, k ~ N(0, I) the empirical curve does not decay. A rotation maps the
-// Gaussian k to a Gaussian, so (R(a)q).(R(a+r)k) has the same distribution for every r, and
-// mean |s| stays near E|q.k| ~ sqrt(2 d / pi) = 9.03 for d = 128 (up to sampling noise). The
-// decay RoFormer describes is that of the bound, which is tight for content whose per-pair
-// products h_i vary slowly with i, not for random content; the curve shows the contrast.
+//            Empirical: the logit as attention uses it, mean over the content pairs (q_s, k_s)
+//            of |(R(a) q_s) . (R(a + r) k_s)| / sqrt(dim), q as a query at the fixed anchor
+//            a = `anchor` (default 0), k as a key at a + r (seq_len = a + max r + 1). Content:
+//            the `content` model (harness/analysis/content.h; stream "long_term_decay/content").
+//   additive : mean over anchors x in [0, positions) of |<PE(x), PE(x + r)>| (no content: a
+//            PE dot product, unit "1", reported as mean_abs_pe_dot).
+//   bias     : mean over anchors x of |b_h(x, x + r)| per head (the logit added to q.k/sqrt(d);
+//            metrics use the mean over heads). Additive and bias need positions up to
+//            positions - 1 + max(distances) (a learned table must have that many rows).
+// Metrics, at the largest distance r_max (Metric::at "r=<r_max>"): mean_abs_logit (rotary, bias)
+// or mean_abs_pe_dot (additive); bound (rotary) = B(r_max); decay_ratio = the mean |.| at r_max
+// over that at the smallest distance asked. The console prints every distance asked in tables
+// (one column per r); curves: bound, mean_abs_logit / mean_abs_pe_dot (bias: the mean over
+// heads, and mean_abs_logit_head<h> per head), x = r.
+// Content and decay: with `content` "independent" (q, k ~ N(0, I)) the rotary curve does not
+// decay. A rotation maps the Gaussian k to a Gaussian, so (R(a)q).(R(a+r)k) has the same
+// distribution for every r, and mean |logit| stays near E|q.k|/sqrt(d) = sqrt(2/pi) = 0.80 (up
+// to sampling noise). RoFormer's curve is for structured content: with "ones" (q = k = 1),
+// logit(r) = (2/sqrt(d)) sum_j cos(r theta_j), sqrt(d) = 11.3 at r = 0 for d = 128, and it
+// decays with r like the bound; "shared" (q = k random) decays towards the independent level.
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <string>
@@ -39,6 +46,8 @@
 
 namespace posbench {
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 class LongTermDecay final : public Experiment {
  public:
@@ -55,18 +64,22 @@ class LongTermDecay final : public Experiment {
     if (distances_.empty())
       throw UserError("distances", "is empty; expected at least one distance");
     max_distance_ = *std::max_element(distances_.begin(), distances_.end());
+    min_distance_ = *std::min_element(distances_.begin(), distances_.end());
   }
 
   void check(const EncoderInstance& enc) const override {
     enc.encoder->check_shape(shape_.dim, shape_.heads);
   }
 
+  void load() const override { shape_.content->load(); }
+
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
     const uint64_t R = distances_.size(), D = uint64_t(shape_.dim);
     switch (enc.family) {
       case Family::rotary:
         // coefficients [R + 1, d'/2] x 2 (twice: bound and empirical), content, per-r outputs.
-        return (R + 1) * D * 8 * 2 + uint64_t(shape_.samples) * D * 8 * 2 + R * 8 * 8;
+        return (R + 1) * D * 8 * 2 + shape_.content->memory_bytes(shape_.samples, shape_.dim) +
+               R * 8 * 8;
       case Family::additive:
         // PE table over [0, positions + max r) (or the union of positions used), and per-r sums.
         return uint64_t(
@@ -82,15 +95,20 @@ class LongTermDecay final : public Experiment {
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
     EncoderOutcome out;
-    const char* unit = phi_unit(enc.family);
+    const std::string at = "r=" + std::to_string(max_distance_);
+    // The quantity and its name: rotary and bias compare logits (one meaning, one column),
+    // additive the PE dot product (no logit without content).
+    const bool additive = enc.family == Family::additive;
+    const std::string name = additive ? "mean_abs_pe_dot" : "mean_abs_logit";
+    const char* unit = additive ? "1" : "logit";
     std::vector<std::vector<double>> empirical;  // [view][r]
     if (enc.family == Family::rotary) {
       const std::vector<double> bound = rotary_bound(*enc.encoder);
       empirical.push_back(rotary_empirical(*enc.encoder, ctx.seed));
       out.curves.push_back(curve("bound", "1", bound));
-      for (int64_t r : key_distances())
-        out.metrics.push_back({"bound_r" + std::to_string(r), bound[index_of(r)], "1"});
-    } else if (enc.family == Family::additive) {
+      out.metrics.push_back({"bound", bound[index_of(max_distance_)], "1", at});
+      out.extra["content"] = shape_.content->to_json();
+    } else if (additive) {
       empirical.push_back(additive_empirical(*enc.encoder));
     } else {
       empirical = bias_empirical(*enc.encoder);
@@ -100,13 +118,70 @@ class LongTermDecay final : public Experiment {
     for (size_t v = 0; v < empirical.size(); ++v) {
       for (size_t i = 0; i < mean.size(); ++i) mean[i] += empirical[v][i];
       if (enc.family == Family::bias)
-        out.curves.push_back(curve("mean_abs_phi_head" + std::to_string(v), unit, empirical[v]));
+        out.curves.push_back(curve(name + "_head" + std::to_string(v), unit, empirical[v]));
     }
     for (double& m : mean) m /= double(empirical.size());
-    if (enc.family != Family::bias) out.curves.push_back(curve("mean_abs_phi", unit, mean));
-    for (int64_t r : key_distances())
-      out.metrics.push_back({"mean_abs_phi_r" + std::to_string(r), mean[index_of(r)], unit});
+    out.curves.push_back(curve(name, unit, mean));  // bias: the mean over heads
+    const double first = mean[index_of(min_distance_)], last = mean[index_of(max_distance_)];
+    out.metrics.push_back({name, last, unit, at});
+    out.metrics.push_back({"decay_ratio", first != 0 ? last / first : kNaN, "1",
+                           at + "/r=" + std::to_string(min_distance_)});
+    out.extra["quantity"] = additive ? "|<PE(x), PE(x + r)>|, mean over x in [0, positions)"
+                            : enc.family == Family::rotary
+                                ? "|(R(a) q) . (R(a + r) k)| / sqrt(dim), mean over the content "
+                                  "pairs (the logit as attention uses it)"
+                                : "|b_h(x, x + r)|, mean over x in [0, positions) and heads";
     return out;
+  }
+
+  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
+                           const RunContext& ctx) const override {
+    ExperimentResult r = Experiment::run_all(encoders, ctx);
+    // The summary's columns in this order, those some scheme reports.
+    for (const char* name : {"mean_abs_logit", "mean_abs_pe_dot", "decay_ratio", "bound"}) {
+      bool reported = false;
+      for (const EncoderOutcome& o : r.outcomes)
+        for (const Metric& m : o.metrics) reported |= m.name == name;
+      if (reported) r.summary_columns.push_back(name);
+    }
+    // Every distance asked for, one column each (at most kColumns per table): the curves'
+    // values by scheme.
+    struct Quantity {
+      const char* curve;
+      std::string title;
+    };
+    const std::vector<Quantity> quantities = {
+        {"mean_abs_logit",
+         "mean |logit| [logit] by distance r (rotary: |(R(a)q).(R(a+r)k)| / sqrt(dim), content " +
+             std::string(shape_.content->name()) + "; bias: |b_h(x, x+r)|, mean over heads)"},
+        {"mean_abs_pe_dot", "mean |<PE(x), PE(x+r)>| [1] by distance r (additive)"},
+        {"bound", "RoFormer bound B(r) = (1/(d/2)) sum_j |S_j| [1] by distance r (rotary)"},
+    };
+    constexpr size_t kColumns = 12;
+    for (const auto& q : quantities) {
+      std::vector<std::string> rows;
+      std::vector<std::vector<double>> cells;
+      for (const EncoderOutcome& o : r.outcomes) {
+        std::vector<double> y;
+        for (const Curve& c : o.curves)
+          if (c.name == q.curve) y = c.y;
+        if (y.empty()) continue;
+        rows.push_back(o.label);
+        cells.push_back(y);
+      }
+      if (rows.empty()) continue;
+      for (size_t c0 = 0; c0 < distances_.size(); c0 += kColumns) {
+        ConsoleTable t;
+        t.title = q.title;
+        const size_t c1 = std::min(distances_.size(), c0 + kColumns);
+        for (size_t c = c0; c < c1; ++c) t.columns.push_back("r=" + std::to_string(distances_[c]));
+        t.rows = rows;
+        for (const auto& row : cells)
+          t.cells.emplace_back(row.begin() + ptrdiff_t(c0), row.begin() + ptrdiff_t(c1));
+        r.tables.push_back(std::move(t));
+      }
+    }
+    return r;
   }
 
  private:
@@ -114,13 +189,6 @@ class LongTermDecay final : public Experiment {
     Curve c{std::move(name), "distance", "positions", unit, {}, y};
     for (int64_t r : distances_) c.x.push_back(double(r));
     return c;
-  }
-
-  std::vector<int64_t> key_distances() const {
-    std::set<int64_t> keys;
-    for (int64_t r : {int64_t(0), int64_t(16), int64_t(256), int64_t(1024), max_distance_})
-      if (std::find(distances_.begin(), distances_.end(), r) != distances_.end()) keys.insert(r);
-    return {keys.begin(), keys.end()};
   }
 
   size_t index_of(int64_t r) const {
@@ -166,11 +234,14 @@ class LongTermDecay final : public Experiment {
     return bound;
   }
 
-  // mean_s |(R(a) q_s) . (R(a + r) k_s)| for every r.
+  // mean_s |(R(a) q_s) . (R(a + r) k_s)| / sqrt(dim) for every r, over the content pairs.
   std::vector<double> rotary_empirical(const Encoder& enc, uint64_t seed) const {
     const int64_t D = shape_.dim, rd = enc.rotary_dims(D), half = rd / 2;
-    const int64_t R = int64_t(distances_.size()), S = shape_.samples;
-    const RandomContent content = random_content(S, D, seed, "long_term_decay/content");
+    const int64_t R = int64_t(distances_.size());
+    const ContentVectors content =
+        shape_.content->vectors(shape_.samples, D, seed, "long_term_decay/content");
+    const int64_t S = content.pairs;
+    const double scale = 1.0 / std::sqrt(double(D));  // the softmax scale attention applies
     const int64_t seq_len = anchor_ + max_distance_ + 1;
     const int64_t qpos[1] = {anchor_};
     std::vector<int64_t> kpos(distances_.size());
@@ -196,7 +267,7 @@ class LongTermDecay final : public Experiment {
           rotate_vector(pairing, rd, &kc[size_t(t * half)], &ks[size_t(t * half)], k.data());
           sum += std::fabs(dot(rq.data() + s * D, k.data(), D));
         }
-        result[size_t(t)] = sum / double(S);
+        result[size_t(t)] = sum * scale / double(S);
       }
     }
     return result;
@@ -270,7 +341,7 @@ class LongTermDecay final : public Experiment {
   PropertyShape shape_;
   int64_t anchor_;
   std::vector<int64_t> distances_;
-  int64_t max_distance_ = 0;
+  int64_t max_distance_ = 0, min_distance_ = 0;
 };
 
 std::vector<double> default_distances() {
@@ -282,8 +353,8 @@ std::vector<double> default_distances() {
 const ExperimentRegistration kRegistration{{
     .name = "long_term_decay",
     .description =
-        "RoFormer 3.4.3 bound B(r) = mean_j |sum_{k<j} e^{i r theta_k}| and mean |phi| at "
-        "distance r",
+        "RoFormer 3.4.3 bound B(r) = mean_j |sum_{k<j} e^{i r theta_k}| and the mean |logit| "
+        "(rotary: q.k/sqrt(d) with the `content` model; bias: b_h) at every distance r asked",
     .params = with_common_property_params({
         ParamSpec::number_list("distances", default_distances(),
                                "relative distances r (non-negative integers)")
@@ -293,6 +364,27 @@ const ExperimentRegistration kRegistration{{
             .at_least(0)
             .at_most(double(int64_t(1) << 40)),
     }),
+    .metrics =
+        {
+            {"bound", "1",
+             "rotary: RoFormer's relative upper bound B(r) = (1/(d/2)) sum_j |S_j|, S_j = "
+             "sum_{k<j} e^{i r theta_k}, at the largest distance",
+             "rope d = 128, base 1e4: B(0) = 32.5, B(256) = 6.54, B(1024) = 4.02"},
+            {"mean_abs_logit", "logit",
+             "rotary: mean over content pairs of |(R(a) q).(R(a + r) k)| / sqrt(dim), the logit as "
+             "attention uses it; bias: mean over x and heads of |b_h(x, x + r)|; at the largest "
+             "distance",
+             "rope, content ones, d = 128: sqrt(128) = 11.3 at r = 0, decaying with r; content "
+             "independent: ~sqrt(2/pi) = 0.80 at every r"},
+            {"mean_abs_pe_dot", "1",
+             "additive: mean over x of |<PE(x), PE(x + r)>| at the largest distance (no content, "
+             "not a logit)",
+             "sinusoidal: dim/2 = 64 at r = 0"},
+            {"decay_ratio", "1",
+             "mean_abs_logit (or mean_abs_pe_dot) at the largest distance over its value at the "
+             "smallest (< 1: decays)",
+             "rope with content ones: < 1; content independent: ~1"},
+        },
     .factory = [](const Params& p) { return std::make_unique<LongTermDecay>(p); },
 }};
 

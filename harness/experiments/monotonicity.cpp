@@ -1,6 +1,7 @@
 // monotonicity — does similarity fall as distance grows? (Wang et al., ICLR 2021, "On Position
 // Embeddings in BERT", property "monotonicity".) phi as in harness/analysis/similarity.h (rotary:
-// seeded content, stream "monotonicity/content"; bias: per head).
+// the `content` model, default seeded independent q, k, stream "monotonicity/content"; bias:
+// per head).
 // For each anchor x in [0, positions - max_offset): the Spearman rank correlation between m and
 // phi(x, x + m) over m in [0, max_offset]; `spearman` is its mean over anchors (-1: phi falls
 // strictly with distance). The curve mean_phi is phi(x, x + m) averaged over the same anchors,
@@ -86,6 +87,8 @@ class Monotonicity final : public Experiment {
     enc.encoder->check_shape(shape_.dim, shape_.heads);
   }
 
+  void load() const override { shape_.content->load(); }
+
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
     const uint64_t anchors = uint64_t(shape_.positions - max_offset_);
     return Similarity::memory_bytes(*enc.encoder, options(0)) + anchors * 8 +
@@ -139,6 +142,7 @@ class Monotonicity final : public Experiment {
       out.metrics.push_back({"spearman_max_head", spearman_max, "1"});
       out.curves.push_back(std::move(per_head_rho));
     }
+    if (enc.family == Family::rotary) out.extra["content"] = shape_.content->to_json();
     return out;
   }
 
@@ -198,6 +202,18 @@ const ExperimentRegistration kRegistration{{
                            "offsets m in [0, max_offset] (< positions; >= 1 to rank anything)")
             .at_least(1),
     }),
+    .metrics =
+        {
+            {"spearman", "1",
+             "mean over anchors x of Spearman's rho between m and phi(x, x + m), m in [0, "
+             "max_offset]; bias: mean over heads (-1: phi falls strictly with distance)",
+             "alibi: -1"},
+            {"first_rise", "positions",
+             "the first offset m >= 1 where the mean phi(x, x + m) rises again (null: never within "
+             "max_offset)",
+             "sinusoidal d = 128, base 1e4: 12"},
+            {"spearman_max_head", "1", "bias: the least monotone head's rho", "alibi: -1"},
+        },
     .factory = [](const Params& p) { return std::make_unique<Monotonicity>(p); },
 }};
 

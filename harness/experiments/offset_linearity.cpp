@@ -163,6 +163,25 @@ const ExperimentRegistration kRegistration{{
             ParamSpec::number_list("offsets", {1, 2, 4, 8, 16, 64, 256}, "offsets k to fit")
                 .at_least(1),
         },
+    .metrics =
+        {
+            {"max_relative_residual", "1",
+             "additive, rotary: the largest over offsets k of ||P[k:] - P[:-k] M_k||_F / "
+             "||P[k:]||_F (0: PE(p + k) is a linear function of PE(p))",
+             "sinusoidal, rope: ~0 (rounding, < 1e-10); a random learned table: > 0"},
+            {"max_orthogonality_error", "1",
+             "additive, rotary: the largest ||M_k^T M_k - I||_F / sqrt(rank) (0: the map is a "
+             "rotation)",
+             "sinusoidal, rope: ~0 (rounding)"},
+            {"min_numerical_rank", "columns",
+             "additive, rotary: the smallest numerical rank of P[:-k] over offsets", ""},
+            {"min_r_squared", "1",
+             "bias: the smallest R^2 over heads of the fit b_h(i, i + k) = a + slope * k (1: the "
+             "bias is linear in the offset)",
+             "alibi: 1"},
+            {"slope_head0", "logit/position", "bias: the fitted slope of head 0",
+             "alibi: -m_0 (-0.5 with 8 heads)"},
+        },
     .factory = [](const Params& p) { return std::make_unique<OffsetLinearity>(p); },
 }};
 

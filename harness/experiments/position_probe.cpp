@@ -258,6 +258,20 @@ const ExperimentRegistration kRegistration{{
     .description = "ridge probe from the encoding of p to p: R^2 on [0, L) and held-out [L, 2L) "
                    "(Wang & Chen 2020)",
     .params = position_probe_params(),
+    .metrics =
+        {
+            {"r_squared_train", "1",
+             "R^2 of the ridge probe from the encoding of p to p on the training range [0, L) "
+             "(rotary: mean over u)",
+             "a table unrelated to p (random learned): ~dim / (L - 1)"},
+            {"r_squared_heldout", "1",
+             "R^2 of the same probe on the held-out range [L, 2L) (< 0: worse than that range's "
+             "mean)",
+             ""},
+            {"rmse_train", "positions",
+             "root mean square error of the predicted position on [0, L)", ""},
+            {"rmse_heldout", "positions", "root mean square error on [L, 2L)", ""},
+        },
     .factory = [](const Params& p) { return std::make_unique<PositionProbe>(p); },
 }};
 

@@ -286,6 +286,26 @@ const ExperimentRegistration kRegistration{{
     .description = "float32 / bfloat16 error vs float64 up to max_position, and the error of a "
                    "naive float32-angle implementation",
     .params = precision_params(),
+    .metrics =
+        {
+            {"max_abs_error_float32", "1",
+             "the largest |float32 value - float64 value| over the positions tried (posbench's "
+             "path: float64 math rounded once)",
+             "<= max_abs_value * 2^-24 (one rounding)"},
+            {"max_abs_error_bfloat16", "1", "the same with the float32 result rounded to bfloat16",
+             "<= max_abs_value * 2^-8"},
+            {"max_abs_error_naive_float32", "1",
+             "sinusoidal, plain rope: the error of computing the angle p * theta in float32 (null: "
+             "no closed-form angle)",
+             "grows with p: ~ulp(p theta) at large p"},
+            {"max_angle_error_naive_float32", "rad",
+             "the largest error of the float32 angle p * theta", "~0.03 rad at p = 10^6"},
+            {"max_abs_value", "1",
+             "the largest |value| compared (errors are relative to this scale)",
+             "sinusoidal, rope (unit u): <= 1"},
+            {"max_supported_position", "positions",
+             "the largest position the scheme produced (null: none)", ""},
+        },
     .factory = [](const Params& p) { return std::make_unique<Precision>(p); },
 }};
 

@@ -1,17 +1,22 @@
 // resolution — can positions be told apart by their encodings? Over p in [0, `positions`) with
 //   additive : e_p = PE(p)                                 [dim]
 //   rotary   : e_p = R(p) u, u a seeded unit vector        [dim]  (stream "resolution/u")
-//   bias     : e_p = the query row of every head over all keys, concatenated:
-//              [b_0(p, 0..N-1), b_1(p, 0..N-1), ...]       [heads * N]
-//              (keys on both sides of p, N = positions: what a query at p "sees"; ALiBi's
-//              |i - j| makes it the symmetric form)
+//   bias     : not applicable, as in position_probe: b_h(i, j) belongs to a query-key pair, so
+//              there is no encoding of a position alone to compare.
 // report, with L2 distances d(p, q) = ||e_p - e_q|| over all pairs p < q (float64):
-//   min_distance_ratio : min d / mean d (0: two positions collide; the scale of the encoding
-//                        cancels, so schemes are comparable)
-//   nn_accuracy        : the fraction of p whose nearest other encoding (minimum L2 distance)
-//                        is p - 1 or p + 1: a neighbour must be strictly nearer than every
-//                        other position (a tie with a non-neighbour counts as a miss; p - 1
-//                        and p + 1 tying with each other is a hit)
+//   min_distance_ratio  : min d / mean d (0: two positions collide; the scale of the encoding
+//                         cancels, so schemes are comparable)
+//   nearest_is_self     : nearest-neighbour decoding accuracy: the fraction of p whose own
+//                         encoding is strictly the nearest to e_p, i.e. every other e_q is
+//                         farther than a rounding tolerance, d(p, q) > 1e-6 mean d (then
+//                         "which position is nearest to e_p?" answers p). 1 for any table
+//                         without collisions; a constant table scores 0.
+//   nearest_is_adjacent : the fraction of p whose nearest other encoding is p - 1 or p + 1: a
+//                         neighbour must be strictly nearer than every other position (a tie
+//                         with a non-neighbour counts as a miss; p - 1 and p + 1 tying with each
+//                         other is a hit). It measures locality (is the encoding smooth in p?),
+//                         not distinguishability: a well-separated random table scores about
+//                         2/positions, an equidistant (one-hot) table 0, a ramp e_p = p v 1.
 // The curve nearest_neighbour_offset gives q - p for the nearest q (ties to the lower q).
 // Distances come from the Gram matrix of the column-centred encodings (centring leaves the
 // distances unchanged and avoids cancellation), in fixed blocks of rows so the numbers are
@@ -44,8 +49,9 @@ class Resolution final : public Experiment {
   void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
+    if (enc.family == Family::bias) return 0;  // not applicable
     const uint64_t n = uint64_t(positions_);
-    const uint64_t width = enc.family == Family::bias ? uint64_t(heads_) * n : uint64_t(dim_);
+    const uint64_t width = uint64_t(dim_);
     const uint64_t threads = uint64_t(std::max(1, omp_get_max_threads()));
     // The encodings (and their centred copy), one [kBlock, n] Gram block per thread, per-row
     // results.
@@ -53,17 +59,21 @@ class Resolution final : public Experiment {
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
+    EncoderOutcome out;
+    if (enc.family == Family::bias) {
+      // The same answer as position_probe: there is nothing per position to compare.
+      out.status = Status::not_applicable;
+      out.note =
+          "bias schemes have no encoding of a position alone: b_h(i, j) belongs to a "
+          "query-key pair, so there is no vector of p to tell apart from that of q";
+      return out;
+    }
     const Encoder& e = *enc.encoder;
     const int64_t n = positions_;
     const std::vector<int64_t> pos = position_range(0, n);
-    RowMatrix F;
-    if (enc.family == Family::bias) {
-      F = bias_rows(e, pos, pos, heads_);
-    } else {
-      std::vector<double> u;
-      if (enc.family == Family::rotary) u = Rng(ctx.seed, "resolution/u").unit_vector(dim_);
-      F = position_encodings(e, pos, dim_, u, n);  // may throw UnsupportedPosition
-    }
+    std::vector<double> u;
+    if (enc.family == Family::rotary) u = Rng(ctx.seed, "resolution/u").unit_vector(dim_);
+    RowMatrix F = position_encodings(e, pos, dim_, u, n);  // may throw UnsupportedPosition
     // Centre the columns (fixed-order sums).
     for (int64_t c = 0; c < F.cols(); ++c) {
       double mean = 0;
@@ -113,13 +123,19 @@ class Resolution final : public Experiment {
       hits += hit[p];
     }
     const double mean = total / (double(n) * double(n - 1) / 2);
-    const std::string unit = "1";  // encodings and logits are dimensionless
+    const std::string unit = "1";  // encodings are dimensionless
+    // Nearest-neighbour decoding: p is recovered when no other encoding is within rounding.
+    // Distances from the Gram matrix carry an error up to ~sqrt(eps) = 1.5e-8 of the norms
+    // (d^2 = |e_p|^2 + |e_q|^2 - 2 G), so equal rows may come out ~1e-8 apart, not 0.
+    const double tol = 1e-6 * mean;
+    int64_t self = 0;
+    for (int64_t p = 0; p < n; ++p) self += nn_dist[p] > tol;
 
-    EncoderOutcome out;
     out.metrics = {
         // A collision (d = 0) is ratio 0 even when every encoding is the same (mean 0).
         {"min_distance_ratio", dmin == 0 ? 0.0 : dmin / mean, "1"},
-        {"nn_accuracy", double(hits) / double(n), "1"},
+        {"nearest_is_self", double(self) / double(n), "1"},
+        {"nearest_is_adjacent", double(hits) / double(n), "1"},
         {"min_distance", dmin, unit},
         {"mean_distance", mean, unit},
         {"closest_pair_offset", double(qmin - pmin), "positions"},
@@ -135,11 +151,10 @@ class Resolution final : public Experiment {
     }
     out.curves = {nnd, nno, adj};
     out.extra["closest_pair"] = {pmin, qmin};
-    out.extra["encoding"] = enc.family == Family::additive ? "PE(p)"
-                            : enc.family == Family::rotary
-                                ? "R(p) u, u a seeded unit vector"
-                                : "concat over heads of b_h(p, k), k in [0, positions)";
-    out.extra["neighbour"] =
+    out.extra["encoding"] =
+        enc.family == Family::additive ? "PE(p)" : "R(p) u, u a seeded unit vector";
+    out.extra["nearest_is_self"] = "every other encoding farther than 1e-6 * mean distance";
+    out.extra["nearest_is_adjacent"] =
         "minimum L2 distance; a hit needs p-1 or p+1 strictly nearer than any other position";
     return out;
   }
@@ -147,8 +162,8 @@ class Resolution final : public Experiment {
   ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                            const RunContext& ctx) const override {
     ExperimentResult r = Experiment::run_all(encoders, ctx);
-    r.summary_columns = {"min_distance_ratio", "nn_accuracy", "min_distance", "mean_distance",
-                         "closest_pair_offset"};
+    r.summary_columns = {"min_distance_ratio", "nearest_is_self", "nearest_is_adjacent",
+                         "min_distance",       "mean_distance",   "closest_pair_offset"};
     return r;
   }
 
@@ -158,10 +173,28 @@ class Resolution final : public Experiment {
 
 const ExperimentRegistration kRegistration{{
     .name = "resolution",
-    .description = "can positions be told apart? min/mean pairwise L2 distance of encodings and "
-                   "nearest-neighbour accuracy",
+    .description = "can positions be told apart? min/mean pairwise L2 distance of encodings, "
+                   "nearest-neighbour decoding (nearest_is_self) and locality "
+                   "(nearest_is_adjacent); bias schemes: not applicable",
     .params = property_common_params("positions [0, positions) compared pairwise",
                                      "unused by this experiment (one seeded u for rotary)"),
+    .metrics =
+        {
+            {"min_distance_ratio", "1",
+             "min over pairs p != q of d(p, q) / mean d (0: two positions collide)",
+             "a constant table: 0"},
+            {"nearest_is_self", "1",
+             "nearest-neighbour decoding accuracy: fraction of p whose every other encoding is "
+             "farther than 1e-6 mean d",
+             "sinusoidal, rope: 1; a constant table: 0"},
+            {"nearest_is_adjacent", "1",
+             "locality: fraction of p whose nearest other encoding is p - 1 or p + 1 (strictly "
+             "nearer than any other)",
+             "a ramp e_p = p v: 1; one-hot rows: 0; a random table: ~2/positions"},
+            {"min_distance", "1", "the smallest L2 distance between two encodings", ""},
+            {"mean_distance", "1", "the mean L2 distance over pairs p < q", ""},
+            {"closest_pair_offset", "positions", "q - p for the closest pair", ""},
+        },
     .factory = [](const Params& p) { return std::make_unique<Resolution>(p); },
 }};
 

@@ -1,6 +1,7 @@
 // symmetry — is phi(x, y) = phi(y, x)? (Wang et al., ICLR 2021, "On Position Embeddings in
-// BERT", property "symmetry".) phi as in harness/analysis/similarity.h (rotary: seeded content,
-// stream "symmetry/content", x the query's position and y the key's; bias: per head).
+// BERT", property "symmetry".) phi as in harness/analysis/similarity.h (rotary: the `content`
+// model, default seeded independent q, k, stream "symmetry/content", x the query's position and y
+// the key's; bias: per head).
 //   asymmetry = ||S - S^T||_F / ||S||_F,   S[x][y] = phi(x, y),  x, y in [0, positions)
 // (0 when S = 0). Bias schemes: `asymmetry` is the worst head, with a curve per head.
 // Expected: sinusoidal and alibi exactly 0 (inner products are symmetric; |i - j| too); rope with
@@ -25,6 +26,8 @@ class Symmetry final : public Experiment {
     enc.encoder->check_shape(shape_.dim, shape_.heads);
   }
 
+  void load() const override { shape_.content->load(); }
+
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
     return Similarity::memory_bytes(*enc.encoder, options(0)) + uint64_t(shape_.positions) * 16;
   }
@@ -45,6 +48,7 @@ class Symmetry final : public Experiment {
         {"frobenius_norm", norm_of_worst, phi_unit(enc.family)},
     };
     if (enc.family == Family::bias) out.curves.push_back(std::move(per_head));
+    if (enc.family == Family::rotary) out.extra["content"] = shape_.content->to_json();
     return out;
   }
 
@@ -82,6 +86,15 @@ const ExperimentRegistration kRegistration{{
     .name = "symmetry",
     .description = "is phi(x, y) = phi(y, x)? ||S - S^T||_F / ||S||_F over [0, positions)^2",
     .params = with_common_property_params({}),
+    .metrics =
+        {
+            {"asymmetry", "1",
+             "||S - S^T||_F / ||S||_F with S[x][y] = phi(x, y); bias: the worst head (0: phi(x, y) "
+             "= phi(y, x))",
+             "sinusoidal, alibi: 0; rope with content shared or ones (q = k): ~0; rope with "
+             "independent q, k: > 0"},
+            {"frobenius_norm", "1 (additive) or logit", "||S||_F (of the worst head for bias)", ""},
+        },
     .factory = [](const Params& p) { return std::make_unique<Symmetry>(p); },
 }};
 

@@ -1,7 +1,7 @@
 // translation_invariance — does phi(x, x + m) depend only on the offset m? (Wang et al.,
 // ICLR 2021, "On Position Embeddings in BERT", property "translation invariance".)
 // phi is the similarity of harness/analysis/similarity.h: <PE(x), PE(y)> (additive), the logit of
-// seeded random content averaged over `samples` draws (rotary, stream
+// the `content` model's pairs averaged (rotary; default independent q, k, `samples` draws, stream
 // "translation_invariance/content"), or b_h(x, y) per head (bias).
 // For offsets m in [0, max_offset] and anchors x in [0, positions - m):
 //   std_m       = standard deviation over x of phi(x, x + m)   (population std, divisor n)
@@ -43,6 +43,8 @@ class TranslationInvariance final : public Experiment {
     enc.encoder->check_shape(shape_.dim, shape_.heads);
   }
 
+  void load() const override { shape_.content->load(); }
+
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
     return Similarity::memory_bytes(*enc.encoder, options(0)) + uint64_t(max_offset_ + 1) * 8 * 4;
   }
@@ -82,6 +84,7 @@ class TranslationInvariance final : public Experiment {
       out.metrics.push_back({"invariance_error_mean_head", mean_error, "1"});
       out.metrics.push_back({"worst_head", double(worst), "index"});
     }
+    if (enc.family == Family::rotary) out.extra["content"] = shape_.content->to_json();
     return out;
   }
 
@@ -147,6 +150,20 @@ const ExperimentRegistration kRegistration{{
         ParamSpec::integer("max_offset", 64, "offsets m in [0, max_offset] (< positions)")
             .at_least(0),
     }),
+    .metrics =
+        {
+            {"invariance_error", "1",
+             "(mean over offsets m of the std over x of phi(x, x + m)) / std of all phi "
+             "considered; bias: the worst head (0: phi depends on the offset only)",
+             "sinusoidal, rope, alibi: ~0 (rounding); a random learned table: > 0"},
+            {"worst_offset", "positions", "the offset m whose phi(x, x + m) varies most over x",
+             ""},
+            {"worst_offset_std", "1 (additive) or logit",
+             "the std over x of phi(x, x + worst_offset)", ""},
+            {"invariance_error_mean_head", "1", "bias: invariance_error averaged over heads",
+             "alibi: ~0"},
+            {"worst_head", "index", "bias: the head with the largest invariance_error", ""},
+        },
     .factory = [](const Params& p) { return std::make_unique<TranslationInvariance>(p); },
 }};
 

@@ -75,7 +75,12 @@ std::string format_summary(const RunOutput& run) {
             columns.push_back(m.name);
     std::vector<std::string> headers{"scheme"}, units{""};
     for (const auto& c : columns) {
-      headers.push_back(c);
+      // Where the value is taken (Metric::at: a length, a distance) is part of the header.
+      std::string at;
+      for (const auto& o : outcomes)
+        for (const auto& m : o.metrics)
+          if (m.name == c && at.empty()) at = m.at;
+      headers.push_back(at.empty() ? c : c + "@" + at);
       std::string unit;
       for (const auto& o : outcomes)
         for (const auto& m : o.metrics)

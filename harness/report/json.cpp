@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "encoders/experiment.h"
 #include "harness/run/context.h"
 
 namespace posbench {
@@ -12,8 +13,10 @@ static json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(
 
 static json outcome_json(const EncoderInstance& enc, const EncoderOutcome& o) {
   json metrics = json::object();
-  for (const auto& m : o.metrics)
+  for (const auto& m : o.metrics) {
     metrics[m.name] = {{"value", number_or_null(m.value)}, {"unit", m.unit}};
+    if (!m.at.empty()) metrics[m.name]["at"] = m.at;
+  }
   json curves = json::array();
   for (const auto& c : o.curves) {
     json ys = json::array();
@@ -32,18 +35,30 @@ static json outcome_json(const EncoderInstance& enc, const EncoderOutcome& o) {
           {"curves", curves},       {"extra", o.extra}};
 }
 
+// The declarations (ExperimentInfo::metrics) of the metrics the outcomes report, each once, in
+// declaration order; a plugin experiment that declares nothing gives [].
+static json metric_declarations(const std::string& type, const ExperimentResult& result) {
+  json out = json::array();
+  const ExperimentInfo* info = ExperimentRegistry::instance().find(type);
+  if (!info) return out;
+  for (const MetricSpec& spec : info->metrics) {
+    bool reported = false;
+    for (const auto& o : result.outcomes)
+      for (const auto& m : o.metrics) reported |= spec.matches(m.name);
+    if (reported) out.push_back(spec.to_json());
+  }
+  return out;
+}
+
 static json experiment_json(const ExperimentRun& run, uint64_t seed) {
   const PlannedExperiment& e = *run.planned;
   json encoders = json::array();
   for (size_t k = 0; k < e.encoders.size() && k < run.result.outcomes.size(); ++k)
     encoders.push_back(outcome_json(e.encoders[k], run.result.outcomes[k]));
-  return {{"type", e.type},
-          {"path", e.path},
-          {"params", e.params},
-          {"seed", seed},
-          {"wall_seconds", run.wall_seconds},
-          {"encoders", encoders},
-          {"extra", run.result.extra}};
+  return {{"type", e.type},       {"metric_declarations", metric_declarations(e.type, run.result)},
+          {"path", e.path},       {"params", e.params},
+          {"seed", seed},         {"wall_seconds", run.wall_seconds},
+          {"encoders", encoders}, {"extra", run.result.extra}};
 }
 
 json results_document(const RunOutput& run) {

@@ -95,13 +95,20 @@ void check_memory(const Plan& plan, uint64_t limit) {
 
 void load_encoders(const Plan& plan) {
   std::vector<Problem> problems;
-  for (const auto& e : plan.experiments)
+  for (const auto& e : plan.experiments) {
+    try {
+      if (e.experiment) e.experiment->load();  // data files of the experiment's own params
+    } catch (const UserError& err) {
+      for (const auto& p : err.problems())
+        problems.push_back({join_path(e.path, p.path), p.message});
+    }
     for (const auto& enc : e.encoders) try {
         if (enc.encoder) enc.encoder->load();
       } catch (const UserError& err) {
         for (const auto& p : err.problems())
           problems.push_back({join_path(enc.path + ".params", p.path), p.message});
       }
+  }
   if (!problems.empty()) throw UserError(problems);
 }
 

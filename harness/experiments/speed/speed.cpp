@@ -130,6 +130,22 @@ const ExperimentRegistration kRegistration{{
     .description = "cost of each scheme's operations (Google Benchmark, xsimd, OpenMP) next to "
                    "this machine's memory bandwidth",
     .params = speed::param_specs(),
+    .metrics =
+        {
+            {"<benchmark>_median_ms", "ms",
+             "median time of one call; benchmark = <operation>_<implementation>_t<threads>, plus "
+             "_<shape> when several shapes",
+             ""},
+            {"<benchmark>_gb_per_s", "GB/s", "bytes moved per second (median)", ""},
+            {"<benchmark>_gflop_per_s", "GFLOP/s", "floating-point operations per second (median)",
+             ""},
+            {"<benchmark>_fraction_of_probe", "1",
+             "GB/s over this machine's measured memory bandwidth (probe)",
+             "memory-bound operations: <= 1"},
+            {"<benchmark>_max_abs_error", "1",
+             "the largest |output - float64 reference| of the benchmarked kernel",
+             "float32 kernels: ~1e-7 of the values' scale"},
+        },
     .factory = [](const Params& p) { return std::make_unique<Speed>(p); },
 }};
 

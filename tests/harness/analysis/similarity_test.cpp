@@ -166,7 +166,11 @@ class AbsoluteBias final : public Encoder {
 
 TEST(PropertyParams, CommonParamsAndDefaults) {
   const std::vector<ParamSpec> ps = common_property_params();
-  ASSERT_EQ(ps.size(), 4u);
+  ASSERT_EQ(ps.size(), 5u);
+  // The fifth is the content model, one declaration shared by the experiments (content.h).
+  EXPECT_EQ(ps[4].name, "content");
+  EXPECT_EQ(ps[4].type, ParamType::tagged);
+  EXPECT_EQ(ps[4].default_value, json({{"model", "independent"}}));
   const std::vector<std::string> names = {"dim", "heads", "positions", "samples"};
   const std::vector<int> defaults = {128, 8, 1024, 64};
   for (size_t i = 0; i < 4; ++i) {
@@ -179,9 +183,10 @@ TEST(PropertyParams, CommonParamsAndDefaults) {
 
   std::vector<ParamSpec> own = {ParamSpec::integer("max_offset", 16, "largest offset")};
   const std::vector<ParamSpec> all = with_common_property_params(own);
-  ASSERT_EQ(all.size(), 5u);
+  ASSERT_EQ(all.size(), 6u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(all[i].name, names[i]);
-  EXPECT_EQ(all[4].name, "max_offset");
+  EXPECT_EQ(all[4].name, "content");
+  EXPECT_EQ(all[5].name, "max_offset");
 }
 
 TEST(PropertyParams, ShapeAndOptionsFromParams) {
@@ -207,8 +212,8 @@ TEST(PhiUnit, PerFamily) {
 }
 
 TEST(RandomContent, DrawsQueryThenKeyPerSampleFromTheNamedStream) {
-  const RandomContent c = random_content(3, 5, 17, "stream/x");
-  EXPECT_EQ(c.samples, 3);
+  const ContentVectors c = random_content(3, 5, 17, "stream/x");
+  EXPECT_EQ(c.pairs, 3);
   EXPECT_EQ(c.dim, 5);
   ASSERT_EQ(c.q.size(), 15u);
   ASSERT_EQ(c.k.size(), 15u);
@@ -221,7 +226,7 @@ TEST(RandomContent, DrawsQueryThenKeyPerSampleFromTheNamedStream) {
     }
   }
   // Sample s is the same whatever the number of samples.
-  const RandomContent more = random_content(7, 5, 17, "stream/x");
+  const ContentVectors more = random_content(7, 5, 17, "stream/x");
   for (int64_t i = 0; i < 15; ++i) {
     EXPECT_EQ(more.q[size_t(i)], c.q[size_t(i)]);
     EXPECT_EQ(more.k[size_t(i)], c.k[size_t(i)]);

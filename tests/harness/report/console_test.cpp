@@ -120,5 +120,24 @@ TEST(ConsoleSummary, TablesBelowTheSummaryShowTheirColumnHeaders) {
   EXPECT_EQ(lines[11], "  n=8192: linear-x4 < rope-10k");
 }
 
+TEST(ConsoleSummary, HeaderNamesWhereTheValueIsTaken) {
+  // Metric::at ("r=4096", "n=8192") joins the header as name@at; a metric without stays bare.
+  PlannedExperiment planned;
+  planned.type = "demo";
+  planned.path = "experiments[0]";
+  RunOutput run;
+  ExperimentRun e;
+  e.planned = &planned;
+  EncoderOutcome o;
+  o.label = "a";
+  o.metrics.push_back({"mean_abs_logit", 1.5, "logit", "r=4096"});
+  o.metrics.push_back({"pairs", 64, "1"});
+  e.result.outcomes.push_back(o);
+  run.experiments.push_back(std::move(e));
+  const auto lines = lines_of(format_summary(run));
+  ASSERT_GE(lines.size(), 4u);
+  EXPECT_EQ(lines[2], "scheme  mean_abs_logit@r=4096  pairs") << format_summary(run);
+}
+
 }  // namespace
 }  // namespace posbench

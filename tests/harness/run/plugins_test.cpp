@@ -190,6 +190,17 @@ TEST_F(PluginCli, ConfigPluginsWorkForValidateAndRun) {
   EXPECT_NEAR(encoders[2]["metrics"]["bias"]["value"].get<double>(), -3.0 / 256.0, 1e-15);
   EXPECT_EQ(encoders[3]["status"], "not_applicable");
   EXPECT_EQ(doc["resolved_config"]["plugins"][0], plugin("linear_decay").string());
+  // A plugin experiment may declare no metrics: it still runs, with no declarations.
+  EXPECT_EQ(doc["experiments"][0]["metric_declarations"], json::array());
+}
+
+TEST_F(PluginCli, PluginExperimentWithoutMetricDeclarationsIsDescribed) {
+  Result r = run("describe bias_probe --plugin " + quoted(plugin("probe_plugin")));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "  metrics:\n    (none declared)")) << r.out;
+  Result j = run("describe bias_probe --json --plugin " + quoted(plugin("probe_plugin")));
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_EQ(json::parse(j.out)["metrics"], json::array());
 }
 
 TEST_F(PluginCli, RelativePathsAreTakenFromTheWorkingDirectory) {
