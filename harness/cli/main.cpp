@@ -139,7 +139,7 @@ void print_params(const json& params, int depth) {
   }
 }
 
-// "base=10000, layout=\"half\", weights (required)": a list line's parameters with defaults.
+// "base=10000.0, layout=\"half\", path (optional), x (required)": a list line's parameters.
 std::string params_line(const json& params) {
   std::string out;
   for (const auto& p : params) {
@@ -148,6 +148,8 @@ std::string params_line(const json& params) {
       one += " (required)";
     else if (!p["default"].is_null())
       one += "=" + show(p["default"]);
+    else
+      one += " (optional)";
     out += (out.empty() ? "" : ", ") + one;
   }
   return out.empty() ? "(none)" : out;

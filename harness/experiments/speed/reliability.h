@@ -51,10 +51,10 @@ struct Thresholds {
   double load_extra_per_core = 0.0;
   // CPU other processes used over a window, as a fraction of all cores' time.
   double other_cpu_fraction = 0.25;
-  double min_window_s = 1.0;     // a group's window reaches back to at least this long
-  double before_window_s = 0.5;  // sampled before the first group
-  double probe_drift = 0.30;     // |GB/s at the end of a group / at its start - 1|
-  double max_cv = 0.25;          // coefficient of variation of a benchmark's repetitions
+  double min_window_s = 1.0;      // a group's window reaches back to at least this long
+  double before_window_s = 0.25;  // sampled before the first group
+  double probe_drift = 0.30;      // |GB/s at the end of a group / at its start - 1|
+  double max_cv = 0.25;           // coefficient of variation of a benchmark's repetitions
   double max_fraction_of_probe = 1.5;
   double min_share = -0.1, max_share = 1.0;  // scheme_share_of_attention
   double min_speedup = 0.1;                  // any speedup below: 10x slower

@@ -246,6 +246,7 @@ SessionResult run_plan(Plan& plan, const WorkspaceFactory& make, const Config& c
     fmt::print(stderr, "speed: warning: the machine is busy: {}\n", why.detail);
 
   Collector collector(plan.benches, !artifact_prefix.empty());
+  bool announced = false;
   for (size_t g = 0; g < plan.groups.size(); ++g) {
     std::vector<size_t> members;
     for (size_t i = 0; i < plan.benches.size(); ++i)
@@ -255,11 +256,16 @@ SessionResult run_plan(Plan& plan, const WorkspaceFactory& make, const Config& c
     run_group(
         plan.benches, members, [&] { return make(plan.groups[g]); }, config, thresholds, collector);
     load.groups[g].end = load_source.sample();
-    // Said at once, so a person watching can stop a run on a busy machine.
+    // Said at once, so a person watching can stop a run on a busy machine (the first busy
+    // group only: the summary counts them all).
     for (const Reason& why : load_reasons(load, g, config.max_threads(), thresholds))
-      if (why.check == "other_cpu")
-        fmt::print(stderr, "speed: warning: {} and its group are marked unreliable: {}\n",
+      if (why.check == "other_cpu" && !announced) {
+        announced = true;
+        fmt::print(stderr,
+                   "speed: warning: {} and its group are marked unreliable: {} (later busy "
+                   "groups are not announced; the summary counts them)\n",
                    plan.benches[members.front()].name, why.detail);
+      }
   }
   if (!artifact_prefix.empty()) {
     out.gbench_path = artifact_prefix + ".gbench.json";

@@ -155,7 +155,10 @@ TEST_F(CliOptions, AnErrorAboutADefaultSaysItWasTheDefault) {
                         "encoders": [{"name": "rope"}]}]})");
   const Result r = run("validate off.json");
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(has(r.err, "experiments[0].offsets: (default [1, 2, 4")) << r.err;
+  EXPECT_TRUE(
+      has(r.err,
+          "experiments[0].offsets: (default [1,2,4,8,16,64,256]; offsets was not given) offset 8"))
+      << r.err;
   EXPECT_TRUE(has(r.err, "offsets was not given)")) << r.err;
 
   // Given explicitly, the same problem does not say "default".
