@@ -48,7 +48,8 @@
 //
 // Files: parameters (declared params, Config), plan (benchmarks, groups, per-operation bytes and
 // elements, memory model), workspaces (buffers and kernels per group), session (Google
-// Benchmark), statistics (medians, time pairing, fractions of the probe), record (results).
+// Benchmark), statistics (medians, time pairing, fractions of the probe), record (results),
+// reliability (marks on figures from a busy or drifting machine, noisy or implausible ones).
 // What the figures mean: results/README.md#speed.
 #include <algorithm>
 #include <memory>
