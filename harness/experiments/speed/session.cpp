@@ -123,6 +123,11 @@ void initialize_google_benchmark() {
   done = true;
 }
 
+// "1.99", or "unknown" for null.
+std::string two_decimals(const json& v) {
+  return v.is_number() ? fmt::format("{:.2f}", v.get<double>()) : "unknown";
+}
+
 double seconds_of(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -237,7 +242,8 @@ SessionResult run_plan(Plan& plan, const WorkspaceFactory& make, const Config& c
       fmt::print(stderr,
                  "speed: warning: still busy after {:.1f} s (1-min load average {}, other "
                  "processes {} cores); going on, and busy figures will be marked unreliable\n",
-                 w["waited_s"].get<double>(), w["loadavg_1min"].dump(), w["other_cores"].dump());
+                 w["waited_s"].get<double>(), two_decimals(w["loadavg_1min"]),
+                 two_decimals(w["other_cores"]));
   }
   load.before_start = load_source.sample();
   load_source.sleep(thresholds.before_window_s);
