@@ -70,6 +70,14 @@ std::string closest_match(const std::string& name, const std::vector<std::string
 std::string unknown_name_message(const std::string& what, const std::string& name,
                                  const std::vector<std::string>& candidates);
 
+// A count with its noun in the right number: count_of(1, "experiment") = "1 experiment",
+// count_of(2, "experiment") = "2 experiments", count_of(2, "entry", "entries") = "2 entries".
+// Inline: the SDK's compiled symbols stay as they were.
+inline std::string count_of(long long n, const std::string& singular,
+                            const std::string& plural = "") {
+  return std::to_string(n) + " " + (n == 1 ? singular : plural.empty() ? singular + "s" : plural);
+}
+
 // JSON path helpers: join("a", "b") = "a.b"; index("a", 2) = "a[2]".
 std::string join_path(const std::string& base, const std::string& key);
 std::string index_path(const std::string& base, size_t index);

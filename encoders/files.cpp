@@ -35,15 +35,24 @@ void remove_pending_temporary_file() {
 }
 
 void check_output_target(const fs::path& target, const std::string& option) {
+  check_output_target(target, option, false);
+}
+
+void check_output_target(const fs::path& target, const std::string& option, bool force) {
   std::error_code ec;
   const std::string name = target.filename().string();
   if (name.empty() || name == "." || name == "..")
     throw UserError(option, target.string() + ": names a directory; expected a file name, e.g. " +
                                 (target / "results.json").string());
-  if (fs::exists(fs::symlink_status(target, ec)))
-    throw UserError(option, target.string() +
-                                ": already exists; posbench never overwrites (choose another "
-                                "path)");
+  if (fs::exists(fs::symlink_status(target, ec))) {
+    if (!force)
+      throw UserError(option, target.string() +
+                                  ": already exists; posbench never overwrites unless told to "
+                                  "(choose another path, or pass --force to replace it)");
+    if (fs::is_directory(target, ec))
+      throw UserError(
+          option, target.string() + ": is a directory; --force replaces a file, never a directory");
+  }
   // The nearest ancestor that exists must be a directory we may write in (write_file_atomically
   // creates the missing ones below it).
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -82,11 +91,11 @@ std::string human_bytes(uint64_t bytes) {
   return fmt::format("{:.1f} {}", v, units[u]);
 }
 
-void write_file_atomically(const fs::path& target, const std::string& content) {
-  if (fs::exists(target))
-    throw UserError(target.string() +
-                    ": already exists; posbench never overwrites results "
-                    "(choose another -o)");
+namespace {
+
+// Writes `content` to a new temporary file beside `target` and returns its path (fsync'ed,
+// mode 0644, registered for remove_pending_temporary_file).
+std::string write_temporary(const fs::path& target, const std::string& content) {
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -113,13 +122,43 @@ void write_file_atomically(const fs::path& target, const std::string& content) {
   if (fsync(fd) != 0) fail("fsync failed");
   fchmod(fd, 0644);
   close(fd);
+  return tmpl;
+}
+
+}  // namespace
+
+void replace_file_atomically(const fs::path& target, const std::string& content) {
+  std::error_code ec;
+  if (fs::is_directory(target, ec))
+    throw UserError(target.string() +
+                    ": is a directory; --force replaces a file, never a "
+                    "directory");
+  const std::string tmpl = write_temporary(target, content);
+  // rename() replaces an existing file atomically.
+  if (rename(tmpl.c_str(), target.c_str()) != 0) {
+    int err = errno;
+    unlink(tmpl.c_str());
+    g_has_pending = 0;
+    throw std::runtime_error(target.string() + ": cannot replace: " + std::strerror(err));
+  }
+  g_has_pending = 0;
+}
+
+void write_file_atomically(const fs::path& target, const std::string& content) {
+  if (fs::exists(target))
+    throw UserError(target.string() +
+                    ": already exists; posbench never overwrites unless told to (choose another "
+                    "path, or pass --force to replace it)");
+  const std::string tmpl = write_temporary(target, content);
   // link() refuses to replace an existing file, unlike rename(): no overwrite even in a race.
   if (link(tmpl.c_str(), target.c_str()) != 0) {
     int err = errno;
     unlink(tmpl.c_str());
     g_has_pending = 0;
     if (err == EEXIST)
-      throw UserError(target.string() + ": already exists; posbench never overwrites results");
+      throw UserError(target.string() +
+                      ": already exists; posbench never overwrites unless told to (pass --force "
+                      "to replace it)");
     throw std::runtime_error(target.string() + ": cannot create: " + std::strerror(err));
   }
   unlink(tmpl.c_str());

@@ -13,10 +13,18 @@ namespace posbench {
 // into place; fails (UserError) if `target` already exists. Creates the parent directory.
 void write_file_atomically(const std::filesystem::path& target, const std::string& content);
 
+// As write_file_atomically, but an existing file at `target` is replaced (`--force`): the
+// temporary file is renamed over it, so a reader sees the old content or the new, never half.
+void replace_file_atomically(const std::filesystem::path& target, const std::string& content);
+
 // Refuses, before any work is done, a target that write_file_atomically would refuse at the end:
 // one that exists, or whose directory cannot be created or written (a parent that is a file, a
 // read-only directory). `option` names where the path came from ("-o", "--output").
 void check_output_target(const std::filesystem::path& target, const std::string& option);
+// With `force`, an existing regular file (or a link to one) is accepted: replace_file_atomically
+// will replace it. Anything else that exists there (a directory) is still refused.
+void check_output_target(const std::filesystem::path& target, const std::string& option,
+                         bool force);
 
 // Removes the temporary file of a write_file_atomically in progress, if any. Async-signal-safe:
 // for a SIGINT/SIGTERM handler, so an interrupted run leaves nothing behind.

@@ -71,8 +71,8 @@ class Kerple final : public Encoder {
  private:
   static void check_list(const char* name, const std::vector<double>& v, int64_t heads) {
     if (!v.empty() && int64_t(v.size()) != heads)
-      throw UserError(name, "has " + std::to_string(v.size()) + " values, expected one per head (" +
-                                std::to_string(heads) + ")");
+      throw UserError(name, "has " + count_of((long long)v.size(), "value") +
+                                ", expected one per head (" + std::to_string(heads) + ")");
   }
 
   // Per-head defaults: 1, or scale * u_h clamped to [eps, 2] (see the header).

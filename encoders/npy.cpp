@@ -188,7 +188,7 @@ uint64_t read_le(const unsigned char* p, int n) {
 NpyHeader parse_header(const fs::path& file, std::ifstream& in, uint64_t file_size) {
   const std::string expected = "expected a NumPy .npy file (magic \\x93NUMPY)";
   unsigned char pre[12];
-  if (file_size < 10) fail(file, "is " + std::to_string(file_size) + " bytes, " + expected);
+  if (file_size < 10) fail(file, "is " + count_of((long long)file_size, "byte") + ", " + expected);
   in.read(reinterpret_cast<char*>(pre), 10);
   if (!in) fail(file, "cannot read the first 10 bytes, " + expected);
   if (std::memcmp(pre, kMagic, kMagicLen) != 0)
@@ -372,7 +372,7 @@ std::string npy_bytes(const NpyArray& array) {
   const size_t have = f32 ? array.f32.size() : array.f64.size();
   if (have != n)
     throw std::invalid_argument("write_npy: shape " + npy_shape_text(array.shape) + " needs " +
-                                std::to_string(n) + " values but the array holds " +
+                                count_of((long long)n, "value") + " but the array holds " +
                                 std::to_string(have));
   std::string dict = std::string("{'descr': '") + (f32 ? "<f4" : "<f8") +
                      "', 'fortran_order': False, 'shape': " + npy_shape_text(array.shape) + ", }";

@@ -76,7 +76,7 @@ void apply_command(const ApplyArgs& args) {
                     ", expected a non-negative position");
   require_utf8_path(args.input, "--input");
   require_utf8_path(args.output, "--output");
-  check_output_target(args.output, "--output");
+  check_output_target(args.output, "--output", args.force);
 
   // 2. The input's header: shape checks and the memory estimate before reading any data.
   const NpyHeader header = read_npy_header(args.input);
@@ -180,7 +180,10 @@ void apply_command(const ApplyArgs& args) {
                     "; expected finite results (" + (f32 ? "give float64 input, or " : "give ") +
                     "smaller input values, positions or params)");
   }
-  write_npy(args.output, a);
+  if (args.force)
+    replace_file_atomically(args.output, npy_bytes(a));
+  else
+    write_npy(args.output, a);
 }
 
 }  // namespace posbench

@@ -26,6 +26,7 @@ struct ApplyArgs {
   int64_t offset = 0;
   std::string role = "query";  // "query" or "key" (anything else: UserError naming --role)
   uint64_t max_memory = 0;     // bytes; 0: half of physical memory
+  bool force = false;          // replace an existing --output (atomically) instead of refusing
 };
 
 // Throws UserError for bad input (exit 2); the output file is written atomically.

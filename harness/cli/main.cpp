@@ -12,9 +12,11 @@
 #include <limits>
 
 #include "harness/cli/apply_command.h"
+#include "harness/experiments/speed/reliability.h"
 #include "harness/report/console.h"
 #include "harness/report/json.h"
 #include "harness/run/config.h"
+#include "harness/run/context.h"
 #include "harness/run/plugins.h"
 #include "harness/run/results_file.h"
 #include "harness/run/runner.h"
@@ -147,6 +149,22 @@ void print_params(const json& params, int depth) {
   }
 }
 
+// "base=10000.0, layout=\"half\", path (optional), x (required)": a list line's parameters.
+std::string params_line(const json& params) {
+  std::string out;
+  for (const auto& p : params) {
+    std::string one = p["name"].get<std::string>();
+    if (p["required"].get<bool>())
+      one += " (required)";
+    else if (!p["default"].is_null())
+      one += "=" + show(p["default"]);
+    else
+      one += " (optional)";
+    out += (out.empty() ? "" : ", ") + one;
+  }
+  return out.empty() ? "(none)" : out;
+}
+
 int cmd_list(bool as_json) {
   json encoders = json::array(), experiments = json::array();
   for (const auto* e : EncoderRegistry::instance().all()) encoders.push_back(encoder_json(*e));
@@ -157,14 +175,18 @@ int cmd_list(bool as_json) {
     return 0;
   }
   fmt::print("Schemes:\n");
-  for (const auto& e : encoders)
+  for (const auto& e : encoders) {
     fmt::print("  {:<14} {:<9} v{:<3} {}\n", e["name"].get<std::string>(),
                e["family"].get<std::string>(), e["version"].get<int>(),
                e["description"].get<std::string>());
+    fmt::print("      params: {}\n", params_line(e["params"]));
+  }
   fmt::print("Experiments:\n");
-  for (const auto& e : experiments)
+  for (const auto& e : experiments) {
     fmt::print("  {:<22} {}\n", e["name"].get<std::string>(), e["description"].get<std::string>());
-  fmt::print("`posbench describe NAME` shows a scheme's or experiment's parameters.\n");
+    fmt::print("      params: {}\n", params_line(e["params"]));
+  }
+  fmt::print("`posbench describe NAME` shows each parameter in full (type, range, meaning).\n");
   return 0;
 }
 
@@ -233,28 +255,33 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
   }
   size_t encoders = 0;
   for (const auto& e : plan.experiments) encoders += e.encoders.size();
-  fmt::print("{}: valid ({} experiments, {} encoder entries)\n", file, plan.experiments.size(),
-             encoders);
+  fmt::print("{}: valid ({}, {})\n", file,
+             count_of((long long)plan.experiments.size(), "experiment"),
+             count_of((long long)encoders, "encoder entry", "encoder entries"));
   return 0;
 }
 
-int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory) {
+int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory,
+            bool force) {
   require_utf8_path(file, "CONFIG");
   Plan plan = load_plan(file);
   fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
   // Refused now, not after a run of minutes.
   require_utf8_path(out, "-o");
-  check_output_target(out, "-o");
+  check_output_target(out, "-o", force);
+  const auto write = [force](const fs::path& target, const std::string& content) {
+    force ? replace_file_atomically(target, content) : write_file_atomically(target, content);
+  };
   RunOptions options;
   options.threads = threads;
   options.max_memory = max_memory;
   options.artifact_prefix = (out.parent_path() / out.stem()).string();
   const RunOutput run = run_plan(plan, options);
   std::cout << make_console_reporter()->render(run);
-  write_file_atomically(out, make_json_reporter()->render(run));
+  write(out, make_json_reporter()->render(run));
   // Side files (Google Benchmark's JSON) only now: a failed or interrupted run leaves none.
   for (const auto& e : run.experiments)
-    for (const auto& side : e.result.side_files) write_file_atomically(side.path, side.content);
+    for (const auto& side : e.result.side_files) write(side.path, side.content);
   fmt::print("\nresults: {}\n", out.string());
   return 0;
 }
@@ -277,6 +304,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // Global options (--plugin, --max-memory) are also accepted after the subcommand.
   app.fallthrough();
+  app.set_version_flag("--version", [] {
+    return fmt::format(
+        "posbench {}\ngit: {}\ncompiler: {} ({} build)\nplugin interface version: {}\nresults "
+        "schema version: {}",
+        posbench_version(), run_context()["git_describe"].get<std::string>(),
+        run_context()["compiler"].get<std::string>(),
+        run_context()["build_type"].get<std::string>(), kInterfaceVersion, kResultsSchemaVersion);
+  });
   std::vector<std::string> plugins;
   std::string max_memory_text;
   app.add_option("--plugin", plugins, "load a scheme plugin (shared library); repeatable");
@@ -303,13 +338,22 @@ int main(int argc, char** argv) {
   run->add_option("-o,--output", output, "results file (default results/<stem>-<UTC time>.json)");
   run->add_option("--threads", threads, "OpenMP threads (default: all cores)")
       ->check(whole_number_in(1, 4096));
+  bool run_force = false, apply_force = false;
+  run->add_flag("--force", run_force, "replace an existing results file (atomically)");
+  int wait_for_quiet = 0;
+  run->add_option("--wait-for-quiet", wait_for_quiet,
+                  "before a speed experiment, wait up to SECONDS for the 1-min load average to "
+                  "fall below half the cores (then run anyway, marking busy figures unreliable)")
+      ->check(whole_number_in(0, 86400));
 
   ApplyArgs apply_args;
   auto* apply = app.add_subcommand("apply", "apply one scheme to a .npy array");
   apply->add_option("NAME", apply_args.scheme, "scheme name")->required();
   apply->add_option("--input", apply_args.input, "input .npy (float32/float64, C order)")
       ->required();
-  apply->add_option("--output", apply_args.output, "output .npy (must not exist)")->required();
+  apply->add_option("--output", apply_args.output, "output .npy (must not exist, or --force)")
+      ->required();
+  apply->add_flag("--force", apply_force, "replace an existing --output (atomically)");
   apply->add_option("--params", apply_args.params_json, "scheme params as JSON");
   apply->add_option("--hf-config", apply_args.hf_config,
                     "rope: read params from a HuggingFace config.json (--params override it)");
@@ -336,9 +380,13 @@ int main(int argc, char** argv) {
     if (*list) return cmd_list(list_json);
     if (*describe) return cmd_describe(describe_name, describe_json);
     if (*validate) return cmd_validate(config_file, max_memory);
-    if (*run) return cmd_run(config_file, output, threads, max_memory);
+    if (*run) {
+      speed::set_wait_for_quiet_seconds(wait_for_quiet);
+      return cmd_run(config_file, output, threads, max_memory, run_force);
+    }
     if (*apply) {
       apply_args.max_memory = max_memory;
+      apply_args.force = apply_force;
       apply_command(apply_args);
       return 0;
     }

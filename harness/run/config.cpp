@@ -242,6 +242,56 @@ std::shared_ptr<EncoderReference> build_reference(const json& spec, const std::s
 
 }  // namespace
 
+namespace {
+
+// The key of the params at `base` that a problem's path names ("experiments[0].offsets[2]" under
+// "experiments[0]" -> "offsets"); "" if the path is not under `base`.
+std::string param_key(const std::string& path, const std::string& base) {
+  const std::string prefix = base + ".";
+  if (path.compare(0, prefix.size(), prefix) != 0) return "";
+  const std::string rest = path.substr(prefix.size());
+  return rest.substr(0, rest.find_first_of(".["));
+}
+
+// A problem with a value the user did not write says so: the value was the default.
+std::string with_default(const Problem& p, const std::string& base, const json& given,
+                         const json& resolved) {
+  const std::string key = param_key(p.path, base);
+  if (key.empty() || !given.is_object() || given.contains(key) || !resolved.is_object() ||
+      !resolved.contains(key) || resolved[key].is_null())
+    return p.message;
+  return "(default " + show(resolved[key]) + "; " + key + " was not given) " + p.message;
+}
+
+// `validate` reports every problem at once: when an experiment's own params have problems, its
+// encoders are still checked (e.g. ALiBi's slopes against the experiment's heads), against a
+// stand-in built with those params at their defaults. `stood_in` lists them; null if even that
+// cannot be built.
+std::unique_ptr<Experiment> make_stand_in(const ExperimentInfo& info, json own,
+                                          const std::string& path, std::vector<Problem> problems,
+                                          std::string& stood_in) {
+  for (int round = 0; round < 4; ++round) {
+    bool dropped = false;
+    for (const auto& p : problems) {
+      const std::string key = param_key(p.path, path);
+      if (key.empty() || !own.contains(key)) continue;
+      own.erase(key);
+      stood_in += (stood_in.empty() ? "" : ", ") + key;
+      dropped = true;
+    }
+    if (!dropped) return nullptr;
+    Diagnostics d;
+    const json params = resolve_params(info.params, own, path, d);
+    std::unique_ptr<Experiment> e;
+    if (d.ok()) record_param_errors(d, path, [&] { e = info.factory(Params(params)); });
+    if (e) return e;
+    problems = d.problems();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 EncoderInstance build_encoder(const json& spec, const std::string& path, Diagnostics& diag,
                               const std::filesystem::path& base_dir, EntrySource* source) {
   return build_encoder_entry(spec, path, diag, true, base_dir, source);
@@ -306,7 +356,8 @@ EncoderInstance build_encoder_entry(const json& spec, const std::string& path, D
                         [&] { inst.encoder = info->build(Params(inst.params)); });
   }
   for (const auto& p : local.problems()) {
-    const Problem q = entry_source.locate(p, params_path);
+    Problem q = entry_source.locate(p, params_path);
+    if (!entry_source.hf) q.message = with_default(q, params_path, given, inst.params);
     diag.error(q.path, q.message);
   }
   if (allow_reference && spec.contains("reference")) {
@@ -383,9 +434,17 @@ Plan build_plan(const json& config, Diagnostics& diag, const std::filesystem::pa
       if (key != "type" && key != "encoders") own[key] = value;
     Diagnostics local;
     planned.params = resolve_params(info->params, own, path, local);
-    if (local.ok())
-      record_param_errors(local, path,
+    if (local.ok()) {
+      Diagnostics made;
+      record_param_errors(made, path,
                           [&] { planned.experiment = info->factory(Params(planned.params)); });
+      for (const auto& p : made.problems())
+        local.error(p.path, with_default(p, path, own, planned.params));
+    }
+    std::string stood_in;
+    std::unique_ptr<Experiment> stand_in;
+    if (!planned.experiment) stand_in = make_stand_in(*info, own, path, local.problems(), stood_in);
+    const Experiment* checker = planned.experiment ? planned.experiment.get() : stand_in.get();
 
     json resolved_spec = planned.params;
     resolved_spec["type"] = planned.type;
@@ -406,12 +465,19 @@ Plan build_plan(const json& config, Diagnostics& diag, const std::filesystem::pa
                                                      "each a distinct \"label\"");
           continue;
         }
-        if (planned.experiment) {
+        if (checker) {
           const std::string params_path = join_path(epath, "params");
           Diagnostics checked;
-          record_param_errors(checked, params_path, [&] { planned.experiment->check(inst); });
+          record_param_errors(checked, params_path, [&] { checker->check(inst); });
+          const json& entry = spec["encoders"][k];
+          const json given =
+              entry.is_object() && entry.contains("params") ? entry["params"] : json::object();
           for (const auto& p : checked.problems()) {
-            const Problem q = source.locate(p, params_path);
+            Problem q = source.locate(p, params_path);
+            if (!source.hf) q.message = with_default(q, params_path, given, inst.params);
+            if (stand_in)
+              q.message += " (checked with the default " + stood_in + " of " + path +
+                           ", whose given value has a problem reported here too)";
             local.error(q.path, q.message);
           }
           if (!checked.ok()) continue;

@@ -11,6 +11,7 @@
 
 #include "encoders/experiment.h"
 #include "harness/experiments/speed/parameters.h"
+#include "harness/experiments/speed/reliability.h"
 #include "harness/experiments/speed/statistics.h"
 #include "harness/kernels/ops.h"
 
@@ -68,6 +69,9 @@ struct Bench {
   Repetitions reps;  // reported repetitions and every call of the benchmark function
   std::string error;
   nlohmann::json detail = nlohmann::json::object();
+  // Why its own figures are not to be trusted (machine load, probe drift, repetition CV; record.h
+  // assess_reliability); ratios derived from it add their own reasons when recorded.
+  std::vector<Reason> unreliable;
 };
 
 // Benchmarks sharing data: the reference probes (op a probe kind, encoder -1), the scheme-free

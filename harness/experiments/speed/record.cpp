@@ -76,20 +76,29 @@ class Index {
 // extra.attention_baseline[]).
 class Recorder {
  public:
-  Recorder(const Config& config, const std::vector<Bench>& benches, const std::string& isa)
-      : c_(config), index_(benches), isa_(isa) {}
+  Recorder(const Config& config, const std::vector<Bench>& benches, const std::string& isa,
+           const Thresholds& thresholds)
+      : c_(config), index_(benches), isa_(isa), thresholds_(thresholds) {}
 
+  // With "unreliable": {"reasons": [...]} if any of its figures is not to be trusted: its own
+  // (Bench::unreliable) and those of the ratios derived from it.
   json record(const Bench& b) const {
     json r = identity(b);
     if (!b.error.empty()) {
       r["error"] = b.error;
       return r;
     }
+    std::vector<Reason> why = b.unreliable;
     const Stats t = stats_of(b.reps.seconds);
     timing(b, t, r);
-    if (b.encoder >= 0 && b.working_set > 0) versus_probes(b, t, r);
-    speedups(b, t, r);
+    if (b.encoder >= 0 && b.working_set > 0) versus_probes(b, t, r, why);
+    speedups(b, t, r, why);
     for (auto it = b.detail.begin(); it != b.detail.end(); ++it) r[it.key()] = it.value();
+    if (!why.empty()) {
+      json reasons = json::array();
+      for (const Reason& x : why) reasons.push_back(x.to_json());
+      r["unreliable"] = {{"reasons", reasons}};
+    }
     return r;
   }
 
@@ -131,6 +140,22 @@ class Recorder {
     if (b.flops > 0) r["gflop_per_s"] = b.flops / t.median / 1e9;
   }
 
+  // A ratio `figure` of r derived from `from`: a reason if it lies outside its plausible range
+  // (with check_range) or if `from` is itself marked unreliable.
+  void derived(const std::string& figure, const Bench* from, const json& r,
+               std::vector<Reason>& why, bool check_range, int threads = 1, int base = 1) const {
+    if (!r.contains(figure) || !r[figure].is_number()) return;
+    if (check_range)
+      for (const Reason& x :
+           ratio_reasons(figure, r[figure].get<double>(), thresholds_, threads, base))
+        why.push_back(x);
+    if (from && !from->unreliable.empty())
+      why.push_back({"derived_from_unreliable",
+                     fmt::format("{} is computed from {}, itself marked unreliable ({})", figure,
+                                 from->name, from->unreliable.front().check),
+                     figure});
+  }
+
   // fraction_of_probe[_fixed] with probe[_fixed]: the ratio of the medians' GB/s.
   void versus(const Bench& b, const std::string& key, const Bench* p, json& r) const {
     if (!p || p->reps.seconds.empty()) return;
@@ -144,7 +169,7 @@ class Recorder {
   // Measured in the same rounds: the time-paired fraction is the headline figure, and the ratio
   // of the two medians stays beside it (and stands in, said so, if the repetitions' times are
   // unknown).
-  void versus_probes(const Bench& b, const Stats&, json& r) const {
+  void versus_probes(const Bench& b, const Stats&, json& r, std::vector<Reason>& why) const {
     r["bound"] = b.memory_bound ? "memory" : "arithmetic";
     const Bench* next = index_.probe_next_to(b);
     versus(b, "", next, r);
@@ -161,38 +186,62 @@ class Recorder {
             "ratio of medians (the repetitions' times are unknown, so none were paired)";
       }
     }
+    derived("fraction_of_probe", next, r, why, true);
+    // (The fixed probe may run in DRAM while the operation runs in cache: no range.)
     versus(b, "_fixed", index_.fixed_probe(b), r);
+    derived("fraction_of_probe_fixed", index_.fixed_probe(b), r, why, false);
   }
 
-  void speedups(const Bench& b, const Stats& t, json& r) const {
+  void speedups(const Bench& b, const Stats& t, json& r, std::vector<Reason>& why) const {
     const int first = c_.min_threads();
     if (b.threads != first)
-      if (const Bench* one = index_.in_group(b, first))
-        r[fmt::format("speedup_vs_{}_thread{}", first, first == 1 ? "" : "s")] =
-            median_of(one->reps.seconds) / t.median;
+      if (const Bench* one = index_.in_group(b, first)) {
+        const std::string key = fmt::format("speedup_vs_{}_thread{}", first, first == 1 ? "" : "s");
+        r[key] = median_of(one->reps.seconds) / t.median;
+        derived(key, one, r, why, true, b.threads, first);
+      }
     if (b.encoder < 0) return;
     if (b.impl == Impl::simd)
-      if (const Bench* ref = index_.like(b, b.threads, Impl::reference, b.op))
+      if (const Bench* ref = index_.like(b, b.threads, Impl::reference, b.op)) {
         r["speedup_vs_reference"] = median_of(ref->reps.seconds) / t.median;
+        derived("speedup_vs_reference", ref, r, why, true);
+      }
     if (b.op == Op::attention_fused)
-      if (const Bench* mat = index_.like(b, b.threads, b.impl, Op::attention))
+      if (const Bench* mat = index_.like(b, b.threads, b.impl, Op::attention)) {
         r["speedup_vs_materialized"] = median_of(mat->reps.seconds) / t.median;
+        derived("speedup_vs_materialized", mat, r, why, true);
+      }
     if ((b.op == Op::attention || b.op == Op::attention_fused) && c_.attention_baseline)
       if (const Bench* none = index_.baseline(b)) {
         const double without = median_of(none->reps.seconds);
         r["attention_without_scheme_s"] = without;
         r["scheme_share_of_attention"] = 1.0 - without / t.median;
+        derived("scheme_share_of_attention", none, r, why, true);
       }
   }
 
   const Config& c_;
   Index index_;
   std::string isa_;
+  Thresholds thresholds_;
 };
 
-// Metrics and the curve point of one benchmark's record (r, without error).
+// The checks of a record's "unreliable" reasons, each once ([] for a trusted record).
+json unreliable_checks(const json& r) {
+  json checks = json::array();
+  if (r.contains("unreliable"))
+    for (const json& x : r["unreliable"]["reasons"])
+      if (std::find(checks.begin(), checks.end(), x["check"]) == checks.end())
+        checks.push_back(x["check"]);
+  return checks;
+}
+
+// Metrics and the curve point of one benchmark's record (r, without error). The metrics of a
+// record marked unreliable are listed in `unreliable` (extra.unreliable_metrics: name -> checks),
+// so a metric never travels without its mark.
 void add_figures(const Config& c, const Bench& b, const json& r, EncoderOutcome& out,
-                 std::map<std::string, Curve>& curves) {
+                 std::map<std::string, Curve>& curves, json& unreliable) {
+  const size_t first_metric = out.metrics.size();
   const std::string shape = c.shapes[size_t(b.shape)].text();
   const std::string base = fmt::format("{}_{}_t{}{}", op_name(b.op), kernels::to_string(b.impl),
                                        b.threads, c.shapes.size() > 1 ? "_" + shape : "");
@@ -220,6 +269,9 @@ void add_figures(const Config& c, const Bench& b, const json& r, EncoderOutcome&
              {}};
   curve.x.push_back(b.threads);
   curve.y.push_back(flops ? r["gflop_per_s"].get<double>() : r["gb_per_s"]["median"].get<double>());
+  if (r.contains("unreliable"))
+    for (size_t k = first_metric; k < out.metrics.size(); ++k)
+      unreliable[out.metrics[k].name] = unreliable_checks(r);
 }
 
 // The console shows times, fractions of the probe for memory-bound operations and the simd
@@ -242,6 +294,7 @@ EncoderOutcome outcome(const Config& c, const EncoderInstance& enc, int e,
   json records = json::array();
   std::vector<std::string> errors;
   std::map<std::string, Curve> curves;
+  json unreliable = json::object();
   for (const Bench& b : benches) {
     if (b.encoder != e) continue;
     const json r = recorder.record(b);
@@ -249,11 +302,12 @@ EncoderOutcome outcome(const Config& c, const EncoderInstance& enc, int e,
     if (!b.error.empty())
       errors.push_back(b.name + ": " + b.error);
     else
-      add_figures(c, b, r, out, curves);
+      add_figures(c, b, r, out, curves, unreliable);
   }
   for (auto& [name, curve] : curves) out.curves.push_back(curve);
   const auto na = not_applicable(c, enc.family);
   out.extra = {{"benchmarks", records}, {"not_applicable", na}};
+  if (!unreliable.empty()) out.extra["unreliable_metrics"] = unreliable;
   if (records.empty()) {
     out.status = Status::not_applicable;
     out.note = "none of the operations " + show(json(c.operations)) + " applies to a " +
@@ -330,11 +384,115 @@ json methods(const Config& c) {
   };
 }
 
+json sample_json(const LoadSample& from, const LoadSample& to) {
+  const double others = other_cores(from, to);
+  return {{"seconds", to.wall_s - from.wall_s},
+          {"loadavg_1min", std::isfinite(from.loadavg_1min) ? json(from.loadavg_1min) : json()},
+          {"other_cores", std::isfinite(others) ? json(others) : json()},
+          {"procs_running", from.procs_running}};
+}
+
+// extra.reliability, and the console's warning (summary title) and table of marked records per
+// scheme: a person reading the summary sees at once that figures are marked, and why.
+void add_reliability(const Config& c, const std::vector<EncoderInstance>& encoders,
+                     const RunFacts& facts, ExperimentResult& result) {
+  std::vector<std::string> rows;
+  std::vector<json> lists;
+  for (size_t e = 0; e < encoders.size(); ++e) {
+    rows.push_back(encoders[e].label);
+    lists.push_back(result.outcomes[e].extra["benchmarks"]);
+  }
+  rows.push_back("(probes)");
+  lists.push_back(result.extra["probes"]);
+  rows.push_back("(attention without scheme)");
+  lists.push_back(result.extra["attention_baseline"]);
+
+  std::vector<std::string> checks;
+  std::map<std::string, std::string> example;
+  std::vector<std::map<std::string, int>> per_row(rows.size());
+  std::vector<int> marked(rows.size(), 0), total(rows.size(), 0);
+  for (size_t k = 0; k < rows.size(); ++k)
+    for (const json& r : lists[k]) {
+      if (r.contains("error")) continue;
+      ++total[k];
+      if (!r.contains("unreliable")) continue;
+      ++marked[k];
+      for (const json& x : r["unreliable"]["reasons"]) {
+        const std::string check = x["check"];
+        if (std::find(checks.begin(), checks.end(), check) == checks.end()) checks.push_back(check);
+        if (!example.count(check))
+          example[check] = r["name"].get<std::string>() + ": " + x["detail"].get<std::string>();
+      }
+      for (const json& check : unreliable_checks(r)) per_row[k][check.get<std::string>()]++;
+    }
+  int all_marked = 0, all = 0;
+  for (size_t k = 0; k < rows.size(); ++k) all_marked += marked[k], all += total[k];
+
+  const MachineLoad& load = facts.session.load;
+  json groups = json::array();
+  for (const GroupLoad& g : load.groups) groups.push_back(sample_json(g.start, g.end));
+  json checks_count = json::object();
+  for (const auto& check : checks) {
+    int n = 0;
+    for (const auto& row : per_row) n += row.count(check) ? row.at(check) : 0;
+    checks_count[check] = n;
+  }
+  result.extra["reliability"] = {{"see", "results/README.md#speed-reliability"},
+                                 {"thresholds", facts.thresholds.to_json()},
+                                 {"online_cores", load.cores},
+                                 {"max_threads", c.max_threads()},
+                                 {"before", sample_json(load.before_start, load.before_end)},
+                                 {"groups", groups},
+                                 {"unreliable_records", all_marked},
+                                 {"records", all},
+                                 {"records_per_check", checks_count},
+                                 {"wait_for_quiet", load.wait_for_quiet}};
+  if (all_marked == 0) return;
+
+  std::string names;
+  for (const auto& check : checks) names += (names.empty() ? "" : ", ") + check;
+  result.summary_title = fmt::format(
+      "WARNING: {} of {} speed records are marked unreliable ({}); their figures and the ratios "
+      "derived from them are not to be trusted (table below; extra.benchmarks[].unreliable)",
+      all_marked, all, names);
+  ConsoleTable table;
+  table.title = "records marked unreliable, per check (a record may fail several)";
+  table.columns = {"marked", "of"};
+  for (const auto& check : checks) table.columns.push_back(check);
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (total[k] == 0) continue;
+    table.rows.push_back(rows[k]);
+    std::vector<double> cells = {double(marked[k]), double(total[k])};
+    for (const auto& check : checks)
+      cells.push_back(per_row[k].count(check) ? per_row[k].at(check) : 0);
+    table.cells.push_back(cells);
+  }
+  for (const auto& check : checks) table.notes.push_back("e.g. " + example[check]);
+  result.tables.push_back(table);
+}
+
 }  // namespace
+
+void assess_reliability(std::vector<Bench>& benches, const MachineLoad& load, const Config& config,
+                        const Thresholds& thresholds) {
+  std::map<int, std::vector<Reason>> of_group;
+  for (const Bench& b : benches)
+    if (!b.reps.seconds.empty() && !of_group.count(b.group))
+      of_group[b.group] = load_reasons(load, size_t(b.group), config.max_threads(), thresholds);
+  for (const Bench& b : benches)
+    if (is_probe(b.op))
+      for (const Reason& x : drift_reasons(b.name, b.reps.seconds, thresholds))
+        of_group[b.group].push_back(x);
+  for (Bench& b : benches) {
+    if (b.reps.seconds.empty()) continue;
+    b.unreliable = of_group[b.group];
+    for (const Reason& x : cv_reasons(b.reps.seconds, thresholds)) b.unreliable.push_back(x);
+  }
+}
 
 ExperimentResult assemble(const Config& config, const std::vector<EncoderInstance>& encoders,
                           const std::vector<Bench>& benches, const RunFacts& facts) {
-  const Recorder recorder(config, benches, facts.isa);
+  const Recorder recorder(config, benches, facts.isa, facts.thresholds);
   ExperimentResult result;
   for (size_t e = 0; e < encoders.size(); ++e) {
     result.outcomes.push_back(outcome(config, encoders[e], int(e), benches, recorder));
@@ -356,6 +514,7 @@ ExperimentResult assemble(const Config& config, const std::vector<EncoderInstanc
       {"memory_bytes_estimate", facts.memory_bytes_estimate},
       {"methods", methods(config)},
   };
+  add_reliability(config, encoders, facts, result);
   return result;
 }
 

@@ -77,15 +77,21 @@ class Collector final : public benchmark::BenchmarkReporter {
     }
     if (json_) json_->ReportRuns(runs);
   }
-  // One line per benchmark of a group, once all its rounds have run.
-  void print(const std::vector<size_t>& members) const {
+  // One line per benchmark of a group, once all its rounds have run, with a warning if its
+  // repetitions vary too much to be trusted (the machine's load is said per group, run_plan).
+  void print(const std::vector<size_t>& members, const Thresholds& thresholds) const {
+    auto mark = [&](const Bench& b) {
+      const auto why = cv_reasons(b.reps.seconds, thresholds);
+      return why.empty() ? std::string() : " (warning: unreliable: " + why.front().detail + ")";
+    };
     for (size_t i : members) {
       const Bench& b = benches_[i];
       if (!b.error.empty())
         fmt::print(stderr, "speed: {}: error: {}\n", b.name, b.error);
       else
-        fmt::print(stderr, "speed: {}: median {:.4g} ms over {} repetitions\n", b.name,
-                   median_of(b.reps.seconds) * 1e3, b.reps.seconds.size());
+        fmt::print(stderr, "speed: {}: median {:.4g} ms over {}{}\n", b.name,
+                   median_of(b.reps.seconds) * 1e3,
+                   count_of((long long)b.reps.seconds.size(), "repetition"), mark(b));
     }
   }
   void Finalize() override {
@@ -115,6 +121,11 @@ void initialize_google_benchmark() {
   int argc = 2;
   benchmark::Initialize(&argc, argv);
   done = true;
+}
+
+// "1.99", or "unknown" for null.
+std::string two_decimals(const json& v) {
+  return v.is_number() ? fmt::format("{:.2f}", v.get<double>()) : "unknown";
 }
 
 double seconds_of(std::chrono::steady_clock::time_point t) {
@@ -170,7 +181,7 @@ void register_bench(Bench& b, Workspace& workspace, int round, double min_time) 
 // so each repetition of an operation has its probe's within seconds.
 void run_group(std::vector<Bench>& benches, const std::vector<size_t>& members,
                const std::function<std::unique_ptr<Workspace>()>& make, const Config& config,
-               Collector& collector) {
+               const Thresholds& thresholds, Collector& collector) {
   std::unique_ptr<Workspace> workspace;
   try {
     workspace = make();
@@ -198,13 +209,14 @@ void run_group(std::vector<Bench>& benches, const std::vector<size_t>& members,
     collector.end_session();
   }
   benchmark::ClearRegisteredBenchmarks();
-  collector.print(members);
+  collector.print(members, thresholds);
 }
 
 }  // namespace
 
 SessionResult run_plan(Plan& plan, const WorkspaceFactory& make, const Config& config,
-                       const std::string& artifact_prefix) {
+                       const std::string& artifact_prefix, LoadSource& load_source,
+                       const Thresholds& thresholds, double wait_s) {
   initialize_google_benchmark();
   benchmark::ClearRegisteredBenchmarks();
   const int saved_dynamic = omp_get_dynamic();
@@ -212,16 +224,55 @@ SessionResult run_plan(Plan& plan, const WorkspaceFactory& make, const Config& c
   Buffer::reset_peak();
   const uint64_t live_before = Buffer::live_bytes();
 
+  SessionResult out;
+  MachineLoad& load = out.load;
+  load.cores = load_source.online_cores();
+  load.groups.resize(plan.groups.size());
+  if (wait_s > 0) {
+    fmt::print(stderr,
+               "speed: waiting up to {} s for a quiet machine (1-min load average below {:.2f}, "
+               "other processes below {:.2f} cores)\n",
+               wait_s, thresholds.quiet_load_per_core * load.cores,
+               thresholds.other_cpu_fraction * load.cores);
+    load.wait_for_quiet = wait_for_quiet(load_source, wait_s, thresholds);
+    const json& w = load.wait_for_quiet;
+    if (w["quiet"].get<bool>())
+      fmt::print(stderr, "speed: quiet after {:.1f} s\n", w["waited_s"].get<double>());
+    else
+      fmt::print(stderr,
+                 "speed: warning: still busy after {:.1f} s (1-min load average {}, other "
+                 "processes {} cores); going on, and busy figures will be marked unreliable\n",
+                 w["waited_s"].get<double>(), two_decimals(w["loadavg_1min"]),
+                 two_decimals(w["other_cores"]));
+  }
+  load.before_start = load_source.sample();
+  load_source.sleep(thresholds.before_window_s);
+  load.before_end = load_source.sample();
+  for (const Reason& why : load_reasons(load, plan.groups.size(), config.max_threads(), thresholds))
+    fmt::print(stderr, "speed: warning: the machine is busy: {}\n", why.detail);
+
   Collector collector(plan.benches, !artifact_prefix.empty());
+  bool announced = false;
   for (size_t g = 0; g < plan.groups.size(); ++g) {
     std::vector<size_t> members;
     for (size_t i = 0; i < plan.benches.size(); ++i)
       if (plan.benches[i].group == int(g)) members.push_back(i);
     if (members.empty()) continue;
+    load.groups[g].start = load_source.sample();
     run_group(
-        plan.benches, members, [&] { return make(plan.groups[g]); }, config, collector);
+        plan.benches, members, [&] { return make(plan.groups[g]); }, config, thresholds, collector);
+    load.groups[g].end = load_source.sample();
+    // Said at once, so a person watching can stop a run on a busy machine (the first busy
+    // group only: the summary counts them all).
+    for (const Reason& why : load_reasons(load, g, config.max_threads(), thresholds))
+      if (why.check == "other_cpu" && !announced) {
+        announced = true;
+        fmt::print(stderr,
+                   "speed: warning: {} and its group are marked unreliable: {} (later busy "
+                   "groups are not announced; the summary counts them)\n",
+                   plan.benches[members.front()].name, why.detail);
+      }
   }
-  SessionResult out;
   if (!artifact_prefix.empty()) {
     out.gbench_path = artifact_prefix + ".gbench.json";
     out.gbench_json = collector.gbench_json().dump(2) + "\n";

@@ -48,7 +48,8 @@
 //
 // Files: parameters (declared params, Config), plan (benchmarks, groups, per-operation bytes and
 // elements, memory model), workspaces (buffers and kernels per group), session (Google
-// Benchmark), statistics (medians, time pairing, fractions of the probe), record (results).
+// Benchmark), statistics (medians, time pairing, fractions of the probe), record (results),
+// reliability (marks on figures from a busy or drifting machine, noisy or implausible ones).
 // What the figures mean: results/README.md#speed.
 #include <algorithm>
 #include <memory>
@@ -58,6 +59,7 @@
 #include "harness/experiments/speed/parameters.h"
 #include "harness/experiments/speed/plan.h"
 #include "harness/experiments/speed/record.h"
+#include "harness/experiments/speed/reliability.h"
 #include "harness/experiments/speed/session.h"
 #include "harness/experiments/speed/workspaces.h"
 #include "harness/kernels/simd.h"
@@ -83,7 +85,10 @@ struct Typed {
     };
     speed::RunFacts facts;
     facts.isa = isa;
-    facts.session = speed::run_plan(plan, make, c, ctx.artifact_prefix);
+    const auto load = speed::system_load_source();
+    facts.session = speed::run_plan(plan, make, c, ctx.artifact_prefix, *load, facts.thresholds,
+                                    speed::wait_for_quiet_seconds());
+    speed::assess_reliability(plan.benches, facts.session.load, c, facts.thresholds);
     facts.memory_bytes_estimate = memory_bytes(c, nullptr);
     for (const auto& enc : encoders)
       facts.memory_bytes_estimate = std::max(facts.memory_bytes_estimate, memory_bytes(c, &enc));
