@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "harness/cli/apply_command.h"
+#include "harness/cli/plot_command.h"
 #include "harness/report/console.h"
 #include "harness/report/json.h"
 #include "harness/run/config.h"
@@ -308,6 +309,9 @@ int main(int argc, char** argv) {
                     "rotary schemes: rotate the rows as queries or keys (query|key, default "
                     "query; xPos scales the two differently)");
 
+  PythonCommands python_commands;  // plot, report (harness/cli/plot_command.h)
+  add_python_commands(app, python_commands);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -326,6 +330,7 @@ int main(int argc, char** argv) {
     if (*describe) return cmd_describe(describe_name, describe_json);
     if (*validate) return cmd_validate(config_file, max_memory);
     if (*run) return cmd_run(config_file, output, threads, max_memory);
+    if (const int rc = run_python_commands(python_commands); rc >= 0) return rc;
     if (*apply) {
       apply_args.max_memory = max_memory;
       apply_command(apply_args);

@@ -73,7 +73,7 @@ SnapshotShape snapshot_shape(const json& p, const EncoderInstance& enc) {
       if (src->contains(key) && (*src)[key].is_number_integer()) s.dim = (*src)[key];
     if (src->contains("heads") && (*src)["heads"].is_number_integer()) s.heads = (*src)["heads"];
   }
-  for (const char* key : {"train_length", "positions"})
+  for (const char* key : {"positions", "train_length"})
     if (p.contains(key) && p[key].is_number_integer()) s.positions = p[key];
   if (enc.family == Family::rotary && enc.params.contains("head_dim") &&
       enc.params["head_dim"].is_number_integer())

@@ -133,7 +133,10 @@ def overlay_figure(index, experiment, metric, members, markers=()):
         ax.axvline(value, color="black", linestyle="--", linewidth=1, label=text)
     set_scales(ax, xs + [np.array([v for v, _ in markers], dtype=float)], ys)
     ax.set_xlabel(axis_label(first["x_name"], first["x_unit"]))
-    ax.set_ylabel(axis_label(metric, first["y_unit"]))
+    # Schemes of one experiment may measure in different units (logit for rotary and bias,
+    # 1 for additive): all of them are named.
+    units = list(dict.fromkeys(c["y_unit"] for _, _, c in members))
+    ax.set_ylabel(axis_label(metric, ", ".join(units)))
     ax.legend(fontsize=7, ncol=2 if len(members) > 6 else 1)
     labels = sorted({enc for _, enc, _ in members})
     caption = f"{metric} against {first['x_name']} for " + ", ".join(labels)
@@ -162,7 +165,7 @@ def long_term_decay_figures(index, experiment):
                 label=f"{enc['label']} mean |phi|")
         set_scales(ax, [as_float(b["x"]), as_float(m["x"])], [])
         ax.set_xlabel(axis_label(b["x_name"], b["x_unit"]))
-        ax.set_ylabel("bound and mean |phi| (bound normalised as in the experiment)")
+        ax.set_ylabel(axis_label("mean |phi| and B(r)", m["y_unit"]))
         ax.legend(fontsize=7)
         out.append(Figure(figure_name(index, experiment["type"], enc["label"], "decay_vs_bound"),
                           fig, index, f"{enc['label']}: mean |phi(r)| and RoFormer's bound"))
