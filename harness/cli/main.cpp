@@ -228,7 +228,8 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
   return 0;
 }
 
-int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory) {
+int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory,
+            const std::string& self) {
   require_utf8_path(file, "CONFIG");
   Plan plan = load_plan(file);
   fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
@@ -246,6 +247,8 @@ int cmd_run(const std::string& file, std::string output, int threads, uint64_t m
   for (const auto& e : run.experiments)
     for (const auto& side : e.result.side_files) write_file_atomically(side.path, side.content);
   fmt::print("\nresults: {}\n", out.string());
+  fmt::print("figures: {} plot {}   (HTML: {} report {} -o report.html)\n", self, out.string(),
+             self, out.string());
   return 0;
 }
 
@@ -329,7 +332,7 @@ int main(int argc, char** argv) {
     if (*list) return cmd_list(list_json);
     if (*describe) return cmd_describe(describe_name, describe_json);
     if (*validate) return cmd_validate(config_file, max_memory);
-    if (*run) return cmd_run(config_file, output, threads, max_memory);
+    if (*run) return cmd_run(config_file, output, threads, max_memory, argv[0]);
     if (const int rc = run_python_commands(python_commands); rc >= 0) return rc;
     if (*apply) {
       apply_args.max_memory = max_memory;
