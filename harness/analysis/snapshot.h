@@ -3,18 +3,19 @@
 // what the experiments' curves do not hold. Written once per distinct scheme of a run into the
 // results' top-level `snapshots` (results/README.md, schema 5):
 //
-//   additive : "table"        PE(p)[c] at <= 256 positions x <= 256 channels
+//   additive : "table"        PE(p)[c] at <= 128 positions x <= 128 channels
 //              "seed_picture" the first two principal components of e_w + PE(p) for a few
 //                             random token embeddings e_w ~ N(0, 1)^dim at the table's
 //                             positions (the picture this project grew from)
 //   rotary   : "angles"       rotation angle of pair i at position p, wrapped to (-pi, pi]
-//                             (atan2 of rotary_coefficients), <= 256 positions x <= 256 pairs
-//   bias     : "bias"         b_h(i, j) of <= 4 heads at <= 128 query = key positions
+//                             (atan2 of rotary_coefficients), <= 128 positions x <= 128 pairs
+//   bias     : "bias"         b_h(i, j) of <= 4 heads at <= 64 query = key positions
 //
 // Positions: 0 .. N-1 when N <= the bound, else the bound's count evenly spaced over 0 .. N-1
 // (subsampled, never averaged: an average of sinusoids would smear the very stripes the
 // heatmap shows). Values are rounded to 4 significant digits (they are for looking at; the
-// experiments hold the exact numbers). A position the scheme cannot encode (a learned table
+// experiments hold the exact numbers). The bounds keep the snapshots of a run near 1 MB of
+// indented JSON (a 128 x 128 table is ~0.25 MB there). A position the scheme cannot encode (a learned table
 // past max_len) leaves that part out with a "note".
 
 #include <cstdint>
@@ -26,9 +27,9 @@
 namespace posbench {
 
 struct SnapshotLimits {
-  int64_t max_positions = 256;       // table / angle rows
-  int64_t max_channels = 256;        // table columns, angle pairs
-  int64_t max_bias_positions = 128;  // bias map side
+  int64_t max_positions = 128;       // table / angle rows
+  int64_t max_channels = 128;        // table columns, angle pairs
+  int64_t max_bias_positions = 64;   // bias map side
   int64_t max_bias_heads = 4;        // bias maps (heads 0, ..., heads-1 evenly spaced)
   int64_t seed_tokens = 4;           // random token embeddings in the seed picture
 };

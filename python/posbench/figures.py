@@ -198,7 +198,10 @@ def speed_records(experiment):
 
 
 def bench_short_name(label, b):
-    shape = "x".join(str(v) for v in b.get("shape", {}).values())
+    # The record's name holds the shape in the experiment's order ("rope/apply/512x8x64/...");
+    # "shape" is an object, whose keys JSON sorts.
+    parts = str(b.get("name", "")).split("/")
+    shape = parts[2] if len(parts) > 2 else "x".join(str(v) for v in b.get("shape", {}).values())
     return f"{label} {shape} t{b.get('threads')} {b.get('implementation')}"
 
 

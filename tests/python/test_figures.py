@@ -105,8 +105,9 @@ def test_unknown_experiment_type_gets_generic_curves():
 
 
 def bench(op, impl, threads, gbs, probe, **extra):
-    return dict({"operation": op, "implementation": impl, "threads": threads,
-                 "shape": {"seq": 4, "dim": 8}, "gb_per_s": {"median": gbs, "all": [gbs]},
+    return dict({"name": f"rope/{op}/4x8/threads:{threads}/{impl}",
+                 "operation": op, "implementation": impl, "threads": threads,
+                 "shape": {"dim": 8, "seq": 4}, "gb_per_s": {"median": gbs, "all": [gbs]},
                  "probe": {"gb_per_s": probe}}, **extra)
 
 
