@@ -14,8 +14,8 @@
 // Positions: 0 .. N-1 when N <= the bound, else the bound's count evenly spaced over 0 .. N-1
 // (subsampled, never averaged: an average of sinusoids would smear the very stripes the
 // heatmap shows). Values are rounded to 4 significant digits (they are for looking at; the
-// experiments hold the exact numbers). The bounds keep the snapshots of a run near 1 MB of
-// indented JSON (a 128 x 128 table is ~0.25 MB there). A position the scheme cannot encode (a learned table
+// experiments hold the exact numbers). The bounds keep a scheme's snapshot near 0.35 MB of the
+// results' indented JSON (the default suite's seven: 2.4 MB). A position the scheme cannot encode (a learned table
 // past max_len) leaves that part out with a "note".
 
 #include <cstdint>
