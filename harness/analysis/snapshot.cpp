@@ -131,7 +131,10 @@ json encoder_snapshot(const Encoder& enc, const SnapshotShape& shape, uint64_t s
         break;
       }
       case Family::bias: {
-        const std::vector<int64_t> pos = evenly_spaced(shape.positions, limits.max_bias_positions);
+        // The first positions, contiguous (not spread): the figure's causal softmax of a row
+        // must see every key j <= i to be the attention the bias gives.
+        const std::vector<int64_t> pos =
+            evenly_spaced(std::min(shape.positions, limits.max_bias_positions), shape.positions);
         const int64_t n = int64_t(pos.size());
         std::vector<double> B(size_t(shape.heads * n * n));  // [heads, n, n]
         enc.bias(pos, pos, shape.heads, B.data());

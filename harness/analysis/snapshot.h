@@ -9,14 +9,15 @@
 //                             positions (the picture this project grew from)
 //   rotary   : "angles"       rotation angle of pair i at position p, wrapped to (-pi, pi]
 //                             (atan2 of rotary_coefficients), <= 128 positions x <= 128 pairs
-//   bias     : "bias"         b_h(i, j) of <= 4 heads at <= 64 query = key positions
+//   bias     : "bias"         b_h(i, j) of <= 4 heads at query = key positions 0 .. 63
+//                             (contiguous, so a row's softmax over j <= i is exact)
 //
-// Positions: 0 .. N-1 when N <= the bound, else the bound's count evenly spaced over 0 .. N-1
-// (subsampled, never averaged: an average of sinusoids would smear the very stripes the
-// heatmap shows). Values are rounded to 4 significant digits (they are for looking at; the
+// Positions (table, angles): 0 .. N-1 when N <= the bound, else the bound's count evenly spaced
+// over 0 .. N-1 (subsampled, never averaged: an average of sinusoids would smear the very stripes
+// the heatmap shows). Values are rounded to 4 significant digits (they are for looking at; the
 // experiments hold the exact numbers). The bounds keep a scheme's snapshot near 0.35 MB of the
-// results' indented JSON (the default suite's seven: 2.4 MB). A position the scheme cannot encode (a learned table
-// past max_len) leaves that part out with a "note".
+// results' indented JSON (the default suite's seven: 2.4 MB). A position the scheme cannot encode
+// (a learned table past max_len) leaves that part out with a "note".
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -27,11 +28,11 @@
 namespace posbench {
 
 struct SnapshotLimits {
-  int64_t max_positions = 128;       // table / angle rows
-  int64_t max_channels = 128;        // table columns, angle pairs
-  int64_t max_bias_positions = 64;   // bias map side
-  int64_t max_bias_heads = 4;        // bias maps (heads 0, ..., heads-1 evenly spaced)
-  int64_t seed_tokens = 4;           // random token embeddings in the seed picture
+  int64_t max_positions = 128;      // table / angle rows
+  int64_t max_channels = 128;       // table columns, angle pairs
+  int64_t max_bias_positions = 64;  // bias map side
+  int64_t max_bias_heads = 4;       // bias maps (heads 0, ..., heads-1 evenly spaced)
+  int64_t seed_tokens = 4;          // random token embeddings in the seed picture
 };
 
 struct SnapshotShape {

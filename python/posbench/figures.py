@@ -267,7 +267,8 @@ def span(idx):
 
 def causal_softmax(bias):
     """Attention weights of the bias alone (zero content logits), causal: row i over j <= i.
-    bias: [n, n] -> [n, n]."""
+    bias: [n, n] -> [n, n]. Exact for the snapshot's bias maps, whose positions are the
+    contiguous 0 .. n-1 (every key j <= i is there)."""
     b = np.array(bias, dtype=float)
     n = b.shape[0]
     b[np.triu(np.ones((n, n), dtype=bool), 1)] = -np.inf

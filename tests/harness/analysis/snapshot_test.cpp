@@ -99,6 +99,9 @@ TEST(Snapshot, AlibiBiasOfFourHeadsOfEight) {
       for (int j = 0; j < 20; ++j)
         expect_4_digits(b["values"][k][size_t(i)][size_t(j)], -m * std::abs(i - j), "bias");
   }
+  // Past the bound: the first 64 positions, contiguous (a causal softmax needs every key).
+  const json far = encoder_snapshot(*enc, {.dim = 8, .heads = 8, .positions = 5000}, 0);
+  EXPECT_EQ(far.at("bias").at("positions"), json(evenly_spaced(64, 64)));
 }
 
 TEST(Snapshot, SeedPictureIsThePrincipalComponentsOfTokensPlusPE) {
