@@ -2,6 +2,7 @@
 run -> plot -> report on a tiny config, exit codes and messages (missing python3, missing
 matplotlib, bad arguments), and the snapshots a run writes (schema 5) against closed forms."""
 
+import filecmp
 import json
 import math
 import os
@@ -38,17 +39,20 @@ def test_round_trip_run_plot_report(tiny_run, binary, tmp_path):
     assert text.count("<img ") >= len([n for n in names if n.endswith(".png")])
 
 
-def test_plot_default_directory_and_python_module_agree(tiny_run, binary, tmp_path):
+def test_plot_default_directory_and_python_module_agree_byte_for_byte(tiny_run, binary, tmp_path):
     _, results, _ = tiny_run
     copy = tmp_path / "r.json"
     copy.write_text(results.read_text())
-    r = run([binary, "plot", str(copy)])
+    r = run([binary, "plot", str(copy), "--format", "svg,pdf,png"])
     assert r.returncode == 0, r.stderr
     by_cli = sorted(os.listdir(tmp_path / "r-figures"))
-    r = run([sys.executable, "-m", "posbench.plot",
-             str(copy), "-o", str(tmp_path / "m")])
+    r = run([sys.executable, "-m", "posbench.plot", str(copy), "-o", str(tmp_path / "m"),
+             "--format", "png,pdf,svg"])
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(tmp_path / "m")) == by_cli
+    # two processes, same bytes (no time stamps in the files)
+    for name in by_cli:
+        assert filecmp.cmp(tmp_path / "m" / name, tmp_path / "r-figures" / name, shallow=False)
 
 
 def test_argument_and_file_errors_exit_2(binary, tmp_path, tiny_run):
