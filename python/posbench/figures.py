@@ -129,8 +129,9 @@ def overlay_figure(index, experiment, metric, members, markers=()):
         ax.plot(x, y, style, markersize=3, label=line)
         xs.append(x)
         ys.append(y)
-    for value, text in markers:
-        ax.axvline(value, color="black", linestyle="--", linewidth=1, label=text)
+    for k, (value, text) in enumerate(markers):  # the first (training length) dashed black
+        ax.axvline(value, color="black" if k == 0 else "0.45", linestyle="--" if k == 0 else ":",
+                   linewidth=1, label=text)
     set_scales(ax, xs + [np.array([v for v, _ in markers], dtype=float)], ys)
     ax.set_xlabel(axis_label(first["x_name"], first["x_unit"]))
     # Schemes of one experiment may measure in different units (logit for rotary and bias,
