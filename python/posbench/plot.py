@@ -71,13 +71,17 @@ def write_figures(results, out_dir: str, formats) -> list[str]:
     deterministic_style()
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    for f in figures(results):
-        for fmt in formats:
+    # The figures are built anew for each format: a figure saved once keeps layout state
+    # (constrained layout starts from the last draw, at that format's dpi), so an svg saved
+    # after a png differs from one saved alone. Fresh figures make every file depend only on
+    # the results and its format, whatever --format lists with it.
+    for fmt in formats:
+        for f in figures(results):
             path = os.path.join(out_dir, f"{f.name}.{fmt}")
             save(f.figure, path, fmt)
             written.append(path)
-        plt.close(f.figure)
-    return written
+            plt.close(f.figure)
+    return sorted(written)
 
 
 def main(argv=None) -> int:
