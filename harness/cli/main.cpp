@@ -13,6 +13,7 @@
 
 #include "harness/cli/apply_command.h"
 #include "harness/experiments/speed/reliability.h"
+#include "harness/cli/plot_command.h"
 #include "harness/report/console.h"
 #include "harness/report/json.h"
 #include "harness/run/config.h"
@@ -262,7 +263,7 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
 }
 
 int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory,
-            bool force) {
+            bool force, const std::string& self) {
   require_utf8_path(file, "CONFIG");
   Plan plan = load_plan(file);
   fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
@@ -283,6 +284,8 @@ int cmd_run(const std::string& file, std::string output, int threads, uint64_t m
   for (const auto& e : run.experiments)
     for (const auto& side : e.result.side_files) write(side.path, side.content);
   fmt::print("\nresults: {}\n", out.string());
+  fmt::print("figures: {} plot {}   (HTML: {} report {} -o report.html)\n", self, out.string(),
+             self, out.string());
   return 0;
 }
 
@@ -363,6 +366,9 @@ int main(int argc, char** argv) {
                     "rotary schemes: rotate the rows as queries or keys (query|key, default "
                     "query; xPos scales the two differently)");
 
+  PythonCommands python_commands;  // plot, report (harness/cli/plot_command.h)
+  add_python_commands(app, python_commands);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -382,8 +388,9 @@ int main(int argc, char** argv) {
     if (*validate) return cmd_validate(config_file, max_memory);
     if (*run) {
       speed::set_wait_for_quiet_seconds(wait_for_quiet);
-      return cmd_run(config_file, output, threads, max_memory, run_force);
+      return cmd_run(config_file, output, threads, max_memory, run_force, argv[0]);
     }
+    if (const int rc = run_python_commands(python_commands); rc >= 0) return rc;
     if (*apply) {
       apply_args.max_memory = max_memory;
       apply_args.force = apply_force;

@@ -74,6 +74,7 @@ json results_document(const RunOutput& run) {
           {"threads", run.threads},
           {"max_memory_bytes", run.max_memory},
           {"experiments", experiments},
+          {"snapshots", run.snapshots},
           {"total_wall_seconds", run.total_wall_seconds}};
 }
 

@@ -5,10 +5,12 @@
 #include <fmt/format.h>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
 
+#include "harness/analysis/snapshot.h"
 #include "harness/run/context.h"
 
 namespace posbench {
@@ -57,6 +59,59 @@ class ShapeRecorder final : public Encoder {
  private:
   const Encoder& real_;
 };
+
+// The width, heads and positions a scheme's snapshot is drawn at: those of the experiment it
+// first appears in ("dim", "heads", "positions" or "train_length"; the speed experiment's first
+// shape), a rotary scheme's own head_dim (a HuggingFace model's) first.
+SnapshotShape snapshot_shape(const json& p, const EncoderInstance& enc) {
+  SnapshotShape s;
+  const json first_shape = p.contains("shapes") && p["shapes"].is_array() && !p["shapes"].empty()
+                               ? p["shapes"][0]
+                               : json::object();
+  for (const json* src : {&p, &first_shape}) {
+    for (const char* key : {"head_dim", "dim"})
+      if (src->contains(key) && (*src)[key].is_number_integer()) s.dim = (*src)[key];
+    if (src->contains("heads") && (*src)["heads"].is_number_integer()) s.heads = (*src)["heads"];
+  }
+  for (const char* key : {"positions", "train_length"})
+    if (p.contains(key) && p[key].is_number_integer()) s.positions = p[key];
+  if (enc.family == Family::rotary && enc.params.contains("head_dim") &&
+      enc.params["head_dim"].is_number_integer())
+    s.dim = enc.params["head_dim"];
+  return s;
+}
+
+// One snapshot per distinct scheme (name and resolved params) of the plan, with every entry
+// that uses it.
+json plan_snapshots(const Plan& plan) {
+  json out = json::array();
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < plan.experiments.size(); ++i)
+    for (const auto& enc : plan.experiments[i].encoders) {
+      const json use = {{"experiment", i}, {"label", enc.label}};
+      const std::string key = enc.name + "\n" + enc.params.dump();
+      if (auto it = seen.find(key); it != seen.end()) {
+        out[it->second]["used_by"].push_back(use);
+        continue;
+      }
+      if (!enc.encoder) continue;
+      const SnapshotShape shape = snapshot_shape(plan.experiments[i].params, enc);
+      json snap;
+      try {
+        enc.encoder->check_shape(shape.dim, shape.heads);
+        snap = encoder_snapshot(*enc.encoder, shape, plan.seed);
+      } catch (const UserError& e) {
+        snap = {{"family", to_string(enc.family)}, {"note", std::string("not drawn: ") + e.what()}};
+      }
+      snap["name"] = enc.name;
+      snap["label"] = enc.label;
+      snap["params"] = enc.params;
+      snap["used_by"] = json::array({use});
+      seen[key] = out.size();
+      out.push_back(std::move(snap));
+    }
+  return out;
+}
 
 }  // namespace
 
@@ -135,6 +190,7 @@ RunOutput run_plan(const Plan& plan, const RunOptions& options) {
     run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out.experiments.push_back(std::move(run));
   }
+  out.snapshots = plan_snapshots(plan);
   out.total_wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

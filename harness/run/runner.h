@@ -31,6 +31,8 @@ struct RunOutput {
   uint64_t max_memory = 0;  // the memory limit it ran under, bytes
   nlohmann::json context;   // machine and build (harness/run/context.h), taken at the start
   double total_wall_seconds = 0;
+  // One picture per distinct scheme for the figures (harness/analysis/snapshot.h).
+  nlohmann::json snapshots = nlohmann::json::array();
 };
 
 // Default memory limit: half of physical RAM.

@@ -275,6 +275,7 @@ TEST_F(Cli, RunWritesCompleteResultsFile) {
   const Result r = run("run good.json -o results/out.json --threads 1");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "results: results/out.json")) << r.out;
+  EXPECT_TRUE(has(r.out, " plot results/out.json ")) << r.out;  // the command drawing its figures
   EXPECT_EQ(entries(work() / "results"), std::vector<std::string>{"out.json"});  // no temp files
   const json doc = json::parse(read_file(work() / "results" / "out.json"));
 

@@ -223,7 +223,7 @@ TEST(RunPlan, DocumentOfARealPlan) {
 
   for (const char* key :
        {"schema_version", "posbench_version", "context", "config", "resolved_config", "seeds",
-        "threads", "max_memory_bytes", "experiments", "total_wall_seconds"})
+        "threads", "max_memory_bytes", "experiments", "snapshots", "total_wall_seconds"})
     EXPECT_TRUE(d.contains(key)) << key;
   EXPECT_EQ(d.at("schema_version"), 5);
   EXPECT_EQ(d.at("posbench_version"), project_version());
