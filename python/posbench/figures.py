@@ -8,7 +8,7 @@ drawn from the results document alone. Per experiment type:
   ``mean_phi_head3`` are one figure with a line per head); axes named with units; log x (or
   symlog when x starts at 0) when x spans at least two decades, log y likewise for positive y.
   A type this module does not know (a plugin's) gets exactly these generic figures.
-- long_term_decay: each rotary scheme's mean |phi| next to RoFormer's bound B(r).
+- long_term_decay: each rotary scheme's mean |logit| next to RoFormer's bound B(r).
 - length_extrapolation: curves against length mark the training length (and a reference
   length that differs from it).
 - speed: GB/s per operation next to the bandwidth probe measured with it, and the speedups.
@@ -156,20 +156,25 @@ def long_term_decay_figures(index, experiment):
     out = generic_figures(index, experiment)
     for enc in experiment.get("encoders", []):
         curves = {c["name"]: c for c in enc.get("curves", [])}
-        if "bound" not in curves or "mean_abs_phi" not in curves:
+        if "bound" not in curves or "mean_abs_logit" not in curves:
             continue
+        # The bound B(r) is relative (unit "1") while the logit is q.k/sqrt(d): two y axes, so
+        # neither is read in the other's unit; what is compared is the shape (both decay).
         fig, ax = new_axes(f"long_term_decay: {enc['label']} against RoFormer's bound")
-        b, m = curves["bound"], curves["mean_abs_phi"]
-        ax.plot(as_float(b["x"]), as_float(b["y"]), "--", color="black",
-                label="RoFormer bound B(r)")
+        b, m = curves["bound"], curves["mean_abs_logit"]
         ax.plot(as_float(m["x"]), as_float(m["y"]), "-o", markersize=3,
-                label=f"{enc['label']} mean |phi|")
+                label=f"{enc['label']} mean |logit|")
         set_scales(ax, [as_float(b["x"]), as_float(m["x"])], [])
         ax.set_xlabel(axis_label(b["x_name"], b["x_unit"]))
-        ax.set_ylabel(axis_label("mean |phi| and B(r)", m["y_unit"]))
-        ax.legend(fontsize=7)
+        ax.set_ylabel(axis_label("mean |logit|", m["y_unit"]))
+        twin = ax.twinx()
+        twin.plot(as_float(b["x"]), as_float(b["y"]), "--", color="black",
+                  label="RoFormer bound B(r)")
+        twin.set_ylabel(axis_label("B(r)", b["y_unit"]))
+        lines = ax.get_lines() + twin.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], fontsize=7)
         out.append(Figure(figure_name(index, experiment["type"], enc["label"], "decay_vs_bound"),
-                          fig, index, f"{enc['label']}: mean |phi(r)| and RoFormer's bound"))
+                          fig, index, f"{enc['label']}: mean |logit(r)| and RoFormer's bound"))
     return out
 
 

@@ -20,7 +20,7 @@ def test_round_trip_run_plot_report(tiny_run, binary, tmp_path):
     r = run([binary, "plot", str(results), "-o", str(out), "--format", "png,svg"])
     assert r.returncode == 0, r.stderr
     names = sorted(os.listdir(out))
-    for expected in ["00-long_term_decay-all-mean_abs_phi.png",
+    for expected in ["00-long_term_decay-all-mean_abs_logit.png",
                      "00-long_term_decay-rope-decay_vs_bound.svg",
                      "01-length_extrapolation-all-normalized_entropy.png",
                      "snapshot-snapshot-sinusoidal-pe_heatmap.png",

@@ -32,10 +32,10 @@ DECAY = {
     "type": "long_term_decay", "params": {},
     "encoders": [
         encoder("rope", [curve("bound", [0, 1, 10, 100], [8.0, 7.0, 3.0, 1.0]),
-                         curve("mean_abs_phi", [0, 1, 10, 100], [4.0, 3.5, None, 0.5],
+                         curve("mean_abs_logit", [0, 1, 10, 100], [4.0, 3.5, None, 0.5],
                                y_unit="logit")]),
-        encoder("alibi", [curve("mean_abs_phi_head0", [0, 1, 10, 100], [0, 1, 2, 3]),
-                          curve("mean_abs_phi_head1", [0, 1, 10, 100], [0, 2, 4, 6])],
+        encoder("alibi", [curve("mean_abs_logit_head0", [0, 1, 10, 100], [0, 1, 2, 3]),
+                          curve("mean_abs_logit_head1", [0, 1, 10, 100], [0, 2, 4, 6])],
                 family="bias"),
     ]}
 
@@ -50,7 +50,7 @@ def lines(fig):
 
 def test_every_curve_overlaid_with_its_label_and_data():
     figs = by_name(F.figures(document([DECAY])))
-    fig = figs["00-long_term_decay-all-mean_abs_phi"].figure
+    fig = figs["00-long_term_decay-all-mean_abs_logit"].figure
     got = lines(fig)
     assert set(got) == {"rope", "alibi head 0", "alibi head 1"}
     np.testing.assert_array_equal(got["rope"].get_xdata(), [0, 1, 10, 100])
@@ -59,16 +59,20 @@ def test_every_curve_overlaid_with_its_label_and_data():
     np.testing.assert_array_equal(got["alibi head 1"].get_ydata(), [0, 2, 4, 6])
     ax = fig.axes[0]
     assert ax.get_xlabel() == "distance [positions]"
-    assert ax.get_ylabel() == "mean_abs_phi [logit, 1]"  # every unit among the schemes
+    assert ax.get_ylabel() == "mean_abs_logit [logit, 1]"  # every unit among the schemes
     assert ax.get_xscale() == "symlog"  # x spans 2 decades and holds 0
     assert "00-long_term_decay-all-bound" in figs
 
 
 def test_decay_figure_has_roformer_bound():
     figs = by_name(F.figures(document([DECAY])))
-    got = lines(figs["00-long_term_decay-rope-decay_vs_bound"].figure)
+    fig = figs["00-long_term_decay-rope-decay_vs_bound"].figure
+    # the bound (unit 1) is on its own y axis, the logit on the first
+    got = {ln.get_label(): ln for ax in fig.axes for ln in ax.get_lines()}
     np.testing.assert_array_equal(got["RoFormer bound B(r)"].get_ydata(), [8.0, 7.0, 3.0, 1.0])
-    np.testing.assert_array_equal(got["rope mean |phi|"].get_ydata(), [4.0, 3.5, math.nan, 0.5])
+    np.testing.assert_array_equal(got["rope mean |logit|"].get_ydata(), [4.0, 3.5, math.nan, 0.5])
+    assert fig.axes[0].get_ylabel() == "mean |logit| [logit]"
+    assert fig.axes[1].get_ylabel() == "B(r) [1]"
     assert "00-long_term_decay-alibi-decay_vs_bound" not in figs  # no bound for alibi
 
 
