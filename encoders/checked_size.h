@@ -1,18 +1,23 @@
 #pragma once
-// Overflow-checked size arithmetic, for element and byte counts computed from sizes a user gave
-// (shapes, lengths, list lengths, file headers). A CheckedSize is a 64-bit count that remembers
-// whether any step of its computation overflowed or started from a negative number, so a formula
-// reads as written and is checked once, where its value is used:
+// Overflow-checked size arithmetic: the one helper for element and byte counts computed from
+// sizes a user gave (shapes, lengths, dims, heads, list lengths, file headers) and for memory
+// estimates (Encoder::memory_bytes, Experiment::memory_bytes). A CheckedSize is a 64-bit
+// unsigned count that remembers whether any step of its computation overflowed or started from
+// a negative number, so a formula reads as written and is checked once, where it is used:
 //
-//   const CheckedSize bytes = CheckedSize(heads) * seq * seq * sizeof(float) + slack;
-//   if (!bytes.at_most(limit)) throw UserError("shapes[0]", "... too large");
+//   const CheckedSize logits = CheckedSize(heads) * seq * seq;       // a user error if too big
+//   if (!logits.at_most(limit)) throw UserError("shapes[0]", "... = " + logits.text() + " ...");
+//   return (CheckedSize(max_len) * dim * 8).saturated();              // a memory estimate
 //
-// __builtin_add_overflow / __builtin_mul_overflow do the checks. Private to posbench (not part
-// of the installed SDK); used by the schemes, npy.cpp and the harness.
+// A memory estimate that overflowed is saturated(): the largest uint64, more than any
+// --max-memory, so the memory guard refuses it instead of seeing a wrapped, small number.
+// __builtin_add_overflow / __builtin_mul_overflow do the checks. Part of the SDK (installed,
+// header-only: plugins compute their memory_bytes() with it too).
 #include <concepts>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <utility>
 
 namespace posbench {
@@ -48,11 +53,20 @@ class CheckedSize {
   constexpr std::optional<uint64_t> at_most(uint64_t limit) const {
     return ok_ && value_ <= limit ? std::optional<uint64_t>(value_) : std::nullopt;
   }
+  // The count as a (signed) int64, for indexing and allocation: nullopt if it overflowed or is
+  // above INT64_MAX.
+  constexpr std::optional<int64_t> as_int64() const {
+    const auto v = at_most(uint64_t(std::numeric_limits<int64_t>::max()));
+    return v ? std::optional<int64_t>(int64_t(*v)) : std::nullopt;
+  }
   // For memory estimates: the count, or the largest uint64 (more than any memory limit) if it
-  // overflowed, so the memory guard refuses it instead of seeing a wrapped, small number.
+  // overflowed.
   constexpr uint64_t saturated() const {
     return ok_ ? value_ : std::numeric_limits<uint64_t>::max();
   }
+  // For messages: the count in decimal, or "more than 2^64" if it overflowed. (Negative
+  // operands do not reach a message: every size parameter is declared with a minimum >= 0.)
+  std::string text() const { return ok_ ? std::to_string(value_) : "more than 2^64"; }
 
  private:
   uint64_t value_ = 0;

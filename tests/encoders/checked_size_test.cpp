@@ -76,5 +76,31 @@ TEST(CheckedSize, AtMostChecksTheLimit) {
   EXPECT_EQ(CheckedSize(7).saturated(), uint64_t(7));
 }
 
+TEST(CheckedSize, AsInt64IsNulloptAboveInt64Max) {
+  constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ((CheckedSize(kI64Max) * 1).as_int64(), kI64Max);
+  // 2^63 fits in 64 unsigned bits but not in an int64 (3037000500^2 = 9223372037000250000).
+  EXPECT_TRUE((CheckedSize(int64_t(3037000500)) * int64_t(3037000500)).ok());
+  EXPECT_FALSE((CheckedSize(int64_t(3037000500)) * int64_t(3037000500)).as_int64());
+  EXPECT_FALSE((CheckedSize(kI64Max) + 1).as_int64());
+  EXPECT_FALSE((CheckedSize(kMax) * 2).as_int64());
+  EXPECT_EQ((CheckedSize(6) * 7).as_int64(), int64_t(42));
+}
+
+TEST(CheckedSize, TextForMessages) {
+  EXPECT_EQ((CheckedSize(int64_t(3037000500)) * int64_t(3037000500)).text(), "9223372037000250000");
+  EXPECT_EQ(CheckedSize(kMax).text(), "18446744073709551615");
+  EXPECT_EQ((CheckedSize(kMax) + 1).text(), "more than 2^64");
+  EXPECT_EQ(CheckedSize(0).text(), "0");
+}
+
+TEST(CheckedSize, SumsOfSaturatedEstimatesStaySaturated) {
+  // Memory estimates are added after each was saturated (experiment + scheme): a saturated
+  // term must not come back as a small count.
+  EXPECT_EQ((CheckedSize(kMax) + uint64_t(1000)).saturated(), kMax);
+  EXPECT_EQ((CheckedSize(uint64_t(1000)) + kMax).saturated(), kMax);
+  EXPECT_EQ((CheckedSize(uint64_t(1) << 40) + (uint64_t(1) << 41)).saturated(), uint64_t(3) << 40);
+}
+
 }  // namespace
 }  // namespace posbench

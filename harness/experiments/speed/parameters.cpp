@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "encoders/checked_size.h"
+
 namespace posbench::speed {
 
 using nlohmann::json;
@@ -81,14 +83,19 @@ Config config_from(const Params& p) {
   for (int64_t t : p.integers("threads")) c.threads.push_back(int(t));
   std::sort(c.threads.begin(), c.threads.end());
   c.threads.erase(std::unique(c.threads.begin(), c.threads.end()), c.threads.end());
-  // In double: the int64 products themselves overflow for seq above ~3e9.
-  const double limit = double(int64_t(1) << 36);
+  // Every size the plan, the memory model, the workspaces and the kernels compute from a shape is
+  // a small multiple of these two counts, so bounding them here (checked: the products
+  // themselves overflow 64 bits for seq above ~4e9) keeps all of that arithmetic in range.
+  const uint64_t limit = uint64_t(1) << 36;
   for (size_t i = 0; i < c.shapes.size(); ++i) {
     const Shape& s = c.shapes[i];
-    const double seq = double(s.seq), heads = double(s.heads);
-    if (heads * seq * seq > limit || seq * heads * double(s.head_dim) > limit)
+    const CheckedSize logits = CheckedSize(s.heads) * s.seq * s.seq;
+    const CheckedSize embedding = CheckedSize(s.seq) * s.heads * s.head_dim;
+    if (!logits.at_most(limit) || !embedding.at_most(limit))
       throw UserError("shapes[" + std::to_string(i) + "]",
-                      "shape " + s.text() + " is too large (more than 2^36 elements)");
+                      "shape " + s.text() + " is too large: heads * seq * seq = " + logits.text() +
+                          " and seq * heads * head_dim = " + embedding.text() +
+                          ", expected each at most 2^36 = " + std::to_string(limit));
   }
   return c;
 }
