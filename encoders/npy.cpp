@@ -395,7 +395,7 @@ std::string npy_bytes(const NpyArray& array) {
   const size_t item = npy_item_size(array.dtype);
   const char* src = f32 ? reinterpret_cast<const char*>(array.f32.data())
                         : reinterpret_cast<const char*>(array.f64.data());
-  out.append(src, n * item);
+  out.append(src, have * item);  // have == the shape's element count (checked above)
   return out;
 }
 

@@ -497,9 +497,9 @@ uint64_t AttentionOp<T>::scratch_bytes(const Encoder* enc, int64_t n, int64_t he
   if (!enc) return bytes.saturated();
   switch (enc->family()) {
     case Family::additive: {
-      const auto dim = (CheckedSize(heads) * head_dim).at_most(uint64_t(INT64_MAX));
+      const auto dim = (CheckedSize(heads) * head_dim).as_int64();
       bytes += elems * 3 * sizeof(T) +
-               (dim ? AdditiveTable<T>::scratch_bytes(*enc, n, int64_t(*dim)) : UINT64_MAX);
+               (dim ? AdditiveTable<T>::scratch_bytes(*enc, n, *dim) : UINT64_MAX);
       break;
     }
     case Family::rotary:

@@ -109,6 +109,12 @@ TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
        experiment_with(R"([{"name": "rope"}])"),
        "run bad.json --threads abc",
        {"got 'abc', expected a whole number"}},
+      // Printed DBL_MAX's 309 digits as the range (CLI11's own range check).
+      {"apply offset negative",
+       "",
+       "apply rope --input in.npy --output out.npy --offset -1",
+       {"--offset", "got '-1', expected a whole number from 0 to 9223372036854775807"},
+       {"179769313486231570"}},
       {"null inside a shape",
        R"({"experiments": [{"type": "speed", "shapes": [{"seq": 4,
            "dim": null}], "encoders": [{"name": "alibi"}]}]})",
