@@ -10,8 +10,17 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kOperations = {"table", "apply", "materialize_bias", "attention"};
-const std::vector<std::string> kImplementations = {"reference", "simd"};
+// Functions, not namespace-scope vectors: param_specs() runs during static initialisation (the
+// registration in speed.cpp), before this file's own globals may be constructed (ASan's
+// initialization-order check found it).
+const std::vector<std::string>& operation_names() {
+  static const std::vector<std::string> names = {"table", "apply", "materialize_bias", "attention"};
+  return names;
+}
+const std::vector<std::string>& implementation_names() {
+  static const std::vector<std::string> names = {"reference", "simd"};
+  return names;
+}
 
 // Names in the order given, each once.
 std::vector<std::string> unique_in_order(const std::vector<std::string>& names) {
@@ -102,7 +111,8 @@ Config config_from(const Params& p) {
 
 std::vector<ParamSpec> param_specs() {
   return {
-      ParamSpec::list_of("operations", ParamSpec::choice("", "", kOperations, ""), kOperations,
+      ParamSpec::list_of("operations", ParamSpec::choice("", "", operation_names(), ""),
+                         operation_names(),
                          "operations to time: table, apply, materialize_bias, attention "
                          "(attention also times the fused variant for bias schemes)")
           .non_empty(),
@@ -125,8 +135,8 @@ std::vector<ParamSpec> param_specs() {
       ParamSpec::choice("dtype", "float32", {"float32", "float64", "bfloat16"},
                         "storage type; bfloat16: stored in bfloat16, computed in float32, "
                         "rounded once (table, apply, materialize_bias; not attention)"),
-      ParamSpec::list_of("implementations", ParamSpec::choice("", "", kImplementations, ""),
-                         kImplementations,
+      ParamSpec::list_of("implementations", ParamSpec::choice("", "", implementation_names(), ""),
+                         implementation_names(),
                          "reference (plain scalar loops) and/or simd (xsimd, runtime "
                          "dispatch)")
           .non_empty(),
