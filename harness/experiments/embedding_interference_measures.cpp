@@ -1,0 +1,252 @@
+#include "harness/experiments/embedding_interference_measures.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace posbench::interference {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Shared-tie accuracy of an argmin (or argmax) over keys, per query; score(s, k) is the value
+// compared. Per-query results are written to their own slot and summed in order afterwards,
+// so the value is the same at any thread count.
+template <class Score>
+double tie_shared_accuracy(int64_t queries, int64_t keys, const std::vector<int64_t>& truth,
+                           bool largest, Score score) {
+  std::vector<double> credit(size_t(queries), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t s = 0; s < queries; ++s) {
+    double best = largest ? -std::numeric_limits<double>::infinity()
+                          : std::numeric_limits<double>::infinity();
+    int64_t ties = 0;
+    bool truth_in = false;
+    for (int64_t k = 0; k < keys; ++k) {
+      const double v = score(s, k);
+      const bool better = largest ? v > best : v < best;
+      if (better) {
+        best = v, ties = 1, truth_in = k == truth[size_t(s)];
+      } else if (v == best) {
+        ++ties;
+        truth_in = truth_in || k == truth[size_t(s)];
+      }
+    }
+    credit[size_t(s)] = truth_in ? 1.0 / double(ties) : 0.0;
+  }
+  double sum = 0;
+  for (double c : credit) sum += c;
+  return queries > 0 ? sum / double(queries) : kNaN;
+}
+
+void score(const Eigen::VectorXd& pred, const Eigen::VectorXd& y, double& r2, double& rmse) {
+  const double ss_res = (y - pred).squaredNorm();
+  const double ss_tot = (y.array() - y.mean()).matrix().squaredNorm();
+  r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : kNaN;
+  rmse = std::sqrt(ss_res / double(y.size()));
+}
+
+}  // namespace
+
+double nearest_l2_accuracy(const RowMatrix& queries, const RowMatrix& keys,
+                           const std::vector<int64_t>& truth) {
+  const int64_t d = queries.cols();
+  return tie_shared_accuracy(queries.rows(), keys.rows(), truth, false, [&](int64_t s, int64_t k) {
+    const double* x = queries.row(s).data();
+    const double* y = keys.row(k).data();
+    double sum = 0;
+    for (int64_t c = 0; c < d; ++c) sum += (x[c] - y[c]) * (x[c] - y[c]);
+    return sum;
+  });
+}
+
+double nearest_cosine_accuracy(const RowMatrix& queries, const RowMatrix& keys,
+                               const std::vector<int64_t>& truth) {
+  const int64_t d = queries.cols();
+  Eigen::VectorXd qn = queries.rowwise().norm(), kn = keys.rowwise().norm();
+  return tie_shared_accuracy(queries.rows(), keys.rows(), truth, true, [&](int64_t s, int64_t k) {
+    if (qn[s] == 0 || kn[k] == 0) return 0.0;
+    const double* x = queries.row(s).data();
+    const double* y = keys.row(k).data();
+    double dot = 0;
+    for (int64_t c = 0; c < d; ++c) dot += x[c] * y[c];
+    return dot / (qn[s] * kn[k]);
+  });
+}
+
+RidgeScore ridge_fit_score(const RowMatrix& Xtr, const Eigen::VectorXd& ytr, const RowMatrix& Xte,
+                           const Eigen::VectorXd& yte, double ridge) {
+  const int64_t d = Xtr.cols();
+  const Eigen::RowVectorXd xbar = Xtr.colwise().mean();
+  const double ybar = ytr.mean();
+  const Eigen::MatrixXd Xc = Xtr.rowwise() - xbar;
+  Eigen::MatrixXd G = Xc.transpose() * Xc;  // [d, d]
+  double lambda = ridge * G.trace() / double(d);
+  if (!(lambda > 0)) lambda = ridge;  // constant features: any lambda > 0 gives w = 0
+  G.diagonal().array() += lambda;
+  const Eigen::VectorXd rhs = Xc.transpose() * (ytr.array() - ybar).matrix();
+  const Eigen::VectorXd w = G.ldlt().solve(rhs);
+  const double b = ybar - xbar.dot(w);
+  RidgeScore r;
+  score((Xtr * w).array() + b, ytr, r.r2_train, r.rmse_train);
+  score((Xte * w).array() + b, yte, r.r2_test, r.rmse_test);
+  return r;
+}
+
+Eigen::MatrixXd principal_directions(const RowMatrix& X, int64_t k) {
+  const Eigen::MatrixXd Xc = X.rowwise() - X.colwise().mean();
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(Xc, Eigen::ComputeThinV);
+  const Eigen::VectorXd& sv = svd.singularValues();
+  int64_t keep = 0;
+  const double top = sv.size() > 0 ? sv[0] : 0.0;
+  while (keep < std::min<int64_t>(k, sv.size()) && top > 0 && sv[keep] > 1e-10 * top) ++keep;
+  return svd.matrixV().leftCols(keep);
+}
+
+Eigen::VectorXd principal_angle_cosines(const Eigen::MatrixXd& U, const Eigen::MatrixXd& V) {
+  if (U.cols() == 0 || V.cols() == 0) return Eigen::VectorXd(0);
+  const Eigen::MatrixXd M = U.transpose() * V;  // [ku, kv]
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(M);
+  // Rounding can put a cosine of parallel directions a few ulps above 1.
+  return svd.singularValues().cwiseMin(1.0);
+}
+
+std::vector<double> covariance_shares(const std::vector<std::vector<double>>& terms) {
+  const size_t T = terms.size(), S = T ? terms[0].size() : 0;
+  std::vector<double> total(S, 0.0);
+  for (size_t t = 0; t < T; ++t)
+    for (size_t s = 0; s < S; ++s) total[s] += terms[t][s];
+  auto mean = [&](const std::vector<double>& v) {
+    double m = 0;
+    for (double x : v) m += x;
+    return m / double(S);
+  };
+  const double mt = mean(total);
+  double var = 0;
+  for (double x : total) var += (x - mt) * (x - mt);
+  std::vector<double> shares(T, kNaN);
+  if (!(var > 0)) return shares;
+  for (size_t t = 0; t < T; ++t) {
+    const double m = mean(terms[t]);
+    double cov = 0;
+    for (size_t s = 0; s < S; ++s) cov += (terms[t][s] - m) * (total[s] - mt);
+    shares[t] = cov / var;
+  }
+  return shares;
+}
+
+double within_row_variance_share(const RowMatrix& s) {
+  const double mean = s.mean();
+  const double total = (s.array() - mean).square().sum();
+  if (!(total > 0)) return kNaN;
+  double within = 0;
+  for (int64_t g = 0; g < s.rows(); ++g) {
+    const double mg = s.row(g).mean();
+    within += (s.row(g).array() - mg).square().sum();
+  }
+  return within / total;  // both sums over all cells: E_g[Var_m] / Var with equal row sizes
+}
+
+RowMatrix first_two_principal_components(const RowMatrix& X, double explained[2]) {
+  const Eigen::MatrixXd Xc = X.rowwise() - X.colwise().mean();
+  RowMatrix out = RowMatrix::Zero(X.rows(), 2);
+  explained[0] = explained[1] = 0;
+  const double total = Xc.squaredNorm();
+  if (!(total > 0)) return out;
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(Xc, Eigen::ComputeThinV);
+  const Eigen::VectorXd& sv = svd.singularValues();
+  for (int64_t c = 0; c < std::min<int64_t>(2, sv.size()); ++c) {
+    if (!(sv[c] > 1e-10 * sv[0])) break;
+    Eigen::VectorXd v = svd.matrixV().col(c);
+    Eigen::Index arg = 0;
+    v.cwiseAbs().maxCoeff(&arg);
+    if (v[arg] < 0) v = -v;
+    out.col(c) = Xc * v;
+    explained[c] = sv[c] * sv[c] / total;
+  }
+  return out;
+}
+
+const std::vector<std::pair<std::string, std::string>>& metric_names_and_units() {
+  static const std::vector<std::pair<std::string, std::string>> m = {
+      {"position_nearest_pe_accuracy", "1"},
+      {"position_chance_accuracy", "1"},
+      {"position_ridge_r2_unseen_tokens", "1"},
+      {"position_ridge_r2_train", "1"},
+      {"position_ridge_rmse_unseen_tokens", "positions"},
+      {"token_accuracy_with_position", "1"},
+      {"token_accuracy_without_position", "1"},
+      {"token_chance_accuracy", "1"},
+      {"norm_ratio_mean", "1"},
+      {"norm_ratio_min", "1"},
+      {"norm_ratio_max", "1"},
+      {"norm_ratio_cv", "1"},
+      {"mean_embedding_norm", "1"},
+      {"subspace_overlap", "1"},
+      {"subspace_overlap_chance", "1"},
+      {"max_principal_cosine", "1"},
+      {"logit_share_content_content", "1"},
+      {"logit_share_content_position", "1"},
+      {"logit_share_position_content", "1"},
+      {"logit_share_position_position", "1"},
+      {"logit_share_position_given_content", "1"},
+      {"logit_share_position_bias", "1"},
+  };
+  return m;
+}
+
+const std::map<Family, std::map<std::string, std::string>>& not_applicable_reasons() {
+  static const std::string no_sum_rot =
+      "rotary: no PE vector is added to e_w; position enters through the angle between R(p_i) q "
+      "and R(p_j) k (position_probe measures R(p) u)";
+  static const std::string no_sum_bias =
+      "bias: position never enters the token vector (x = e_w); it is a separate logit term";
+  static const std::string four_rot =
+      "rotary: no sum, so no four-term split; see "
+      "logit_share_position_given_content";
+  static const std::string four_bias =
+      "bias: the logit is e_i A e_j + b_h(i, j), two terms by "
+      "construction; see logit_share_position_bias";
+  static const std::map<Family, std::map<std::string, std::string>> m = {
+      {Family::additive, {{"logit_share_position_bias", "additive: no bias term"}}},
+      {Family::rotary,
+       {{"position_nearest_pe_accuracy", no_sum_rot},
+        {"position_ridge_r2_unseen_tokens", no_sum_rot},
+        {"position_ridge_r2_train", no_sum_rot},
+        {"position_ridge_rmse_unseen_tokens", no_sum_rot},
+        {"norm_ratio_mean", no_sum_rot},
+        {"norm_ratio_min", no_sum_rot},
+        {"norm_ratio_max", no_sum_rot},
+        {"norm_ratio_cv", no_sum_rot},
+        {"subspace_overlap", no_sum_rot},
+        {"subspace_overlap_chance", no_sum_rot},
+        {"max_principal_cosine", no_sum_rot},
+        {"logit_share_content_content", four_rot},
+        {"logit_share_content_position", four_rot},
+        {"logit_share_position_content", four_rot},
+        {"logit_share_position_position", four_rot},
+        {"logit_share_position_bias", "rotary: no bias term"}}},
+      {Family::bias,
+       {{"position_nearest_pe_accuracy", no_sum_bias},
+        {"position_ridge_r2_unseen_tokens", no_sum_bias},
+        {"position_ridge_r2_train", no_sum_bias},
+        {"position_ridge_rmse_unseen_tokens", no_sum_bias},
+        {"token_accuracy_with_position", no_sum_bias},
+        {"norm_ratio_mean", no_sum_bias},
+        {"norm_ratio_min", no_sum_bias},
+        {"norm_ratio_max", no_sum_bias},
+        {"norm_ratio_cv", no_sum_bias},
+        {"subspace_overlap", no_sum_bias},
+        {"subspace_overlap_chance", no_sum_bias},
+        {"max_principal_cosine", no_sum_bias},
+        {"logit_share_content_content", four_bias},
+        {"logit_share_content_position", four_bias},
+        {"logit_share_position_content", four_bias},
+        {"logit_share_position_position", four_bias}}},
+  };
+  return m;
+}
+
+}  // namespace posbench::interference
