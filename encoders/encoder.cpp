@@ -30,22 +30,6 @@ static std::logic_error not_implemented(const char* op, Family family) {
                           " scheme");
 }
 
-uint64_t saturating_product(std::initializer_list<int64_t> factors) {
-  uint64_t out = 1;
-  for (int64_t f : factors) {
-    if (f <= 0) return 0;
-    if (__builtin_mul_overflow(out, uint64_t(f), &out)) return UINT64_MAX;
-  }
-  return out;
-}
-
-uint64_t saturating_sum(std::initializer_list<uint64_t> terms) {
-  uint64_t out = 0;
-  for (uint64_t t : terms)
-    if (__builtin_add_overflow(out, t, &out)) return UINT64_MAX;
-  return out;
-}
-
 uint64_t Encoder::memory_bytes(int64_t, int64_t) const { return 0; }
 
 void Encoder::additive_table(std::span<const int64_t>, int64_t, double*) const {

@@ -13,7 +13,6 @@
 // Shapes are row-major (C order) and given in the comments as [dim0, dim1, ...].
 
 #include <cstdint>
-#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -21,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/error.h"
 
 namespace posbench {
@@ -65,11 +65,6 @@ enum class SinCosLayout { sin_cos_interleaved, sin_then_cos };
 
 const char* to_string(SinCosLayout layout);
 
-// Byte counts for memory_bytes(): the product / sum, or UINT64_MAX when it overflows (a size
-// that large is refused by the memory guard either way). Negative factors count as 0.
-uint64_t saturating_product(std::initializer_list<int64_t> factors);
-uint64_t saturating_sum(std::initializer_list<uint64_t> terms);
-
 class Encoder {
  public:
   virtual ~Encoder() = default;
@@ -92,8 +87,9 @@ class Encoder {
   // Bytes the scheme itself allocates and keeps to serve calls at this shape: weights drawn
   // per width, a weight file's contents (and the read buffer while converting it), caches.
   // Experiments add it to their own memory_bytes(), so the memory guard refuses a run (or
-  // `validate`) before anything is allocated. Computed from parameters and file headers only;
-  // saturates at UINT64_MAX rather than overflowing. Default: nothing worth counting.
+  // `validate`) before anything is allocated. Computed from parameters and file headers only,
+  // with CheckedSize (encoders/checked_size.h): a count that overflows is returned saturated
+  // (UINT64_MAX, which the guard refuses), never wrapped. Default: nothing worth counting.
   virtual uint64_t memory_bytes(int64_t dim, int64_t heads) const;
 
   // Reads what the scheme keeps on disk (weight files), once. Construction reads only file

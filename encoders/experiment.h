@@ -127,7 +127,8 @@ class Experiment {
   virtual void check(const EncoderInstance& enc) const = 0;
 
   // Peak bytes this experiment allocates for `enc`; the memory guard refuses to start a run
-  // that would need more than --max-memory.
+  // that would need more than --max-memory. A count that overflows 64 bits must be returned as
+  // the largest uint64 (never wrapped), so the guard refuses it.
   virtual uint64_t memory_bytes(const EncoderInstance& enc) const = 0;
 
   // Reads the data files its params name (e.g. content vectors from a .npy), whose headers the

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/npy.h"
 #include "encoders/registry.h"
 #include "encoders/rng.h"
@@ -96,11 +97,11 @@ class Fire final : public Encoder {
   // The MLP's weights as float64; from files, also the buffers they are read into.
   uint64_t memory_bytes(int64_t, int64_t heads) const override {
     if (!from_file_)  // W1, b1 [hidden]; W2 [heads, hidden], b2 [heads]
-      return saturating_sum(
-          {saturating_product({2, hidden_, 8}), saturating_product({heads, hidden_ + 1, 8})});
-    uint64_t total = 0;
-    for (const NpyHeader& h : headers_) total = saturating_sum({total, loaded_npy_bytes(h)});
-    return total;
+      return (CheckedSize(hidden_) * 2 * 8 + CheckedSize(heads) * (CheckedSize(hidden_) + 1) * 8)
+          .saturated();
+    CheckedSize total = 0;
+    for (const NpyHeader& h : headers_) total += loaded_npy_bytes(h);
+    return total.saturated();
   }
 
   void load() const override {

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/npy.h"
 #include "encoders/registry.h"
 #include "encoders/rng.h"
@@ -71,7 +72,7 @@ class Learned final : public Encoder {
 
   void check_shape(int64_t dim, int64_t) const override {
     if (dim < 1) throw UserError("", "learned needs dim >= 1; got " + std::to_string(dim));
-    if (dim > std::numeric_limits<int64_t>::max() / max_len_)
+    if (!(CheckedSize(max_len_) * dim).as_int64())
       throw UserError("max_len", "max_len " + std::to_string(max_len_) + " x dim " +
                                      std::to_string(dim) +
                                      " entries overflow; expected a table that fits in memory");
@@ -84,7 +85,8 @@ class Learned final : public Encoder {
 
   // The table [max_len, d] as float64; from a file, also the buffer it is read into.
   uint64_t memory_bytes(int64_t dim, int64_t) const override {
-    return from_file_ ? loaded_npy_bytes(file_header_) : saturating_product({max_len_, dim, 8});
+    return from_file_ ? loaded_npy_bytes(file_header_)
+                      : (CheckedSize(max_len_) * dim * 8).saturated();
   }
 
   void load() const override {

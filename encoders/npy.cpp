@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "encoders/checked_size.h"
 #include "encoders/error.h"
 #include "encoders/files.h"
 
@@ -256,14 +257,12 @@ NpyHeader parse_header(const fs::path& file, std::ifstream& in, uint64_t file_si
   if (h.shape.empty())
     fail(file, "is a 0-d array (shape ()), expected an array with at least one dimension");
 
-  const uint64_t item = npy_item_size(h.dtype);
-  uint64_t bytes = item;
-  for (int64_t d : h.shape) {
-    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / uint64_t(d))
-      fail(file, "shape " + npy_shape_text(h.shape) +
-                     " is too large to address, expected a shape whose size fits in 64 bits");
-    bytes *= uint64_t(d);
-  }
+  CheckedSize checked_bytes = npy_item_size(h.dtype);
+  for (int64_t d : h.shape) checked_bytes *= d;
+  if (!checked_bytes.ok())
+    fail(file, "shape " + npy_shape_text(h.shape) +
+                   " is too large to address, expected a shape whose size fits in 64 bits");
+  const uint64_t bytes = *checked_bytes.value();
   h.data_offset = prefix + header_len;
   h.data_bytes = bytes;
   const uint64_t have = file_size - h.data_offset;
@@ -314,9 +313,12 @@ std::string npy_shape_text(const std::vector<int64_t>& shape) {
 }
 
 int64_t NpyArray::size() const {
-  int64_t n = 1;
+  CheckedSize n = 1;
   for (int64_t d : shape) n *= d;
-  return n;
+  if (!n.as_int64())
+    throw std::invalid_argument("npy: shape " + npy_shape_text(shape) +
+                                " has more elements than a 64-bit count holds");
+  return *n.as_int64();
 }
 
 std::vector<double> NpyArray::as_double() const {
@@ -363,16 +365,16 @@ NpyArray read_npy(const fs::path& file, uint64_t max_bytes) {
 std::string npy_bytes(const NpyArray& array) {
   if (array.shape.empty())
     throw std::invalid_argument("write_npy: a 0-d array (empty shape) is not supported");
-  uint64_t n = 1;
+  CheckedSize count = 1;
   for (int64_t d : array.shape) {
     if (d < 0) throw std::invalid_argument("write_npy: negative dimension in shape");
-    n *= uint64_t(d);
+    count *= d;
   }
   const bool f32 = array.dtype == NpyDtype::float32;
   const size_t have = f32 ? array.f32.size() : array.f64.size();
-  if (have != n)
+  if (!count.ok() || have != *count.value())
     throw std::invalid_argument("write_npy: shape " + npy_shape_text(array.shape) + " needs " +
-                                count_of((long long)n, "value") + " but the array holds " +
+                                count.text() + " values but the array holds " +
                                 std::to_string(have));
   std::string dict = std::string("{'descr': '") + (f32 ? "<f4" : "<f8") +
                      "', 'fortran_order': False, 'shape': " + npy_shape_text(array.shape) + ", }";
@@ -393,7 +395,7 @@ std::string npy_bytes(const NpyArray& array) {
   const size_t item = npy_item_size(array.dtype);
   const char* src = f32 ? reinterpret_cast<const char*>(array.f32.data())
                         : reinterpret_cast<const char*>(array.f64.data());
-  out.append(src, n * item);
+  out.append(src, have * item);  // have == the shape's element count (checked above)
   return out;
 }
 

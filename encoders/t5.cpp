@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/npy.h"
 #include "encoders/registry.h"
 #include "encoders/rng.h"
@@ -113,7 +114,7 @@ class T5 final : public Encoder {
   // The table [num_buckets, heads] as float64; from a file, also the buffer it is read into.
   uint64_t memory_bytes(int64_t, int64_t heads) const override {
     return from_file_ ? loaded_npy_bytes(file_header_)
-                      : saturating_product({num_buckets_, heads, 8});
+                      : (CheckedSize(num_buckets_) * heads * 8).saturated();
   }
 
   void load() const override {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "encoders/checked_size.h"
 #include "encoders/encoder.h"
 #include "encoders/error.h"
 #include "encoders/npy.h"
@@ -69,8 +70,8 @@ inline NpyArray read_checked_npy_param(const std::filesystem::path& file,
 // Bytes to read a checked file and keep it as float64: the read buffer and the converted copy.
 // (The header check guarantees data_bytes is the file's real data size, so no overflow.)
 inline uint64_t loaded_npy_bytes(const NpyHeader& h) {
-  const int64_t elements = int64_t(h.data_bytes / npy_item_size(h.dtype));
-  return saturating_sum({h.data_bytes, saturating_product({elements, 8})});
+  const uint64_t elements = h.data_bytes / npy_item_size(h.dtype);
+  return (CheckedSize(h.data_bytes) + CheckedSize(elements) * 8).saturated();
 }
 
 // A value made once, on first use, then shared (weights read from files: Encoder::load()).

@@ -110,11 +110,11 @@ int64_t ContentModel::pairs(int64_t samples) const {
 }
 
 uint64_t ContentModel::memory_bytes(int64_t samples, int64_t dim) const {
-  const uint64_t vectors = saturating_product({pairs(samples), dim, 2 * 8});
-  if (kind_ != Kind::file) return vectors;
+  const CheckedSize vectors = CheckedSize(pairs(samples)) * dim * 2 * 8;
+  if (kind_ != Kind::file) return vectors.saturated();
   // The read buffer (the file's data) and its float64 copy.
-  const int64_t elements = int64_t(header_.data_bytes / npy_item_size(header_.dtype));
-  return saturating_sum({vectors, header_.data_bytes, saturating_product({elements, 8})});
+  const CheckedSize elements = header_.data_bytes / npy_item_size(header_.dtype);
+  return (vectors + header_.data_bytes + elements * 8).saturated();
 }
 
 void ContentModel::load() const {

@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "encoders/checked_size.h"
 #include "encoders/rng.h"
 
 namespace posbench {
@@ -69,17 +70,19 @@ static std::vector<int64_t> iota_positions(int64_t n) {
 }
 
 uint64_t Similarity::memory_bytes(const Encoder& enc, const SimilarityOptions& o) {
-  const uint64_t P = uint64_t(o.positions), D = uint64_t(o.dim);
+  const CheckedSize P = o.positions, D = o.dim;
   switch (enc.family()) {
     case Family::additive:
-      return P * D * 8;
+      return (P * D * 8).saturated();
     case Family::rotary:
       // U, V [P, d'] plus the coefficient tables of both roles [P, d'/2] x 4 and the content.
-      return P * D * 8 * 4 + (o.content ? o.content->memory_bytes(o.samples, o.dim)
-                                        : uint64_t(o.samples) * D * 8 * 2);
+      return (P * D * 8 * 4 + (o.content ? CheckedSize(o.content->memory_bytes(o.samples, o.dim))
+                                         : CheckedSize(o.samples) * D * 8 * 2))
+          .saturated();
     case Family::bias:
-      return enc.bias_is_relative() ? uint64_t(o.heads) * (3 * P) * 8
-                                    : uint64_t(o.heads) * P * P * 8;
+      return (enc.bias_is_relative() ? CheckedSize(o.heads) * P * 3 * 8
+                                     : CheckedSize(o.heads) * P * P * 8)
+          .saturated();
   }
   return 0;
 }

@@ -84,7 +84,8 @@ class Similarity {
   // Builds the tables. May throw UnsupportedPosition (scheme cannot serve a position).
   Similarity(const Encoder& enc, SimilarityOptions options);
 
-  // Bytes the tables (and the temporaries of the constructor) need; for memory_bytes().
+  // Bytes the tables (and the temporaries of the constructor) need; for memory_bytes(). The
+  // largest uint64 if the count overflows 64 bits.
   static uint64_t memory_bytes(const Encoder& enc, const SimilarityOptions& options);
 
   Family family() const { return family_; }

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/error.h"
 #include "encoders/files.h"
 #include "encoders/npy.h"
@@ -82,8 +83,12 @@ void apply_command(const ApplyArgs& args) {
   const NpyHeader header = read_npy_header(args.input);
   const std::vector<int64_t>& shape = header.shape;
   const std::string where = args.input + ": shape " + npy_shape_text(shape);
-  const int64_t elements = std::accumulate(shape.begin(), shape.end(), int64_t(1),
-                                           [](int64_t a, int64_t b) { return a * b; });
+  CheckedSize count = 1;
+  for (int64_t d : shape) count *= d;
+  if (!count.as_int64())
+    throw UserError(where + " has " + count.text() +
+                    " elements, more than a 64-bit count holds; expected a smaller array");
+  const int64_t elements = *count.as_int64();
   if (elements == 0) throw UserError(where + " has no elements, expected a non-empty array");
 
   const Family family = enc.family();
@@ -126,15 +131,15 @@ void apply_command(const ApplyArgs& args) {
   // Input array + serialised output + float64 work buffer of the reference ops (their largest
   // temporary is one double per element) + positions + what the scheme keeps (its weights).
   const uint64_t limit = args.max_memory ? args.max_memory : default_memory_limit();
-  const uint64_t need =
-      saturating_sum({header.data_bytes, header.data_bytes, saturating_product({elements, 8}),
-                      saturating_product({n, 8}), saturating_product({n_k, 8}),
-                      enc.memory_bytes(family == Family::bias ? 0 : dim, heads)});
-  if (need > limit)
+  const CheckedSize need = CheckedSize(header.data_bytes) * 2 + CheckedSize(elements) * 8 +
+                           (CheckedSize(n) + n_k) * sizeof(int64_t) +
+                           enc.memory_bytes(family == Family::bias ? 0 : dim, heads);
+  if (!need.at_most(limit))
     throw UserError(where + ": applying '" + args.scheme + "' would need about " +
-                    human_bytes(need) + " (" + std::to_string(need) + " bytes), above the " +
-                    "memory limit of " + human_bytes(limit) + "; expected a smaller array or a " +
-                    "larger --max-memory");
+                    (need.ok() ? human_bytes(*need.value()) + " (" + need.text() + " bytes)"
+                               : std::string("more than 2^64 bytes")) +
+                    ", above the memory limit of " + human_bytes(limit) +
+                    "; expected a smaller array or a larger --max-memory");
 
   // 3. Read (the scheme's weight files first), apply in place, write.
   try {

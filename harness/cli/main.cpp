@@ -43,8 +43,11 @@ uint64_t parse_bytes(const std::string& text) {
                 : suffix == "M" || suffix == "MiB" ? 1024.0 * 1024
                 : suffix == "G" || suffix == "GiB" ? 1024.0 * 1024 * 1024
                                                    : -1;
-  if (used == 0 || mult < 0 || !(v * mult >= 1) || v * mult >= 1.8e19)
-    throw UserError("--max-memory: got '" + text + "', expected a size such as 12G, 512M or bytes");
+  // Below 2^63: a memory estimate the guard accepts then bounds every element and byte count
+  // allocated after it, so none of them overflows an int64 (encoders/checked_size.h).
+  if (used == 0 || mult < 0 || !(v * mult >= 1) || v * mult >= 0x1p63)
+    throw UserError("--max-memory: got '" + text +
+                    "', expected a size such as 12G, 512M or bytes, below 2^63 bytes");
   return uint64_t(v * mult);
 }
 

@@ -68,6 +68,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "encoders/npy.h"
 #include "encoders/rng.h"
@@ -204,15 +205,11 @@ class EmbeddingInterference final : public Experiment {
     // [N, d] x 3; probe vectors and projected rows [S, d] x 12; the logit grid's terms, logits
     // and products [S, S] x 10; projections [d, d] x 4; bias values [heads, S]; per-thread
     // rotation buffers. Plus the embeddings file's data and its float64 copy.
-    const uint64_t values =
-        saturating_sum({saturating_product({3, V, d}), saturating_product({3, N, d}),
-                        saturating_product({12, S, d}), saturating_product({10, S, S}),
-                        saturating_product({4, d, d}), saturating_product({heads_, S}),
-                        saturating_product({64, d})});
-    const uint64_t work = values > std::numeric_limits<uint64_t>::max() / 8
-                              ? std::numeric_limits<uint64_t>::max()
-                              : values * 8;
-    return saturating_sum({work, path_.empty() ? 0 : loaded_npy_bytes(header_)});
+    const CheckedSize values = CheckedSize(V) * d * 3 + CheckedSize(N) * d * 3 +
+                               CheckedSize(S) * d * 12 + CheckedSize(S) * S * 10 +
+                               CheckedSize(d) * d * 4 + CheckedSize(heads_) * S +
+                               CheckedSize(d) * 64;
+    return (values * 8 + (path_.empty() ? 0 : loaded_npy_bytes(header_))).saturated();
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {

@@ -81,6 +81,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
 #include "harness/analysis/apply.h"
@@ -202,27 +203,28 @@ class LengthExtrapolation final : public Experiment {
   }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    uint64_t total = 0;
-    for (int64_t n : lengths_) total += uint64_t(n);
-    const uint64_t nmax = uint64_t(lengths_.back());
-    const uint64_t threads = uint64_t(std::max(1, omp_get_max_threads()));
+    CheckedSize total = 0;
+    for (int64_t n : lengths_) total += n;
+    const CheckedSize nmax = lengths_.back();
+    const CheckedSize threads = std::max(1, omp_get_max_threads());
     // Per thread: the z draws, one row of logits per head slot, a rotated key.
-    const uint64_t per_thread = (nmax * (1 + uint64_t(heads_)) + uint64_t(dim_) * 4) * 8;
-    const uint64_t stats = uint64_t(draws_) * lengths_.size() * uint64_t(heads_) * 3 * 8 +
-                           content_->memory_bytes(samples_, dim_);
-    const uint64_t lref = uint64_t(extrapolation::reference_length(enc, train_));
+    const CheckedSize per_thread = (nmax * (CheckedSize(heads_) + 1) + CheckedSize(dim_) * 4) * 8;
+    const CheckedSize stats = CheckedSize(draws_) * lengths_.size() * heads_ * 3 * 8 +
+                              CheckedSize(content_->memory_bytes(samples_, dim_));
+    const CheckedSize lref = extrapolation::reference_length(enc, train_);
     switch (enc.family) {
       case Family::additive:
         // Tables of every length, the reference table and its normalised rows, the normalised
         // unseen rows, a [256, L_ref] dot block per thread.
-        return total * uint64_t(dim_) * 8 + (2 * lref + nmax) * uint64_t(dim_) * 8 +
-               threads * (256 * lref * 8 + per_thread) + stats;
+        return (total * dim_ * 8 + (lref * 2 + nmax) * dim_ * 8 +
+                threads * (lref * 256 * 8 + per_thread) + stats)
+            .saturated();
       case Family::rotary:
-        return total * uint64_t(dim_) * 8 + threads * per_thread + stats;
+        return (total * dim_ * 8 + threads * per_thread + stats).saturated();
       case Family::bias:
         // + a block of 64 reference rows [heads, 64, L_ref].
-        return total * uint64_t(heads_) * 8 + threads * per_thread + stats +
-               uint64_t(heads_) * 64 * lref * 8;
+        return (total * heads_ * 8 + threads * per_thread + stats + lref * heads_ * 64 * 8)
+            .saturated();
     }
     return 0;
   }

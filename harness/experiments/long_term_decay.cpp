@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "harness/analysis/apply.h"
 #include "harness/analysis/similarity.h"
@@ -74,21 +75,24 @@ class LongTermDecay final : public Experiment {
   void load() const override { shape_.content->load(); }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    const uint64_t R = distances_.size(), D = uint64_t(shape_.dim);
+    const CheckedSize R = distances_.size(), D = shape_.dim;
     switch (enc.family) {
       case Family::rotary:
         // coefficients [R + 1, d'/2] x 2 (twice: bound and empirical), content, per-r outputs.
-        return (R + 1) * D * 8 * 2 + shape_.content->memory_bytes(shape_.samples, shape_.dim) +
-               R * 8 * 8;
-      case Family::additive:
+        return ((R + 1) * D * 8 * 2 +
+                CheckedSize(shape_.content->memory_bytes(shape_.samples, shape_.dim)) + R * 8 * 8)
+            .saturated();
+      case Family::additive: {
         // PE table over [0, positions + max r) (or the union of positions used), and per-r sums.
-        return uint64_t(
-                   std::min(shape_.positions + max_distance_, shape_.positions * int64_t(R + 1))) *
-                   D * 8 +
-               R * 8;
+        const CheckedSize union_of_ranges = CheckedSize(shape_.positions) * (R + 1);
+        const uint64_t rows = std::min((CheckedSize(shape_.positions) + max_distance_).saturated(),
+                                       union_of_ranges.saturated());
+        return (CheckedSize(rows) * D * 8 + R * 8).saturated();
+      }
       case Family::bias:
         // per anchor: b_h(x, x + r) for all heads and r, one buffer per thread (<= 256).
-        return uint64_t(shape_.heads) * R * 8 * 256 + uint64_t(shape_.heads) * R * 8;
+        return (CheckedSize(shape_.heads) * R * 8 * 256 + CheckedSize(shape_.heads) * R * 8)
+            .saturated();
     }
     return 0;
   }

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "harness/analysis/similarity.h"
 
@@ -90,9 +91,10 @@ class Monotonicity final : public Experiment {
   void load() const override { shape_.content->load(); }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    const uint64_t anchors = uint64_t(shape_.positions - max_offset_);
-    return Similarity::memory_bytes(*enc.encoder, options(0)) + anchors * 8 +
-           uint64_t(max_offset_ + 1) * 8 * 8;
+    const CheckedSize anchors = shape_.positions - max_offset_;  // >= 1 (constructor)
+    return (Similarity::memory_bytes(*enc.encoder, options(0)) + anchors * 8 +
+            (CheckedSize(max_offset_) + 1) * 8 * 8)
+        .saturated();
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
 #include "harness/analysis/apply.h"
@@ -40,9 +41,10 @@ class OffsetLinearity final : public Experiment {
   void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    if (enc.family == Family::bias) return uint64_t(heads_) * positions_ * positions_ * 8;
+    if (enc.family == Family::bias)
+      return (CheckedSize(heads_) * positions_ * positions_ * 8).saturated();
     // P, A, B, QR workspace: a few copies of [positions, dim] plus [dim, dim] matrices.
-    return uint64_t(positions_) * dim_ * 8 * 6 + uint64_t(dim_) * dim_ * 8 * 4;
+    return (CheckedSize(positions_) * dim_ * 8 * 6 + CheckedSize(dim_) * dim_ * 8 * 4).saturated();
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
 #include "harness/analysis/apply.h"
@@ -91,13 +92,14 @@ class PositionProbe final : public Experiment {
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
     if (enc.family == Family::bias) return 0;
-    const uint64_t d = uint64_t(dim_), n = uint64_t(train_);
+    const CheckedSize d = dim_, n = train_;
     // Features of [0, 2L) (+ the [0, L) call), and per fit: centred copy, Gram, predictions.
-    const uint64_t shared = 3 * n * d * 8 + (enc.family == Family::rotary ? 4 * n * d * 8 : 0);
-    const uint64_t per_fit = (3 * n * d + 2 * d * d + 8 * n) * 8;
-    const uint64_t threads = uint64_t(std::max(1, omp_get_max_threads()));
-    const uint64_t fits = enc.family == Family::rotary ? uint64_t(samples_) : 1;
-    return shared + std::min(threads, fits) * per_fit + fits * 2 * n * 8;
+    const CheckedSize shared =
+        n * d * 3 * 8 + (enc.family == Family::rotary ? n * d * 4 * 8 : CheckedSize(0));
+    const CheckedSize per_fit = (n * d * 3 + d * d * 2 + n * 8) * 8;
+    const int64_t threads = std::max(1, omp_get_max_threads());
+    const int64_t fits = enc.family == Family::rotary ? samples_ : 1;
+    return (shared + per_fit * std::min(threads, fits) + n * fits * 2 * 8).saturated();
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {

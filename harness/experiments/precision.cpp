@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
 #include "harness/analysis/apply.h"
@@ -65,11 +66,11 @@ class Precision final : public Experiment {
   void check(const EncoderInstance& enc) const override { enc.encoder->check_shape(dim_, heads_); }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    const uint64_t npos = uint64_t(samples_) + 32;
-    const uint64_t row = enc.family == Family::bias ? uint64_t(heads_) * npos : uint64_t(dim_);
+    const CheckedSize npos = CheckedSize(samples_) + 32;
+    const CheckedSize row = enc.family == Family::bias ? npos * heads_ : CheckedSize(dim_);
     // Reference, float32 and bfloat16 copies of one row, the curves. (A learned table of
     // max_len rows is the encoder's own memory.)
-    return row * (8 + 4 + 4 + 8) + npos * 4 * 8;
+    return (row * (8 + 4 + 4 + 8) + npos * 4 * 8).saturated();
   }
 
   std::vector<int64_t> sample_positions(uint64_t seed) const {

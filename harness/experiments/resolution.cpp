@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
 #include "harness/analysis/position_features.h"
@@ -50,12 +51,12 @@ class Resolution final : public Experiment {
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
     if (enc.family == Family::bias) return 0;  // not applicable
-    const uint64_t n = uint64_t(positions_);
-    const uint64_t width = uint64_t(dim_);
-    const uint64_t threads = uint64_t(std::max(1, omp_get_max_threads()));
+    const CheckedSize n = positions_;
+    const CheckedSize width = dim_;
+    const CheckedSize threads = std::max(1, omp_get_max_threads());
     // The encodings (and their centred copy), one [kBlock, n] Gram block per thread, per-row
     // results.
-    return 2 * n * width * 8 + threads * uint64_t(kBlock) * n * 8 + 8 * n * 8;
+    return (n * width * 2 * 8 + threads * kBlock * n * 8 + n * 8 * 8).saturated();
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "harness/analysis/similarity.h"
 
@@ -29,7 +30,8 @@ class Symmetry final : public Experiment {
   void load() const override { shape_.content->load(); }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    return Similarity::memory_bytes(*enc.encoder, options(0)) + uint64_t(shape_.positions) * 16;
+    return (Similarity::memory_bytes(*enc.encoder, options(0)) + CheckedSize(shape_.positions) * 16)
+        .saturated();
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/checked_size.h"
 #include "encoders/experiment.h"
 #include "harness/analysis/similarity.h"
 
@@ -46,7 +47,9 @@ class TranslationInvariance final : public Experiment {
   void load() const override { shape_.content->load(); }
 
   uint64_t memory_bytes(const EncoderInstance& enc) const override {
-    return Similarity::memory_bytes(*enc.encoder, options(0)) + uint64_t(max_offset_ + 1) * 8 * 4;
+    return (Similarity::memory_bytes(*enc.encoder, options(0)) +
+            (CheckedSize(max_offset_) + 1) * 8 * 4)
+        .saturated();
   }
 
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {

@@ -10,6 +10,7 @@
 #include <span>
 #include <stdexcept>
 
+#include "encoders/checked_size.h"
 #include "harness/kernels/reference.h"
 
 namespace posbench::kernels {
@@ -180,7 +181,7 @@ AdditiveTable<T>::AdditiveTable(const Encoder& enc, int64_t seq, int64_t dim)
 
 template <class T>
 uint64_t AdditiveTable<T>::scratch_bytes(const Encoder& enc, int64_t seq, int64_t dim) {
-  return additive_closed_form(enc, seq, dim) ? 0 : uint64_t(seq) * uint64_t(dim) * 8;
+  return additive_closed_form(enc, seq, dim) ? 0 : (CheckedSize(seq) * dim * 8).saturated();
 }
 
 template <class T>
@@ -243,7 +244,7 @@ uint64_t RotaryTable<T>::scratch_bytes(const Encoder& enc, int64_t seq, int64_t 
   if (rotary_closed_form(enc, seq, head_dim, RotaryContext{Role::query, seq}) &&
       rotary_closed_form(enc, seq, head_dim, RotaryContext{Role::key, seq}))
     return 0;
-  return uint64_t(seq) * uint64_t(enc.rotary_dims(head_dim) / 2) * 2 * 8;
+  return (CheckedSize(seq) * (enc.rotary_dims(head_dim) / 2) * 2 * 8).saturated();
 }
 
 template <class T>
@@ -324,8 +325,8 @@ void axpy(Impl impl, int threads, T* dst, const T* x, const T* y, int64_t n, T s
 namespace {
 constexpr uint64_t kBiasBlockBytes = uint64_t(8) << 20;  // float64 scratch per thread
 int64_t bias_block_rows(int64_t n, int64_t heads) {
-  const int64_t per_row = std::max<int64_t>(1, heads * n * 8);
-  return std::clamp<int64_t>(int64_t(kBiasBlockBytes) / per_row, 1,
+  const uint64_t per_row = std::max<uint64_t>(1, (CheckedSize(heads) * n * 8).saturated());
+  return std::clamp<int64_t>(int64_t(kBiasBlockBytes / per_row), 1,
                              std::max<int64_t>(1, std::min(n, kAttentionBlock)));
 }
 }  // namespace
@@ -361,10 +362,10 @@ BiasOp<T>::BiasOp(const Encoder& enc, int64_t n, int64_t heads, int max_threads)
 
 template <class T>
 uint64_t BiasOp<T>::scratch_bytes(const Encoder& enc, int64_t n, int64_t heads, int max_threads) {
-  uint64_t bytes = uint64_t(std::max(1, max_threads)) * uint64_t(heads) *
-                   uint64_t(bias_block_rows(n, heads)) * uint64_t(n) * 8;
-  if (enc.bias_is_relative()) bytes += uint64_t(heads) * uint64_t(2 * n - 1) * sizeof(T);
-  return bytes;
+  CheckedSize bytes =
+      CheckedSize(std::max(1, max_threads)) * heads * bias_block_rows(n, heads) * n * 8;
+  if (enc.bias_is_relative()) bytes += CheckedSize(heads) * n * 2 * sizeof(T);  // >= 2n - 1 rows
+  return bytes.saturated();
 }
 
 template <class T>
@@ -490,26 +491,28 @@ AttentionOp<T>::AttentionOp(const Encoder* enc, int64_t n, int64_t heads, int64_
 template <class T>
 uint64_t AttentionOp<T>::scratch_bytes(const Encoder* enc, int64_t n, int64_t heads,
                                        int64_t head_dim, int max_threads) {
-  const uint64_t threads = uint64_t(std::max(1, max_threads));
-  const uint64_t elems = uint64_t(n) * uint64_t(heads) * uint64_t(head_dim);
-  uint64_t bytes = threads * uint64_t(kAttentionBlock + 1) * uint64_t(n) * sizeof(T);
-  if (!enc) return bytes;
+  const CheckedSize threads = std::max(1, max_threads);
+  const CheckedSize elems = CheckedSize(n) * heads * head_dim;
+  CheckedSize bytes = threads * (kAttentionBlock + 1) * n * sizeof(T);
+  if (!enc) return bytes.saturated();
   switch (enc->family()) {
-    case Family::additive:
-      bytes += 3 * elems * sizeof(T) + AdditiveTable<T>::scratch_bytes(*enc, n, heads * head_dim);
+    case Family::additive: {
+      const auto dim = (CheckedSize(heads) * head_dim).as_int64();
+      bytes += elems * 3 * sizeof(T) +
+               (dim ? AdditiveTable<T>::scratch_bytes(*enc, n, *dim) : UINT64_MAX);
       break;
+    }
     case Family::rotary:
-      bytes += 2 * elems * sizeof(T) +
-               4 * uint64_t(n) * uint64_t(enc->rotary_dims(head_dim) / 2) * sizeof(T) +
+      bytes += elems * 2 * sizeof(T) +
+               CheckedSize(n) * (enc->rotary_dims(head_dim) / 2) * 4 * sizeof(T) +
                RotaryTable<T>::scratch_bytes(*enc, n, head_dim);
       break;
     case Family::bias:
       bytes += BiasOp<T>::scratch_bytes(*enc, n, heads, max_threads);
-      if (!enc->bias_is_relative())
-        bytes += threads * uint64_t(heads) * uint64_t(kAttentionBlock) * uint64_t(n) * 8;
+      if (!enc->bias_is_relative()) bytes += threads * heads * kAttentionBlock * n * 8;
       break;
   }
-  return bytes;
+  return bytes.saturated();
 }
 
 template <class T>

@@ -11,7 +11,8 @@
 // which the implementation converts / applies (so every scheme in the registry works).
 //
 // Objects here allocate all their scratch in the constructor (pre-faulted Buffers); run calls
-// never allocate. All sequences are positions 0..seq-1.
+// never allocate. All sequences are positions 0..seq-1. scratch_bytes() counts are computed with
+// overflow checks (encoders/checked_size.h) and are the largest uint64 if they overflow.
 //
 // T is float, double or bfloat16 (storage only, harness/kernels/bfloat16.h: computed in
 // float32, tables from float64 angles, rounded once on store; a `T scale` is then +-1, exact).

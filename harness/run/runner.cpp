@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <limits>
 #include <memory>
 #include <set>
 #include <utility>
 
 #include "harness/analysis/snapshot.h"
+#include "encoders/checked_size.h"
 #include "harness/run/context.h"
 
 namespace posbench {
@@ -113,6 +115,14 @@ json plan_snapshots(const Plan& plan) {
   return out;
 }
 
+// A byte count of a memory estimate for a message: "1.5 GiB" (with the exact count if `exact`),
+// or what a saturated estimate (CheckedSize::saturated(), the largest uint64) means.
+std::string bytes_text(uint64_t bytes, bool exact = false) {
+  if (bytes == std::numeric_limits<uint64_t>::max())
+    return "more than 2^64 bytes (its byte count overflows 64 bits)";
+  return exact ? fmt::format("{} ({} bytes)", human_bytes(bytes), bytes) : human_bytes(bytes);
+}
+
 }  // namespace
 
 uint64_t scheme_memory_bytes(const Experiment& experiment, const EncoderInstance& enc) {
@@ -122,10 +132,9 @@ uint64_t scheme_memory_bytes(const Experiment& experiment, const EncoderInstance
   probe.encoder = recorder;
   experiment.check(probe);
   // Schemes keep what they allocate per width (drawn tables), so every shape counts.
-  uint64_t total = 0;
-  for (const auto& [dim, heads] : recorder->shapes)
-    total = saturating_sum({total, enc.encoder->memory_bytes(dim, heads)});
-  return total;
+  CheckedSize total = 0;
+  for (const auto& [dim, heads] : recorder->shapes) total += enc.encoder->memory_bytes(dim, heads);
+  return total.saturated();
 }
 
 void check_memory(const Plan& plan, uint64_t limit) {
@@ -134,16 +143,16 @@ void check_memory(const Plan& plan, uint64_t limit) {
     for (const auto& enc : e.encoders) {
       const uint64_t own = e.experiment->memory_bytes(enc);
       const uint64_t scheme = scheme_memory_bytes(*e.experiment, enc);
-      const uint64_t need = saturating_sum({own, scheme});
+      // Each is saturated (the largest uint64 when its count overflowed); so is the sum.
+      const uint64_t need = (CheckedSize(own) + scheme).saturated();
       if (need <= limit) continue;
       const std::string what =
           scheme == 0 ? ""
                       : fmt::format(" (the experiment {}, the scheme's own weights and tables {})",
-                                    human_bytes(own), human_bytes(scheme));
-      problems.push_back(
-          {enc.path, fmt::format("would need {} ({} bytes){}, above the memory limit {}; reduce "
-                                 "the sizes or raise --max-memory",
-                                 human_bytes(need), need, what, human_bytes(limit))});
+                                    bytes_text(own), bytes_text(scheme));
+      problems.push_back({enc.path, fmt::format("would need {}{}, above the memory limit {}; "
+                                                "reduce the sizes or raise --max-memory",
+                                                bytes_text(need, true), what, human_bytes(limit))});
     }
   if (!problems.empty()) throw UserError(problems);
 }

@@ -110,15 +110,6 @@ TEST(RotaryContext, Defaults) {
   EXPECT_EQ(ctx.seq_len, 0);
 }
 
-TEST(MemoryBytes, SaturatingArithmeticNeverWraps) {
-  EXPECT_EQ(saturating_product({3, 5, 7}), 105u);
-  EXPECT_EQ(saturating_product({int64_t(1) << 40, int64_t(1) << 30}), UINT64_MAX);
-  EXPECT_EQ(saturating_product({-4, 5}), 0u);
-  EXPECT_EQ(saturating_sum({UINT64_MAX - 1, 1}), UINT64_MAX);
-  EXPECT_EQ(saturating_sum({UINT64_MAX, 1}), UINT64_MAX);
-  EXPECT_EQ(saturating_sum({2, 3}), 5u);
-}
-
 TEST(MemoryBytes, ASchemeKeepsNothingAndLoadsNothingByDefault) {
   struct Bare final : Encoder {
     Family family() const override { return Family::additive; }

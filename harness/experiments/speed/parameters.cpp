@@ -2,14 +2,25 @@
 
 #include <algorithm>
 
+#include "encoders/checked_size.h"
+
 namespace posbench::speed {
 
 using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kOperations = {"table", "apply", "materialize_bias", "attention"};
-const std::vector<std::string> kImplementations = {"reference", "simd"};
+// Functions, not namespace-scope vectors: param_specs() runs during static initialisation (the
+// registration in speed.cpp), before this file's own globals may be constructed (ASan's
+// initialization-order check found it).
+const std::vector<std::string>& operation_names() {
+  static const std::vector<std::string> names = {"table", "apply", "materialize_bias", "attention"};
+  return names;
+}
+const std::vector<std::string>& implementation_names() {
+  static const std::vector<std::string> names = {"reference", "simd"};
+  return names;
+}
 
 // Names in the order given, each once.
 std::vector<std::string> unique_in_order(const std::vector<std::string>& names) {
@@ -81,21 +92,27 @@ Config config_from(const Params& p) {
   for (int64_t t : p.integers("threads")) c.threads.push_back(int(t));
   std::sort(c.threads.begin(), c.threads.end());
   c.threads.erase(std::unique(c.threads.begin(), c.threads.end()), c.threads.end());
-  // In double: the int64 products themselves overflow for seq above ~3e9.
-  const double limit = double(int64_t(1) << 36);
+  // Every size the plan, the memory model, the workspaces and the kernels compute from a shape is
+  // a small multiple of these two counts, so bounding them here (checked: the products
+  // themselves overflow 64 bits for seq above ~4e9) keeps all of that arithmetic in range.
+  const uint64_t limit = uint64_t(1) << 36;
   for (size_t i = 0; i < c.shapes.size(); ++i) {
     const Shape& s = c.shapes[i];
-    const double seq = double(s.seq), heads = double(s.heads);
-    if (heads * seq * seq > limit || seq * heads * double(s.head_dim) > limit)
+    const CheckedSize logits = CheckedSize(s.heads) * s.seq * s.seq;
+    const CheckedSize embedding = CheckedSize(s.seq) * s.heads * s.head_dim;
+    if (!logits.at_most(limit) || !embedding.at_most(limit))
       throw UserError("shapes[" + std::to_string(i) + "]",
-                      "shape " + s.text() + " is too large (more than 2^36 elements)");
+                      "shape " + s.text() + " is too large: heads * seq * seq = " + logits.text() +
+                          " and seq * heads * head_dim = " + embedding.text() +
+                          ", expected each at most 2^36 = " + std::to_string(limit));
   }
   return c;
 }
 
 std::vector<ParamSpec> param_specs() {
   return {
-      ParamSpec::list_of("operations", ParamSpec::choice("", "", kOperations, ""), kOperations,
+      ParamSpec::list_of("operations", ParamSpec::choice("", "", operation_names(), ""),
+                         operation_names(),
                          "operations to time: table, apply, materialize_bias, attention "
                          "(attention also times the fused variant for bias schemes)")
           .non_empty(),
@@ -118,8 +135,8 @@ std::vector<ParamSpec> param_specs() {
       ParamSpec::choice("dtype", "float32", {"float32", "float64", "bfloat16"},
                         "storage type; bfloat16: stored in bfloat16, computed in float32, "
                         "rounded once (table, apply, materialize_bias; not attention)"),
-      ParamSpec::list_of("implementations", ParamSpec::choice("", "", kImplementations, ""),
-                         kImplementations,
+      ParamSpec::list_of("implementations", ParamSpec::choice("", "", implementation_names(), ""),
+                         implementation_names(),
                          "reference (plain scalar loops) and/or simd (xsimd, runtime "
                          "dispatch)")
           .non_empty(),

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "encoders/checked_size.h"
 #include "harness/kernels/bfloat16.h"
 
 namespace posbench::speed {
@@ -285,37 +286,39 @@ Plan make_plan(const Config& config, const std::vector<EncoderInstance>& encoder
 namespace {
 
 // Bytes alive at once for one group of benchmarks (mirrors workspaces.cpp; Buffer pages are
-// rounded up, hence the slack).
+// rounded up, hence the slack). Checked: config_from bounds the shapes, but the model must not
+// wrap whatever it is given.
 template <class T>
-uint64_t group_bytes(const Config& config, const Encoder* enc, Op op, const Shape& sh) {
+CheckedSize group_bytes(const Config& config, const Encoder* enc, Op op, const Shape& sh) {
   // Slack for what is not a Buffer: Eigen's GEMM packing, position vectors, page rounding.
   const uint64_t s = sizeof(T), slack = uint64_t(16) << 20;
   const int mt = config.max_threads();
-  const uint64_t qkv = uint64_t(sh.seq) * uint64_t(sh.heads) * uint64_t(sh.head_dim);
-  const uint64_t nn = uint64_t(sh.heads) * uint64_t(sh.seq) * uint64_t(sh.seq);
+  const CheckedSize qkv = CheckedSize(sh.seq) * sh.heads * sh.head_dim;
+  const CheckedSize nn = CheckedSize(sh.heads) * sh.seq * sh.seq;
   if (op == Op::attention || op == Op::attention_fused || op == Op::attention_none) {
     if constexpr (std::is_same_v<T, kernels::bfloat16>) {
       return 0;  // not offered (attention_supported)
     } else {
       // q, k, v, out and one comparison output per implementation (AttentionWorkspace).
-      uint64_t b = (4 + config.impls.size()) * qkv * s +
-                   kernels::AttentionOp<T>::scratch_bytes(enc, sh.seq, sh.heads, sh.head_dim, mt);
+      CheckedSize b =
+          qkv * (4 + config.impls.size()) * s +
+          kernels::AttentionOp<T>::scratch_bytes(enc, sh.seq, sh.heads, sh.head_dim, mt);
       if (enc && enc->family() == Family::bias) b += nn * s;
       return b + slack;
     }
   }
   switch (enc->family()) {
     case Family::additive: {
-      const int64_t dim = sh.heads * sh.head_dim;
-      const uint64_t scratch = kernels::AdditiveTable<T>::scratch_bytes(*enc, sh.seq, dim);
+      const int64_t dim = sh.heads * sh.head_dim;  // <= 2^36 (config_from)
+      const CheckedSize scratch = kernels::AdditiveTable<T>::scratch_bytes(*enc, sh.seq, dim);
       if (op == Op::table) return qkv * (s + 8) + scratch + slack;  // + the float64 reference
-      return 2 * qkv * s + scratch + slack;
+      return qkv * 2 * s + scratch + slack;
     }
     case Family::rotary: {
-      const uint64_t c = uint64_t(sh.seq) * uint64_t(enc->rotary_dims(sh.head_dim) / 2);
-      const uint64_t scratch = kernels::RotaryTable<T>::scratch_bytes(*enc, sh.seq, sh.head_dim);
-      if (op == Op::table) return 2 * c * (s + 8) + scratch + slack;
-      return 2 * qkv * s + 8 * c * s + scratch + slack;  // q, k and 8 caches (R and R^-1)
+      const CheckedSize c = CheckedSize(sh.seq) * (enc->rotary_dims(sh.head_dim) / 2);
+      const CheckedSize scratch = kernels::RotaryTable<T>::scratch_bytes(*enc, sh.seq, sh.head_dim);
+      if (op == Op::table) return c * 2 * (s + 8) + scratch + slack;
+      return qkv * 2 * s + c * 8 * s + scratch + slack;  // q, k and 8 caches (R and R^-1)
     }
     case Family::bias:
       return nn * s + kernels::BiasOp<T>::scratch_bytes(*enc, sh.seq, sh.heads, mt) + slack;
@@ -330,12 +333,13 @@ uint64_t peak_bytes(const Config& config, const EncoderInstance* enc) {
   uint64_t peak = config.probe_bytes;
   for (const Shape& sh : config.shapes) {
     if (config.attention_baseline && config.wants("attention"))
-      peak = std::max(peak, group_bytes<T>(config, nullptr, Op::attention_none, sh));
+      peak = std::max(peak, group_bytes<T>(config, nullptr, Op::attention_none, sh).saturated());
     if (!enc) continue;
     for (Op op : ops_for(config, enc->family)) {  // the group's buffers + the probe next to it
       const uint64_t ws = cost_of(op, enc->encoder.get(), sh, sizeof(T)).working_set;
-      peak = std::max(
-          peak, group_bytes<T>(config, enc->encoder.get(), op, sh) + (ws > 0 ? probe_size(ws) : 0));
+      const CheckedSize group =
+          group_bytes<T>(config, enc->encoder.get(), op, sh) + (ws > 0 ? probe_size(ws) : 0);
+      peak = std::max(peak, group.saturated());
     }
   }
   return peak;

@@ -98,7 +98,7 @@ std::vector<Op> ops_for(const Config& config, Family family);
 std::vector<std::string> not_applicable(const Config& config, Family family);
 
 // Peak bytes of the largest group (with its probe) of `enc`, or of the reference probe and the
-// attention baseline for enc == nullptr.
+// attention baseline for enc == nullptr; the largest uint64 if the count overflows 64 bits.
 template <class T>
 uint64_t peak_bytes(const Config& config, const EncoderInstance* enc);
 

@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/test_util.h"
@@ -107,6 +109,12 @@ TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
        experiment_with(R"([{"name": "rope"}])"),
        "run bad.json --threads abc",
        {"got 'abc', expected a whole number"}},
+      // Printed DBL_MAX's 309 digits as the range (CLI11's own range check).
+      {"apply offset negative",
+       "",
+       "apply rope --input in.npy --output out.npy --offset -1",
+       {"--offset", "got '-1', expected a whole number from 0 to 9223372036854775807"},
+       {"179769313486231570"}},
       {"null inside a shape",
        R"({"experiments": [{"type": "speed", "shapes": [{"seq": 4,
            "dim": null}], "encoders": [{"name": "alibi"}]}]})",
@@ -128,6 +136,19 @@ TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
            "encoders": [{"name": "alibi"}]}]})",
        "--max-memory 100000000G validate bad.json",
        {"experiments[0].shapes[0]: shape"}},
+      {"shape whose heads * seq * seq overflows int64 but not uint64, in run",
+       R"({"experiments": [{"type": "speed",
+           "shapes": [{"seq": 3037000500, "heads": 1, "head_dim": 1}],
+           "encoders": [{"name": "alibi"}]}]})",
+       "--max-memory 100000000G run bad.json -o out.json",
+       {"experiments[0].shapes[0]: shape 3037000500x1x1 is too large",
+        "heads * seq * seq = 9223372037000250000", "at most 2^36"}},
+      {"shape whose heads * seq * seq overflows 64 bits through heads",
+       R"({"experiments": [{"type": "speed",
+           "shapes": [{"seq": 65536, "heads": 1099511627776, "head_dim": 1}],
+           "encoders": [{"name": "rope"}]}]})",
+       "validate bad.json",
+       {"experiments[0].shapes[0]: shape", "heads * seq * seq = more than 2^64"}},
       {"output names a directory",
        experiment_with(R"([{"name": "rope"}])"),
        "run bad.json -o nd/",
@@ -140,6 +161,12 @@ TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
        experiment_with(R"([{"name": "rope"}])"),
        "--max-memory 0.5 validate bad.json",
        {"--max-memory: got '0.5'"}},
+      // 9e9 GiB is above 2^63 bytes: a limit the guard could accept estimates up to would no
+      // longer bound the int64 counts allocated after it.
+      {"max-memory of 2^63 bytes or more",
+       experiment_with(R"([{"name": "rope"}])"),
+       "--max-memory 9000000000G validate bad.json",
+       {"--max-memory: got '9000000000G'", "below 2^63 bytes"}},
       // Found by fuzzing: text that is not UTF-8 made the message itself throw (exit 1).
       {"role that is not UTF-8",
        "",
@@ -180,25 +207,30 @@ TEST_F(BadInput, ApplyOutputInsideAFileIsRefusedBeforeReadingInput) {
 
 TEST_F(BadInput, InterruptedRunLeavesNothingAndSaysSo) {
   // A quick speed experiment (which has a side file, Google Benchmark's JSON) and then a slow
-  // one, interrupted with SIGINT after 3 s: the speed experiment has usually finished by then,
-  // and its side file must not exist, nor any results or temporary file.
+  // one, interrupted with SIGINT (Ctrl-C) or SIGTERM (kill) after 3 s: the speed experiment has
+  // usually finished by then, and its side file must not exist, nor any results or temporary
+  // file.
   write("slow.json", R"({"experiments": [
       {"type": "speed", "operations": ["table"], "shapes": [{"seq": 8, "dim": 8}],
        "min_time": 0.001, "repetitions": 1, "probe_mib": 1, "encoders": [{"name": "rope"}]},
       {"type": "offset_linearity", "dim": 256, "positions": 8192, "offsets": [1, 2, 3, 4, 5, 6],
        "encoders": [{"name": "sinusoidal"}, {"name": "rope"}, {"name": "xpos"}]}]})");
   const fs::path err = work().parent_path() / "interrupted.err";
-  // posbench installs its own handler, so the SIGINT a non-interactive shell ignores for
-  // background jobs still reaches it.
-  const std::string cmd = "cd " + test::quoted(work()) + " && { " + test::quoted(POSBENCH_BINARY) +
-                          " run slow.json -o out/r.json 2>" + test::quoted(err) +
-                          " & pid=$!; sleep 3; kill -INT $pid; wait $pid; }";
-  const int status = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130) << test::read_file(err);  // 128 + SIGINT
-  EXPECT_TRUE(has(test::read_file(err), "interrupted; no results were written"))
-      << test::read_file(err);
-  EXPECT_EQ(files(), std::vector<std::string>{"slow.json"});
+  for (const auto& [name, number] : {std::pair{"INT", SIGINT}, std::pair{"TERM", SIGTERM}}) {
+    SCOPED_TRACE(name);
+    // posbench installs its own handler, so the SIGINT a non-interactive shell ignores for
+    // background jobs still reaches it.
+    const std::string cmd = "cd " + test::quoted(work()) + " && { " +
+                            test::quoted(POSBENCH_BINARY) + " run slow.json -o out/r.json 2>" +
+                            test::quoted(err) + " & pid=$!; sleep 3; kill -" + name +
+                            " $pid; wait $pid; }";
+    const int status = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 128 + number) << test::read_file(err);  // as a shell reports
+    EXPECT_TRUE(has(test::read_file(err), "interrupted; no results were written"))
+        << test::read_file(err);
+    EXPECT_EQ(files(), std::vector<std::string>{"slow.json"});
+  }
 }
 
 }  // namespace

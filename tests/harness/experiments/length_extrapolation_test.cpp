@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <numbers>
 #include <string>
@@ -256,6 +257,28 @@ TEST(LengthExtrapolation, IdenticalForAnyThreadCount) {
       expect_same_values_for_1_and_2_omp_threads("length_extrapolation", p, spec, 7);
     }
   }
+}
+
+TEST(LengthExtrapolation, MemoryModelSaturatesInsteadOfWrapping) {
+  // 3 * 2^20 distinct eval lengths up to 2^24 sum to about 4.8e13 positions; their float64
+  // tables at dim 65536 would be about 2.5e19 bytes, more than 2^64. The model must say so (the
+  // largest uint64, which the memory guard refuses), not wrap to a number the guard accepts.
+  const int64_t top = int64_t(1) << 24, count = int64_t(3) << 20;
+  json lengths = json::array();
+  for (int64_t n = top - count + 1; n <= top; ++n) lengths.push_back(n);
+  const auto huge =
+      make_experiment("length_extrapolation", {{"dim", 65536}, {"eval_lengths", lengths}});
+  for (const char* scheme : {"sinusoidal", "rope"})
+    EXPECT_EQ(huge->memory_bytes(make_encoder({{"name", scheme}})),
+              std::numeric_limits<uint64_t>::max())
+        << scheme;
+  // A count that fits is exact: bias tables of every length, [sum of lengths, heads] float64.
+  const auto small = make_experiment(
+      "length_extrapolation",
+      {{"heads", 2}, {"samples", 1}, {"train_length", 64}, {"eval_lengths", {64, 128}}});
+  const uint64_t bias = small->memory_bytes(make_encoder({{"name", "alibi"}}));
+  EXPECT_GE(bias, uint64_t(64 + 128) * 2 * 8);
+  EXPECT_LT(bias, uint64_t(1) << 30);
 }
 
 // Problems of a config with one length_extrapolation experiment (and rope) given `params`.

@@ -74,6 +74,12 @@ TEST(RunContext, BuildFacts) {
   // Captured when the binary was built: only that it is there, not what it says.
   EXPECT_FALSE(c.at("git_describe").get<std::string>().empty());
 
+  // A sanitizer build (POSBENCH_SANITIZE) says so in its recorded flags: its timings are not
+  // those of a normal build.
+  EXPECT_EQ(flags.find("-fsanitize=address,undefined") != std::string::npos,
+            cmake_cache("POSBENCH_SANITIZE") == "ON")
+      << flags;
+
   const std::string build_type = cmake_cache("CMAKE_BUILD_TYPE");
   if (build_type.empty()) GTEST_SKIP() << "no CMAKE_BUILD_TYPE in " << POSBENCH_BUILD_DIR;
   EXPECT_EQ(c.at("build_type"), build_type);

@@ -114,6 +114,19 @@ TEST(CheckMemory, RefusesAboveTheLimitNamingEncoderBytesAndOption) {
   }
 }
 
+TEST(CheckMemory, ACountThatOverflowedIsCalledSoNotSixteenExbibytes) {
+  // Memory models return the largest uint64 for a byte count that overflows 64 bits.
+  const Plan plan = fixed_plan({std::numeric_limits<uint64_t>::max()});
+  try {
+    check_memory(plan, uint64_t(1) << 62);
+    ADD_FAILURE() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.path(), "experiments[0].encoders[0]");
+    EXPECT_TRUE(test::has(e.message(), "more than 2^64 bytes")) << e.message();
+    EXPECT_FALSE(test::has(e.message(), "18446744073709551615")) << e.message();
+  }
+}
+
 TEST(CheckMemory, AcceptsExactlyAtTheLimit) {
   const Plan plan = fixed_plan({1000, 5000, 3000});
   EXPECT_NO_THROW(check_memory(plan, 5000));
