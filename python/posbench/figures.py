@@ -351,7 +351,60 @@ def fmt_ratio(r):
     return "?" if r is None else f"{100 * r:.1f}%"
 
 
+def embedding_interference_figures(index, experiment):
+    """The seed's picture per scheme (e_w + PE(t) over a sentence: its first two raw components
+    and its first two principal components, coloured by position) and one stacked bar per
+    scheme of the logit-variance shares, besides the generic curves."""
+    out = generic_figures(index, experiment)
+    kind = experiment["type"]
+    for enc in experiment.get("encoders", []):
+        pic = (enc.get("extra") or {}).get("seed_picture")
+        if not pic:
+            continue
+        fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.2), layout="constrained")
+        pos = as_float(pic["positions"])
+        panels = [(pic["raw"]["component_0"], pic["raw"]["component_1"], "component 0",
+                   "component 1", "first two components (the seed's figure)"),
+                  (pic["principal"]["pc_1"], pic["principal"]["pc_2"], "PC 1", "PC 2",
+                   "first two principal components")]
+        for ax, (x, y, xl, yl, title) in zip(axes, panels):
+            sc = ax.scatter(as_float(x), as_float(y), c=pos, cmap="viridis", s=12)
+            ax.set_xlabel(xl)
+            ax.set_ylabel(yl)
+            ax.set_title(title, fontsize=9)
+            ax.grid(True, alpha=0.3)
+        fig.colorbar(sc, ax=axes, label="position")
+        fig.suptitle(f"{kind}: {enc['label']}: {pic.get('vector', 'x_t')} by position",
+                     fontsize=10)
+        out.append(Figure(figure_name(index, kind, enc["label"], "seed_picture"), fig, index,
+                          f"{enc['label']}: {pic.get('vector', 'x_t')} over a sentence, "
+                          "coloured by position"))
+    bars = [(enc["label"], enc["extra"]["logit_variance_shares"])
+            for enc in experiment.get("encoders", [])
+            if (enc.get("extra") or {}).get("logit_variance_shares")]
+    if bars:
+        fig, ax = new_axes(f"{kind}: share of the logit variance by term")
+        terms = list(dict.fromkeys(t for _, b in bars for t in b["terms"]))
+        colours = {t: plt.cm.tab10(i % 10) for i, t in enumerate(terms)}
+        drawn = set()
+        for i, (label, b) in enumerate(bars):
+            bottom = 0.0
+            for term, share in zip(b["terms"], b["shares"]):
+                value = 0.0 if share is None else float(share)
+                ax.bar(i, value, bottom=bottom, color=colours[term],
+                       label=None if term in drawn else term)
+                drawn.add(term)
+                bottom += value
+        ax.set_xticks(range(len(bars)), [label for label, _ in bars], rotation=30, ha="right")
+        ax.set_ylabel(axis_label("share of Var(logit)", "1"))
+        ax.legend(fontsize=7)
+        out.append(Figure(figure_name(index, kind, "all", "logit_variance_shares"), fig, index,
+                          "share of the logit variance per term, one bar per scheme"))
+    return out
+
+
 BUILDERS = {
+    "embedding_interference": embedding_interference_figures,
     "long_term_decay": long_term_decay_figures,
     "length_extrapolation": length_extrapolation_figures,
     "speed": speed_figures,

@@ -220,3 +220,43 @@ def test_format_errors():
     with pytest.raises(P.UsageError, match="--format: got 'png,gif'"):
         P.parse_formats("png,gif")
     assert P.parse_formats("svg, png,svg") == ["svg", "png"]
+
+
+INTERFERENCE = {
+    "type": "embedding_interference", "params": {},
+    "encoders": [
+        {**encoder("sinusoidal", []),
+         "extra": {"seed_picture": {"vector": "e_w + PE(t)", "positions": [0, 1, 2],
+                                    "tokens": [5, 9, 2],
+                                    "raw": {"component_0": [0.1, 0.2, 0.3],
+                                            "component_1": [1.0, 0.5, -0.5]},
+                                    "principal": {"pc_1": [-1.0, 0.0, 1.0],
+                                                  "pc_2": [0.2, -0.4, 0.2],
+                                                  "explained_variance_ratio": [0.7, 0.2]}},
+                   "logit_variance_shares": {"terms": ["content-content", "content-position",
+                                                       "position-content",
+                                                       "position-position"],
+                                             "shares": [0.1, 0.2, 0.3, 0.4]}}},
+        {**encoder("alibi", [], family="bias"),
+         "extra": {"seed_picture": None,
+                   "logit_variance_shares": {"terms": ["content", "position (bias)"],
+                                             "shares": [0.25, 0.75]}}},
+    ]}
+
+
+def test_embedding_interference_seed_picture_and_stacked_shares():
+    figs = by_name(F.figures(document([INTERFERENCE])))
+    pic = figs["00-embedding_interference-sinusoidal-seed_picture"].figure
+    raw, principal = pic.axes[0], pic.axes[1]
+    np.testing.assert_array_equal(raw.collections[0].get_offsets(),
+                                  [[0.1, 1.0], [0.2, 0.5], [0.3, -0.5]])
+    np.testing.assert_array_equal(principal.collections[0].get_offsets(),
+                                  [[-1.0, 0.2], [0.0, -0.4], [1.0, 0.2]])
+    np.testing.assert_array_equal(raw.collections[0].get_array(), [0, 1, 2])  # colour = position
+    assert "00-embedding_interference-alibi-seed_picture" not in figs  # bias: no picture
+    ax = figs["00-embedding_interference-all-logit_variance_shares"].figure.axes[0]
+    # one segment per term, stacked: bottoms are the running sums of the shares
+    rects = [(r.get_x() + r.get_width() / 2, r.get_y(), r.get_height()) for r in ax.patches]
+    np.testing.assert_allclose(rects, [(0, 0.0, 0.1), (0, 0.1, 0.2), (0, 0.3, 0.3),
+                                       (0, 0.6, 0.4), (1, 0.0, 0.25), (1, 0.25, 0.75)])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["sinusoidal", "alibi"]
