@@ -51,12 +51,11 @@ static ContentModel::Kind kind_of(const std::string& name) {
   return ContentModel::Kind::independent;
 }
 
-ContentModel::ContentModel(Kind kind, int64_t dim) : kind_(kind), dim_(dim) {}
+ContentModel::ContentModel(Kind kind, int64_t /*dim*/) : kind_(kind) {}
 
 ContentModel::ContentModel(const Params& params, int64_t dim)
     : kind_(params.has("content") ? kind_of(params.object("content").string("model"))
-                                  : Kind::independent),
-      dim_(dim) {
+                                  : Kind::independent) {
   if (kind_ != Kind::file) return;
   path_ = params.object("content").string("path");
   // The header only (shape, dtype, size); the data is read by load().

@@ -73,7 +73,6 @@ class ContentModel {
 
  private:
   Kind kind_;
-  int64_t dim_ = 0;
   std::string path_;
   NpyHeader header_;
   int64_t file_pairs_ = 0;

@@ -673,6 +673,7 @@ const ExperimentRegistration kRegistration{{
     .description = "x = e_w + PE(p): can content and position be told apart after the sum? "
                    "position/token recoverability, norm ratio, subspace overlap, TUPE logit terms",
     .params = embedding_interference_params(),
+    .metrics = ii::metric_specs(),
     .factory = [](const Params& p) { return std::make_unique<EmbeddingInterference>(p); },
 }};
 

@@ -169,31 +169,58 @@ RowMatrix first_two_principal_components(const RowMatrix& X, double explained[2]
   return out;
 }
 
-const std::vector<std::pair<std::string, std::string>>& metric_names_and_units() {
-  static const std::vector<std::pair<std::string, std::string>> m = {
-      {"position_nearest_pe_accuracy", "1"},
-      {"position_chance_accuracy", "1"},
-      {"position_ridge_r2_unseen_tokens", "1"},
-      {"position_ridge_r2_train", "1"},
-      {"position_ridge_rmse_unseen_tokens", "positions"},
-      {"token_accuracy_with_position", "1"},
-      {"token_accuracy_without_position", "1"},
-      {"token_chance_accuracy", "1"},
-      {"norm_ratio_mean", "1"},
-      {"norm_ratio_min", "1"},
-      {"norm_ratio_max", "1"},
-      {"norm_ratio_cv", "1"},
-      {"mean_embedding_norm", "1"},
-      {"subspace_overlap", "1"},
-      {"subspace_overlap_chance", "1"},
-      {"max_principal_cosine", "1"},
-      {"logit_share_content_content", "1"},
-      {"logit_share_content_position", "1"},
-      {"logit_share_position_content", "1"},
-      {"logit_share_position_position", "1"},
-      {"logit_share_position_given_content", "1"},
-      {"logit_share_position_bias", "1"},
+const std::vector<MetricSpec>& metric_specs() {
+  // x = e_w + PE(p) for additive schemes; "tokens" are rows of E, "positions" rows of PE.
+  static const std::vector<MetricSpec> m = {
+      {"position_nearest_pe_accuracy", "1",
+       "fraction of (token, p) whose x is nearest (L2) to PE(p) among all PE rows",
+       "nope: chance (1/positions); sinusoidal with E = 0: 1"},
+      {"position_chance_accuracy", "1", "1 / positions: what guessing scores", ""},
+      {"position_ridge_r2_unseen_tokens", "1",
+       "R^2 of a ridge probe x -> p fit on even tokens, scored on the unseen odd tokens", ""},
+      {"position_ridge_r2_train", "1", "the same probe's R^2 on the tokens it was fit on", ""},
+      {"position_ridge_rmse_unseen_tokens", "positions",
+       "root-mean-square error of that probe's p on the unseen tokens", ""},
+      {"token_accuracy_with_position", "1",
+       "fraction of (token, p) whose x is nearest (cosine) to its own e_w among all rows of E",
+       "nope: 1"},
+      {"token_accuracy_without_position", "1", "the same decoding from e_w alone (no PE)",
+       "1 unless two embeddings coincide"},
+      {"token_chance_accuracy", "1", "1 / vocab: what guessing scores", ""},
+      {"norm_ratio_mean", "1", "mean over p of |PE(p)| / mean |e_w|",
+       "sinusoidal: sqrt(dim/2) / mean |e_w|"},
+      {"norm_ratio_min", "1", "smallest |PE(p)| / mean |e_w| over p", ""},
+      {"norm_ratio_max", "1", "largest |PE(p)| / mean |e_w| over p", ""},
+      {"norm_ratio_cv", "1", "coefficient of variation of |PE(p)| over p", "sinusoidal: 0"},
+      {"mean_embedding_norm", "1", "mean |e_w| over the vocabulary", ""},
+      {"subspace_overlap", "1",
+       "mean cos^2 of the principal angles between PE's and E's top principal subspaces",
+       "random subspaces: subspace_overlap_chance"},
+      {"subspace_overlap_chance", "1", "k / dim: the overlap of random k-dimensional subspaces",
+       ""},
+      {"max_principal_cosine", "1", "cosine of the smallest principal angle", ""},
+      {"logit_share_content_content", "1",
+       "Cov(e_i Wq Wk^T e_j, logit) / Var(logit) (TUPE's content-content term)", "nope: 1"},
+      {"logit_share_content_position", "1", "the same share of e_i Wq Wk^T p_j", "nope: 0"},
+      {"logit_share_position_content", "1", "the same share of p_i Wq Wk^T e_j", "nope: 0"},
+      {"logit_share_position_position", "1", "the same share of p_i Wq Wk^T p_j; the four sum to 1",
+       "nope: 0"},
+      {"logit_share_position_given_content", "1",
+       "share of Var(logit) that position explains with the content pair fixed (law of total "
+       "variance)",
+       "nope: 0"},
+      {"logit_share_position_bias", "1",
+       "bias schemes: Cov(b_h(i, j), logit) / Var(logit), mean over heads", ""},
   };
+  return m;
+}
+
+const std::vector<std::pair<std::string, std::string>>& metric_names_and_units() {
+  static const std::vector<std::pair<std::string, std::string>> m = [] {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const MetricSpec& spec : metric_specs()) out.emplace_back(spec.name, spec.unit);
+    return out;
+  }();
   return m;
 }
 

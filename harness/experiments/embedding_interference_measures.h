@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "encoders/experiment.h"
 
 #include "harness/analysis/position_features.h"
 
@@ -69,6 +70,8 @@ double within_row_variance_share(const RowMatrix& s);
 RowMatrix first_two_principal_components(const RowMatrix& X, double explained[2]);
 
 // The experiment's metrics {name, unit}, in the order every outcome lists them.
+// Every metric the experiment reports, with its unit, meaning and closed-form values.
+const std::vector<MetricSpec>& metric_specs();
 const std::vector<std::pair<std::string, std::string>>& metric_names_and_units();
 
 // Per family, the metrics that mean nothing for it (null in the results) and why

@@ -50,7 +50,7 @@ endforeach()
 # does not provide) and no helper private to the built-in schemes.
 file(GLOB_RECURSE installed_headers RELATIVE "${prefix}/include/posbench" "${prefix}/include/posbench/*")
 list(SORT installed_headers)
-set(sdk_headers encoders/encoder.h encoders/error.h encoders/experiment.h encoders/files.h
+set(sdk_headers encoders/checked_size.h encoders/encoder.h encoders/error.h encoders/experiment.h encoders/files.h
     encoders/npy.h encoders/params.h encoders/registry.h encoders/rng.h)
 expect_equal("installed headers" "${installed_headers}" "${sdk_headers}")
 

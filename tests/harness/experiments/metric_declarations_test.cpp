@@ -75,6 +75,8 @@ const std::vector<std::pair<std::string, json>> kSmallRuns = {
     {"position_probe", {{"train_length", 32}, {"dim", 16}, {"samples", 2}}},
     {"resolution", {{"positions", 32}, {"dim", 16}}},
     {"precision", {{"samples", 2}, {"dim", 16}, {"max_position", 1000}}},
+    {"embedding_interference",
+     {{"positions", 16}, {"dim", 16}, {"samples", 8}, {"vocab", 64}, {"sentence_length", 8}}},
 };
 
 TEST(MetricDeclarations, EveryReportedMetricIsDeclaredWithItsUnit) {
