@@ -12,8 +12,8 @@
 #include <limits>
 
 #include "harness/cli/apply_command.h"
-#include "harness/experiments/speed/reliability.h"
 #include "harness/cli/plot_command.h"
+#include "harness/experiments/speed/reliability.h"
 #include "harness/report/console.h"
 #include "harness/report/json.h"
 #include "harness/run/config.h"

@@ -5,14 +5,14 @@
 #include <fmt/format.h>
 #include <chrono>
 #include <cmath>
-#include <map>
 #include <limits>
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
 
-#include "harness/analysis/snapshot.h"
 #include "encoders/checked_size.h"
+#include "harness/analysis/snapshot.h"
 #include "harness/run/context.h"
 
 namespace posbench {
