@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -77,5 +78,29 @@ void for_each_dot_block(const RowMatrix& A, const RowMatrix& B, int64_t block_ro
 }
 
 float round_to_bfloat16(float x) { return kernels::to_float(kernels::to_bfloat16(x)); }
+
+RidgeFit ridge_fit(const RowMatrix& X, const Eigen::VectorXd& y, double ridge) {
+  const int64_t d = X.cols();
+  const Eigen::RowVectorXd xbar = X.colwise().mean();
+  const double ybar = y.mean();
+  const Eigen::MatrixXd Xc = X.rowwise() - xbar;
+  Eigen::MatrixXd G = Xc.transpose() * Xc;  // [d, d]
+  double lambda = ridge * G.trace() / double(d);
+  if (!(lambda > 0)) lambda = ridge;
+  G.diagonal().array() += lambda;
+  const Eigen::VectorXd rhs = Xc.transpose() * (y.array() - ybar).matrix();
+  RidgeFit fit;
+  fit.w = G.ldlt().solve(rhs);
+  fit.b = ybar - xbar.dot(fit.w);
+  return fit;
+}
+
+void r2_and_rmse(const Eigen::VectorXd& pred, const Eigen::VectorXd& y, double& r2, double& rmse) {
+  const double ss_res = (y - pred).squaredNorm();
+  const double ss_tot = (y.array() - y.mean()).matrix().squaredNorm();
+  // Constant targets: R^2 is undefined (NaN), not -inf.
+  r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : std::numeric_limits<double>::quiet_NaN();
+  rmse = std::sqrt(ss_res / double(y.size()));
+}
 
 }  // namespace posbench

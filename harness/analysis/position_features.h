@@ -50,6 +50,20 @@ RowMatrix bias_rows(const Encoder& enc, std::span<const int64_t> q_positions,
 void for_each_dot_block(const RowMatrix& A, const RowMatrix& B, int64_t block_rows,
                         const std::function<void(int64_t, const RowMatrix&)>& f);
 
+// A ridge probe y ~ X w + b fit on centred features with lambda = ridge * trace(Xc^T Xc) / d
+// (ridge itself when the features are constant: any lambda > 0 then gives w = 0). Used by
+// position_probe and embedding_interference. Sequential: inside an OpenMP region the numbers do
+// not depend on the thread count.
+struct RidgeFit {
+  Eigen::VectorXd w;  // [d]
+  double b = 0;
+  Eigen::VectorXd predict(const RowMatrix& X) const { return (X * w).array() + b; }
+};
+RidgeFit ridge_fit(const RowMatrix& X, const Eigen::VectorXd& y, double ridge);
+
+// R^2 (NaN for constant targets) and RMSE of predictions `pred` against targets y.
+void r2_and_rmse(const Eigen::VectorXd& pred, const Eigen::VectorXd& y, double& r2, double& rmse);
+
 // Round-to-nearest-even float32 -> bfloat16 (keep the top 16 bits), returned as float32.
 // NaN stays NaN.
 float round_to_bfloat16(float x);

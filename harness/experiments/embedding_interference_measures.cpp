@@ -41,13 +41,6 @@ double tie_shared_accuracy(int64_t queries, int64_t keys, const std::vector<int6
   return queries > 0 ? sum / double(queries) : kNaN;
 }
 
-void score(const Eigen::VectorXd& pred, const Eigen::VectorXd& y, double& r2, double& rmse) {
-  const double ss_res = (y - pred).squaredNorm();
-  const double ss_tot = (y.array() - y.mean()).matrix().squaredNorm();
-  r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : kNaN;
-  rmse = std::sqrt(ss_res / double(y.size()));
-}
-
 }  // namespace
 
 double nearest_l2_accuracy(const RowMatrix& queries, const RowMatrix& keys,
@@ -78,20 +71,10 @@ double nearest_cosine_accuracy(const RowMatrix& queries, const RowMatrix& keys,
 
 RidgeScore ridge_fit_score(const RowMatrix& Xtr, const Eigen::VectorXd& ytr, const RowMatrix& Xte,
                            const Eigen::VectorXd& yte, double ridge) {
-  const int64_t d = Xtr.cols();
-  const Eigen::RowVectorXd xbar = Xtr.colwise().mean();
-  const double ybar = ytr.mean();
-  const Eigen::MatrixXd Xc = Xtr.rowwise() - xbar;
-  Eigen::MatrixXd G = Xc.transpose() * Xc;  // [d, d]
-  double lambda = ridge * G.trace() / double(d);
-  if (!(lambda > 0)) lambda = ridge;  // constant features: any lambda > 0 gives w = 0
-  G.diagonal().array() += lambda;
-  const Eigen::VectorXd rhs = Xc.transpose() * (ytr.array() - ybar).matrix();
-  const Eigen::VectorXd w = G.ldlt().solve(rhs);
-  const double b = ybar - xbar.dot(w);
+  const RidgeFit fit = ridge_fit(Xtr, ytr, ridge);
   RidgeScore r;
-  score((Xtr * w).array() + b, ytr, r.r2_train, r.rmse_train);
-  score((Xte * w).array() + b, yte, r.r2_test, r.rmse_test);
+  r2_and_rmse(fit.predict(Xtr), ytr, r.r2_train, r.rmse_train);
+  r2_and_rmse(fit.predict(Xte), yte, r.r2_test, r.rmse_test);
   return r;
 }
 

@@ -42,38 +42,19 @@ struct FitResult {
   std::vector<double> predictions;  // [0, L) then [L, 2L) when available
 };
 
-// R^2 and RMSE of predictions `pred` against targets y.
-void score(const Eigen::VectorXd& pred, const Eigen::VectorXd& y, double& r2, double& rmse) {
-  const double ss_res = (y - pred).squaredNorm();
-  const double ss_tot = (y.array() - y.mean()).matrix().squaredNorm();
-  r2 = 1.0 - ss_res / ss_tot;
-  rmse = std::sqrt(ss_res / double(y.size()));
-}
-
 // Ridge fit on (Xtr, ytr), scored on the training range and on (Xho, yho) if Xho has rows.
 // Must run inside an OpenMP parallel region (see for_each_dot_block): Eigen's products are then
 // sequential and the numbers do not depend on the thread count.
 FitResult ridge_probe(const RowMatrix& Xtr, const Eigen::VectorXd& ytr, const RowMatrix& Xho,
                       const Eigen::VectorXd& yho, double ridge) {
-  const int64_t d = Xtr.cols();
-  const Eigen::RowVectorXd xbar = Xtr.colwise().mean();
-  const double ybar = ytr.mean();
-  const Eigen::MatrixXd Xc = Xtr.rowwise() - xbar;
-  Eigen::MatrixXd G = Xc.transpose() * Xc;
-  double lambda = ridge * G.trace() / double(d);
-  if (!(lambda > 0)) lambda = ridge;  // constant features: any positive lambda gives w = 0
-  G.diagonal().array() += lambda;
-  const Eigen::VectorXd rhs = Xc.transpose() * (ytr.array() - ybar).matrix();
-  const Eigen::VectorXd w = G.ldlt().solve(rhs);
-  const double b = ybar - xbar.dot(w);
-
+  const RidgeFit fit = ridge_fit(Xtr, ytr, ridge);
   FitResult r;
-  const Eigen::VectorXd ptr = (Xtr * w).array() + b;
-  score(ptr, ytr, r.r2_train, r.rmse_train);
+  const Eigen::VectorXd ptr = fit.predict(Xtr);
+  r2_and_rmse(ptr, ytr, r.r2_train, r.rmse_train);
   r.predictions.assign(ptr.data(), ptr.data() + ptr.size());
   if (Xho.rows() > 0) {
-    const Eigen::VectorXd pho = (Xho * w).array() + b;
-    score(pho, yho, r.r2_heldout, r.rmse_heldout);
+    const Eigen::VectorXd pho = fit.predict(Xho);
+    r2_and_rmse(pho, yho, r.r2_heldout, r.rmse_heldout);
     r.predictions.insert(r.predictions.end(), pho.data(), pho.data() + pho.size());
   }
   return r;
