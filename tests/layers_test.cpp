@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kLayers = {
     "encoders/",    "harness/kernels/", "harness/analysis/", "harness/experiments/",
-    "harness/run/", "harness/report/",  "harness/cli/",         "harness/python/"};
+    "harness/run/", "harness/report/",  "harness/cli/",      "harness/python/"};
 
 // The headers `cmake --install` puts in include/posbench/encoders: CMake's
 // POSBENCH_SDK_HEADERS, passed in as "encoder.h,error.h,...".
@@ -120,8 +120,8 @@ TEST(Layers, CheckerCatchesAnUpwardInclude) {
   // The Python module is the top layer: it may include the CLI's headers, nothing includes it.
   EXPECT_TRUE(check_file("harness/python/module.cpp", "#include \"harness/cli/apply_command.h\"\n")
                   .empty());
-  EXPECT_EQ(
-      check_file("harness/cli/main.cpp", "#include \"harness/python/convert.h\"\n").size(), 1u);
+  EXPECT_EQ(check_file("harness/cli/main.cpp", "#include \"harness/python/convert.h\"\n").size(),
+            1u);
 }
 
 TEST(Layers, NoFileIncludesAHigherLayer) {

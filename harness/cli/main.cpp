@@ -198,7 +198,8 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
   const std::vector<Problem> problems =
       validate_config(read_json_file(file), fs::path(file).parent_path(), max_memory, &plan);
   if (!problems.empty()) {
-    fmt::print(stderr, "{}: {} problem{}\n", file, problems.size(), problems.size() == 1 ? "" : "s");
+    fmt::print(stderr, "{}: {} problem{}\n", file, problems.size(),
+               problems.size() == 1 ? "" : "s");
     for (const auto& p : problems) fmt::print(stderr, "  {}\n", p.str());
     return 2;
   }

@@ -135,8 +135,10 @@ class PyEncoder {
     check_shape(dim, 1, "dim");
     py::array_t<double> out({int64_t(pos.size()), dim});
     double* p = out.mutable_data();
-    py::gil_scoped_release release;
-    serving("positions", [&] { enc().additive_table(pos, dim, p); });
+    {
+      py::gil_scoped_release release;
+      serving("positions", [&] { enc().additive_table(pos, dim, p); });
+    }
     return out;
   }
 
@@ -150,8 +152,10 @@ class PyEncoder {
     const int64_t half = enc().rotary_dims(head_dim) / 2;
     py::array_t<double> c({int64_t(pos.size()), half}), s({int64_t(pos.size()), half});
     double *pc = c.mutable_data(), *ps = s.mutable_data();
-    py::gil_scoped_release release;
-    serving("positions", [&] { enc().rotary_coefficients(pos, head_dim, ctx, pc, ps); });
+    {
+      py::gil_scoped_release release;
+      serving("positions", [&] { enc().rotary_coefficients(pos, head_dim, ctx, pc, ps); });
+    }
     return py::make_tuple(c, s);
   }
 
@@ -163,8 +167,10 @@ class PyEncoder {
     check_shape(0, heads, "heads");
     py::array_t<double> out({heads, int64_t(q.size()), int64_t(k.size())});
     double* p = out.mutable_data();
-    py::gil_scoped_release release;
-    serving("q_positions", [&] { enc().bias(q, k, heads, p); });
+    {
+      py::gil_scoped_release release;
+      serving("q_positions", [&] { enc().bias(q, k, heads, p); });
+    }
     return out;
   }
 
@@ -181,13 +187,15 @@ class PyEncoder {
     const char kind = a.dtype().kind();
     const bool float_dtype = (kind == 'f' && (a.itemsize() == 4 || a.itemsize() == 8) &&
                               a.dtype().attr("isnative").cast<bool>());
-    throw UserError("x", "got " + array_text(a) +
-                             (float_dtype ? " that is not C-contiguous" : "") +
-                             ", expected a C-contiguous float32 or float64 array (used in place, "
-                             "never copied; convert with np.ascontiguousarray(x, dtype=np.float32))");
+    throw UserError("x",
+                    "got " + array_text(a) + (float_dtype ? " that is not C-contiguous" : "") +
+                        ", expected a C-contiguous float32 or float64 array (used in place, "
+                        "never copied; convert with np.ascontiguousarray(x, dtype=np.float32))");
   }
 
-  std::string repr() const { return "posbench.Encoder(" + inst_.params.dump() + ")"; }
+  std::string repr() const {
+    return "posbench.Encoder('" + inst_.name + "', **" + inst_.params.dump() + ")";
+  }
 
  private:
   void require(Family family, const char* method) const {
@@ -212,7 +220,8 @@ class PyEncoder {
   ApplyShape apply_shape(const py::array& x) const {
     std::vector<int64_t> shape(x.shape(), x.shape() + x.ndim());
     const std::string where = "shape " + npy_shape_text(shape);
-    const std::string scheme = std::string(to_string(inst_.family)) + " scheme '" + inst_.name + "'";
+    const std::string scheme =
+        std::string(to_string(inst_.family)) + " scheme '" + inst_.name + "'";
     auto rank = [&](const char* expected) {
       throw UserError("x", where + " has " + count_of(x.ndim(), "dimension") + ", expected " +
                                expected + " for the " + scheme);
@@ -242,26 +251,27 @@ class PyEncoder {
   py::array_t<T, py::array::c_style> result_array(const py::array& x, const py::object& out) const {
     using A = py::array_t<T, py::array::c_style>;
     if (out.is_none()) return A(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
-    const std::string want = "expected a writable C-contiguous array of x's dtype and shape (" +
-                             array_text(x) + ")";
+    const std::string want =
+        "expected a writable C-contiguous array of x's dtype and shape (" + array_text(x) + ")";
     if (!py::isinstance<A>(out))
-      throw UserError("out", "got " +
-                                 (py::isinstance<py::array>(out)
-                                      ? array_text(py::reinterpret_borrow<py::array>(out))
-                                      : "a " + std::string(py::str(py::type::of(out).attr(
-                                                   "__name__")))) +
-                                 ", " + want);
+      throw UserError("out",
+                      "got " +
+                          (py::isinstance<py::array>(out)
+                               ? array_text(py::reinterpret_borrow<py::array>(out))
+                               : "a " + std::string(py::str(py::type::of(out).attr("__name__")))) +
+                          ", " + want);
     A o = py::reinterpret_borrow<A>(out);
     if (!o.writeable() || o.ndim() != x.ndim() ||
         !std::equal(o.shape(), o.shape() + o.ndim(), x.shape()))
       throw UserError("out", "got " + std::string(o.writeable() ? "" : "a read-only array, ") +
                                  array_text(o) + ", " + want);
-    const auto* xb = static_cast<const char*>(x.data());
-    const auto* ob = static_cast<const char*>(o.data());
+    const auto* xb = static_cast<const char*>(static_cast<const void*>(x.data()));
+    const auto* ob = static_cast<const char*>(static_cast<const void*>(o.data()));
     const auto bytes = x.nbytes();
     if (ob != xb && ob < xb + bytes && xb < ob + bytes)
-      throw UserError("out", "overlaps x without being x; expected x itself (in place) or an "
-                             "array that shares no memory with x");
+      throw UserError("out",
+                      "overlaps x without being x; expected x itself (in place) or an "
+                      "array that shares no memory with x");
     return o;
   }
 
@@ -280,26 +290,28 @@ class PyEncoder {
     const T* src = x.data();
     T* dst = out.mutable_data();
     const size_t count = size_t(x.size());
-    py::gil_scoped_release release;
-    serving("offset", [&] {
-      if (inst_.family == Family::rotary) {
-        const auto cache = rotary_cache<T>(offset, s.n, s.dim, role);
-        const auto& [c, sn] = cache->template table<T>();
-        kernels::rotate(kernels::Impl::simd, threads, src, dst, s.n, s.heads, s.dim,
-                        enc().rotary_dims(s.dim), enc().rotary_pairing(), c.data(), sn.data());
-        return;
-      }
-      if (dst != src) std::memcpy(dst, src, count * sizeof(T));
-      std::vector<int64_t> positions(size_t(s.n));
-      std::iota(positions.begin(), positions.end(), offset);
-      if (inst_.family == Family::additive) {
-        add_positional(enc(), positions, s.dim, dst);
-      } else {
-        std::vector<int64_t> keys(size_t(s.n_k));
-        std::iota(keys.begin(), keys.end(), int64_t(0));
-        add_bias(enc(), positions, keys, s.heads, dst);
-      }
-    });
+    {
+      py::gil_scoped_release release;
+      serving("offset", [&] {
+        if (inst_.family == Family::rotary) {
+          const auto cache = rotary_cache<T>(offset, s.n, s.dim, role);
+          const auto& [c, sn] = cache->template table<T>();
+          kernels::rotate(kernels::Impl::simd, threads, src, dst, s.n, s.heads, s.dim,
+                          enc().rotary_dims(s.dim), enc().rotary_pairing(), c.data(), sn.data());
+          return;
+        }
+        if (dst != src) std::memcpy(dst, src, count * sizeof(T));
+        std::vector<int64_t> positions(static_cast<size_t>(s.n));
+        std::iota(positions.begin(), positions.end(), offset);
+        if (inst_.family == Family::additive) {
+          add_positional(enc(), positions, s.dim, dst);
+        } else {
+          std::vector<int64_t> keys(static_cast<size_t>(s.n_k));
+          std::iota(keys.begin(), keys.end(), int64_t(0));
+          add_bias(enc(), positions, keys, s.heads, dst);
+        }
+      });
+    }
     return out;
   }
 
@@ -332,11 +344,11 @@ class PyEncoder {
     const size_t size = size_t(n) * size_t(enc().rotary_dims(head_dim) / 2);
     c->c64.resize(size);
     c->s64.resize(size);
-    std::vector<int64_t> positions(size_t(n));
+    std::vector<int64_t> positions(static_cast<size_t>(n));
     std::iota(positions.begin(), positions.end(), offset);
     // seq_len = offset + n, as `posbench apply` (only dynamic NTK scaling reads it).
-    enc().rotary_coefficients(positions, head_dim, RotaryContext{role, offset + n},
-                              c->c64.data(), c->s64.data());
+    enc().rotary_coefficients(positions, head_dim, RotaryContext{role, offset + n}, c->c64.data(),
+                              c->s64.data());
     if (f32) {
       c->c32.assign(c->c64.begin(), c->c64.end());
       c->s32.assign(c->s64.begin(), c->s64.end());
@@ -366,7 +378,7 @@ A bad name or param raises ValueError with the CLI's message, e.g.
                              "'additive', 'rotary' or 'bias': how position enters attention.")
       .def_property_readonly("params", &PyEncoder::params,
                              "The params as resolved (every default filled in), a dict.")
-      .def("apply", &PyEncoder::apply, py::arg("x"), py::kw_only(), py::arg("offset") = 0,
+      .def("apply", &PyEncoder::apply, py::arg("x"), py::arg("offset") = 0,
            py::arg("role") = "query", py::arg("out") = py::none(), py::arg("threads") = py::none(),
            R"doc(
 Applies the scheme to x and returns the result (a new array, or `out`).

@@ -54,8 +54,8 @@ json to_json(const py::handle& v, const std::string& path) {
     return out;
   }
   // numpy scalars (np.int64(3), np.float32(0.5)) and 0-d arrays: their Python value.
-  if (py::hasattr(v, "item") && py::hasattr(v, "dtype") && py::getattr(v, "ndim", py::int_(1))
-                                                                   .cast<int>() == 0)
+  if (py::hasattr(v, "item") && py::hasattr(v, "dtype") &&
+      py::getattr(v, "ndim", py::int_(1)).cast<int>() == 0)
     return to_json(v.attr("item")(), path);
   throw UserError(path, "got a " + std::string(py::str(py::type::of(v).attr("__name__"))) +
                             ", expected a JSON value (dict, list, str, int, float, bool, None)");
@@ -146,13 +146,12 @@ PYBIND11_MODULE(_core, m) {
       py::arg("name"),
       "One scheme or experiment as `posbench describe NAME --json` gives it; an unknown name "
       "raises ValueError with a did-you-mean.");
-  m.def("validate", &validate, py::arg("config"), py::kw_only(),
-        py::arg("max_memory") = py::none(),
+  m.def("validate", &validate, py::arg("config"), py::kw_only(), py::arg("max_memory") = py::none(),
         "Every problem of a config (a dict, or the path of a JSON file), as the lines `posbench "
         "validate` prints: 'experiments[0].encoders[1].params.base: got -1, expected ...'. [] "
         "when it is valid. An unreadable file or a plugin that cannot load raises ValueError. "
         "max_memory: bytes (None: half of RAM).");
-  m.def("run", &run, py::arg("config"), py::kw_only(), py::arg("threads") = py::none(),
+  m.def("run", &run, py::arg("config"), py::arg("threads") = py::none(), py::kw_only(),
         py::arg("max_memory") = py::none(),
         "Runs a config (a dict, or the path of a JSON file) and returns the results document "
         "`posbench run` writes, as a dict (schema: results/README.md). threads: OpenMP threads "

@@ -5,7 +5,7 @@ and the figures and HTML report of a results file.
     enc = posbench.Encoder("rope", base=500000)
     q_rot = enc.apply(q)                  # q: numpy float32 [seq, heads, head_dim]
     doc = posbench.run("configs/default.json", threads=2)
-    posbench.plot(doc, "figures")
+    posbench.plot(doc, "figures")         # the submodule plot, callable; also posbench.report
 
 The harness is the compiled module ``posbench._core`` (pybind11, harness/python/), built by
 CMake beside links to these files in build/python/posbench. The figures are pure Python on
@@ -27,7 +27,6 @@ _core_missing = None
 _flags = _sys.getdlopenflags()
 _sys.setdlopenflags(_flags | _os.RTLD_GLOBAL)
 try:
-    from . import _core
     from ._core import Encoder, describe, experiments, load_plugin, run, schemes, validate
 except ModuleNotFoundError as _e:
     if _e.name != __name__ + "._core":
@@ -38,8 +37,14 @@ finally:
 
 
 def __getattr__(name):
-    # Only reached for names not defined: the module's when it was not found beside this file
-    # (e.g. the source tree's python/, which `posbench plot` uses; figures work there).
+    # Only reached for names not defined yet. plot and report are the submodules, imported on
+    # first use (not here: `python -m posbench.plot` must find them unimported); each is also
+    # callable: posbench.plot(results, out_dir), posbench.report(results, path).
+    if name in ("plot", "report", "figures"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    # The module's names when it was not found beside this file (e.g. the source tree's
+    # python/, which `posbench plot` uses; figures work there).
     if name in _CORE_NAMES:
         raise ImportError(
             f"posbench.{name} needs the compiled module posbench._core, which is not beside "
@@ -47,46 +52,3 @@ def __getattr__(name):
             f"--target posbench_python, needs Debian pybind11-dev and python3-dev) and use "
             f"PYTHONPATH=build/python, or `cmake --install build`")
     raise AttributeError(f"module 'posbench' has no attribute '{name}'")
-
-
-def _results_arg(results):
-    """A results document (dict) or the path of a results file -> (document, name)."""
-    if isinstance(results, dict):
-        return results, "results"
-    from .plot import UsageError, load_results
-    try:
-        return load_results(_os.fspath(results)), _os.path.basename(_os.fspath(results))
-    except UsageError as e:
-        raise ValueError(str(e)) from None
-
-
-def plot(results, out_dir, formats=("png",)):
-    """Draws every figure of a results document (the dict run() returns, or the path of a
-    results file) into out_dir, one file per figure and format ('png', 'pdf', 'svg'), exactly
-    as `posbench plot` does. Returns the paths written. A document that is not a posbench
-    results document raises ValueError."""
-    from .figures import ResultsError
-    from .plot import UsageError, parse_formats, write_figures
-    doc, _ = _results_arg(results)
-    try:
-        fmts = parse_formats(",".join(formats) if not isinstance(formats, str) else formats)
-        return write_figures(doc, _os.fspath(out_dir), fmts)
-    except (UsageError, ResultsError) as e:
-        raise ValueError(str(e)) from None
-
-
-def report(results, path):
-    """Writes the self-contained HTML report of a results document (dict or path) to path, as
-    `posbench report` does. Returns path."""
-    from .figures import ResultsError
-    from .report import render
-    doc, name = _results_arg(results)
-    try:
-        page = render(doc, name)
-    except ResultsError as e:
-        raise ValueError(str(e)) from None
-    tmp = _os.fspath(path) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(page)
-    _os.replace(tmp, path)
-    return path

@@ -11,6 +11,7 @@ SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...]
 
 Results = Union[dict[str, Any], str, "os.PathLike[str]"]
 
+# plot and report are the submodules posbench.plot / posbench.report, each callable as below.
 def plot(results: Results, out_dir: Union[str, "os.PathLike[str]"],
          formats: Union[str, Sequence[str]] = ...) -> list[str]:
     """Every figure of a results document into out_dir, as `posbench plot`; the paths."""

@@ -22,7 +22,7 @@ def describe(name: str) -> dict[str, Any]:
 def validate(config: Config, *, max_memory: Optional[int] = None) -> list[str]:
     """Every problem of a config as the lines `posbench validate` prints; [] when valid."""
 
-def run(config: Config, *, threads: Optional[int] = None,
+def run(config: Config, threads: Optional[int] = None, *,
         max_memory: Optional[int] = None) -> dict[str, Any]:
     """Runs a config; returns the results document `posbench run` writes."""
 
@@ -41,7 +41,7 @@ class Encoder:
     @property
     def params(self) -> dict[str, Any]:
         """The params as resolved (every default filled in)."""
-    def apply(self, x: FloatArray, *, offset: int = 0, role: str = "query",
+    def apply(self, x: FloatArray, offset: int = 0, role: str = "query",
               out: Optional[FloatArray] = None, threads: Optional[int] = None) -> FloatArray:
         """additive x [n, d]; rotary x [n, heads, head_dim] or [n, head_dim]; bias x [heads,
         n_q, n_k]. float32/float64 C order, never copied; returns a new array or `out`."""

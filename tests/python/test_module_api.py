@@ -137,6 +137,7 @@ def test_round_trip_run_plot_report(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(doc))
     assert len(posbench.plot(str(path), tmp_path / "figs2")) == len(written) // 2
+    assert posbench.plot.write_figures  # the same name is the module too
     with pytest.raises(ValueError):
         posbench.plot({"schema_version": 1}, tmp_path / "none")
 
@@ -160,3 +161,42 @@ def test_load_plugin_registers_its_scheme(tmp_path):
     assert posbench.validate(cfg) == []
     doc = posbench.run(cfg, threads=1)
     assert doc["experiments"][0]["encoders"][0]["name"] == "linear_decay"
+
+
+def test_cmake_install_puts_an_importable_package_in_site_packages(tmp_path):
+    """`cmake --install` (component python) into a fresh prefix: the package with the module
+    lands in <prefix>/<the interpreter's site-packages below its prefix> and imports from there
+    alone (python -I ignores PYTHONPATH; the directory is added by hand)."""
+    import re
+    import subprocess
+    import sys
+    cache = open(os.path.join(BUILD_DIR, "CMakeCache.txt"), encoding="utf-8").read()
+    site = re.search(r"^POSBENCH_PYTHON_INSTALL_DIR:STRING=(.*)$", cache, re.M).group(1)
+    assert re.fullmatch(r"lib/python3(\.\d+)?/(site|dist)-packages", site), site
+    r = subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", str(tmp_path),
+                        "--component", "python"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pkg = tmp_path / site / "posbench"
+    assert (pkg / "_core.pyi").is_file() and (pkg / "figures.py").is_file()
+    code = (f"import sys; sys.path.insert(0, {str(tmp_path / site)!r}); import posbench; "
+            "assert posbench.__file__.startswith(sys.path[0]), posbench.__file__; "
+            "print(posbench.Encoder('rope').family)")
+    r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "rotary"
+
+
+def test_source_tree_package_without_the_module_still_draws(tmp_path):
+    """python/ (what `posbench plot` runs) has no _core: the figures work, and the module's
+    names raise ImportError saying how to build it."""
+    import subprocess
+    import sys
+    src = os.path.join(os.environ.get("POSBENCH_SOURCE_DIR", ""), "python")
+    code = ("import posbench\n"
+            "assert callable(posbench.plot) and posbench.plot.write_figures\n"
+            "try:\n    posbench.Encoder\nexcept ImportError as e:\n    print(e)\n")
+    env = dict(os.environ, PYTHONPATH=src)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "posbench.Encoder needs the compiled module posbench._core" in r.stdout
+    assert "--target posbench_python" in r.stdout
