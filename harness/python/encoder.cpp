@@ -41,10 +41,12 @@ namespace {
 
 using nlohmann::json;
 
-// "a float32 array of shape [4, 8]"
+// "a float32 array of shape (4, 8)", "an int64 array of shape (3,)"
 std::string array_text(const py::array& a) {
   std::vector<int64_t> shape(a.shape(), a.shape() + a.ndim());
-  return "a " + std::string(py::str(a.dtype())) + " array of shape " + npy_shape_text(shape);
+  const std::string dtype = py::str(a.dtype());
+  const bool vowel = !dtype.empty() && std::string("aeiou").find(dtype[0]) != std::string::npos;
+  return (vowel ? "an " : "a ") + dtype + " array of shape " + npy_shape_text(shape);
 }
 
 int resolve_threads(std::optional<int> threads) {

@@ -150,7 +150,7 @@ def test_zero_copy_with_out_and_in_place():
 def test_arrays_it_would_copy_are_refused():
     enc = posbench.Encoder("rope")
     x = np.ones((8, 2, 16), dtype=np.float32)
-    with pytest.raises(ValueError, match=r"^x: got a int64 array of shape \(8, 2, 16\), expected "
+    with pytest.raises(ValueError, match=r"^x: got an int64 array of shape \(8, 2, 16\), expected "
                                          r"a C-contiguous float32 or float64"):
         enc.apply(np.ones((8, 2, 16), dtype=np.int64))
     with pytest.raises(ValueError, match=r"not C-contiguous.*np\.ascontiguousarray"):
