@@ -1,13 +1,14 @@
 """Speed of posbench.Encoder("rope").apply from Python, in one run, against
-  1. the same SIMD kernel driven by the CLI's speed experiment (`posbench run` on a speed config:
-     operation apply, rope, the same shape, dtype float32, implementation simd, same threads);
+  1. the same SIMD kernel driven by the CLI's speed experiment (posbench.run, the code of
+     `posbench run`, on a speed config: operation apply, rope, the same shape, dtype float32,
+     implementation simd, same threads), in rounds alternating with 2;
   2. the HuggingFace-style PyTorch apply, q * cos + rotate_half(q) * sin, on the same array with
      torch.set_num_threads(threads) (Debian python3-torch).
 
     PYTHONPATH=build/python /usr/bin/python3 python/benchmarks/apply_speed.py \
-        [--binary build/posbench] [--threads 2] [--seq 4096 --heads 32 --head-dim 128] [--reps 30]
+        [--threads 2] [--seq 4096 --heads 32 --head-dim 128] [--rounds 5] [--reps 15]
 
-Every figure is a median over repetitions, after warm-up calls (which also pre-fault every
+Every figure is a median over repetitions and rounds, after warm-up calls (which also pre-fault every
 buffer). GB/s counts what the speed experiment counts for apply: the rotated channels read and
 written once (2 * seq * heads * d' * 4 bytes per array). The speed experiment rotates q and k in
 place, so its GB/s is compared with posbench's in-place apply (out=q); an apply into a separate
@@ -18,12 +19,9 @@ The ratios the issue asks for: posbench in place / CLI >= 0.9, posbench / torch 
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -42,26 +40,19 @@ def median_seconds(fn, reps, warmup=3):
     return statistics.median(times), times
 
 
-def cli_speed(binary, seq, heads, head_dim, threads, reps):
-    """The speed experiment's apply record for rope (simd, float32) at `threads`."""
+def speed_experiment(seq, heads, head_dim, threads, repetitions):
+    """The speed experiment's apply record for rope (simd, float32) at `threads`, run by
+    posbench.run: the code `posbench run` runs, in this process, so its rounds can alternate
+    with the Python calls (the machine's bandwidth drifts over seconds when it is shared)."""
     config = {
         "name": "apply-speed-py", "seed": 0,
         "experiments": [{
             "type": "speed", "operations": ["apply"],
             "shapes": [{"seq": seq, "heads": heads, "head_dim": head_dim}],
             "threads": [threads], "dtype": "float32", "implementations": ["simd"],
-            "min_time": 0.3, "repetitions": max(5, reps // 6), "probe_mib": 64,
+            "min_time": 0.2, "repetitions": repetitions, "probe_mib": 64,
             "encoders": [{"name": "rope"}]}]}
-    with tempfile.TemporaryDirectory() as d:
-        cfg, out = os.path.join(d, "speed.json"), os.path.join(d, "results.json")
-        with open(cfg, "w") as f:
-            json.dump(config, f)
-        r = subprocess.run([binary, "run", cfg, "-o", out, "--threads", str(threads)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit(f"{binary} run failed ({r.returncode}): {r.stderr}")
-        with open(out) as f:
-            doc = json.load(f)
+    doc = posbench.run(config, threads=threads)
     records = [b for b in doc["experiments"][0]["encoders"][0]["extra"]["benchmarks"]
                if b.get("operation") == "apply" and b.get("implementation") == "simd"]
     if len(records) != 1:
@@ -71,12 +62,12 @@ def cli_speed(binary, seq, heads, head_dim, threads, reps):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--binary", default=os.path.join("build", "posbench"))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seq", type=int, default=4096)
     ap.add_argument("--heads", type=int, default=32)
     ap.add_argument("--head-dim", type=int, default=128)
-    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--reps", type=int, default=15, help="Python calls per round")
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     import torch  # Debian python3-torch; only this script needs it
 
@@ -88,28 +79,32 @@ def main():
           + ", ".join(f"{v:.2f}" for v in load_before))
     array_bytes = 2 * seq * heads * hd * 4  # read + write of one array (d' = head_dim)
 
-    # 1. the CLI's speed experiment (q and k rotated in place: twice these bytes per call)
-    rec = cli_speed(args.binary, seq, heads, hd, threads, args.reps)
-    cli_gbs = rec["gb_per_s"]["median"]
-    print(f"CLI speed experiment (apply, simd):   {cli_gbs:7.2f} GB/s  median of "
-          f"{len(rec['gb_per_s'].get('all', []))} repetitions, "
-          f"{rec['time_s']['median'] * 1e3:.2f} ms per call (q and k); fraction of its "
-          f"in-place probe {rec.get('fraction_of_probe', float('nan')):.2f}"
-          + (f"; marked unreliable: {', '.join(rec['unreliable'])}"
-             if rec.get("unreliable") else ""))
-
-    # 2. posbench from Python
+    # 1 and 2, in alternating rounds: the speed experiment (2 repetitions per round; q and k in
+    # place: twice the bytes of one array per call), then posbench.apply in place and into out.
     rng = np.random.default_rng(0)
     q = rng.uniform(-1, 1, shape).astype(np.float32)
     out = np.empty_like(q)
     out.fill(0)  # pre-fault
     enc = posbench.Encoder("rope")
-    t_inplace, _ = median_seconds(lambda: enc.apply(q, out=q, threads=threads), args.reps)
-    t_out, _ = median_seconds(lambda: enc.apply(q, out=out, threads=threads), args.reps)
-    py_gbs, py_out_gbs = array_bytes / t_inplace / 1e9, array_bytes / t_out / 1e9
-    print(f"posbench.Encoder('rope').apply(q, out=q):   {py_gbs:7.2f} GB/s  "
-          f"{t_inplace * 1e3:.2f} ms  (median of {args.reps})")
-    print(f"posbench.Encoder('rope').apply(q, out=out): {py_out_gbs:7.2f} GB/s  "
+    cli, inplace, into_out, ratios, unreliable = [], [], [], [], 0
+    for _ in range(args.rounds):
+        rec = speed_experiment(seq, heads, hd, threads, 2)
+        unreliable += bool(rec.get("unreliable"))
+        t_in, _ = median_seconds(lambda: enc.apply(q, out=q, threads=threads), args.reps)
+        t_out, _ = median_seconds(lambda: enc.apply(q, out=out, threads=threads), args.reps)
+        cli.append(rec["gb_per_s"]["median"])
+        inplace.append(array_bytes / t_in / 1e9)
+        into_out.append(array_bytes / t_out / 1e9)
+        ratios.append(inplace[-1] / cli[-1])
+    cli_gbs, py_gbs, py_out_gbs = (statistics.median(v) for v in (cli, inplace, into_out))
+    t_inplace, t_out = array_bytes / py_gbs / 1e9, array_bytes / py_out_gbs / 1e9
+    print(f"speed experiment (posbench.run; apply, simd): {cli_gbs:7.2f} GB/s  median over "
+          f"{args.rounds} rounds (per round: " + ", ".join(f"{v:.1f}" for v in cli) + "); "
+          f"{unreliable} of {args.rounds} rounds marked unreliable by the experiment")
+    print(f"posbench.Encoder('rope').apply(q, out=q):     {py_gbs:7.2f} GB/s  "
+          f"{t_inplace * 1e3:.2f} ms  (per round: " + ", ".join(f"{v:.1f}" for v in inplace)
+          + ")")
+    print(f"posbench.Encoder('rope').apply(q, out=out):   {py_out_gbs:7.2f} GB/s  "
           f"{t_out * 1e3:.2f} ms  (a second array written)")
 
     # 3. HuggingFace-style PyTorch: q * cos + rotate_half(q) * sin, cos/sin precomputed
@@ -151,8 +146,9 @@ def main():
           f"max |torch - posbench| = {diff_pre:.2e}")
 
     load_after = os.getloadavg()
-    print(f"ratio posbench in place / CLI speed experiment: {py_gbs / cli_gbs:.3f}  (>= 0.9)")
-    print(f"ratio posbench out= / CLI speed experiment:     {py_out_gbs / cli_gbs:.3f}")
+    print(f"ratio posbench in place / speed experiment: {statistics.median(ratios):.3f}  (>= 0.9; "
+          "median of the rounds' ratios: " + ", ".join(f"{r:.2f}" for r in ratios) + ")")
+    print(f"ratio posbench out= / speed experiment:     {py_out_gbs / cli_gbs:.3f}  (of medians)")
     print(f"speedup posbench (in place) over HF torch:      {t_torch / t_inplace:.1f}x  (>= 10)")
     print(f"speedup posbench (out=) over HF torch:          {t_torch / t_out:.1f}x")
     print(f"speedup posbench (in place) over torch pre-allocated: {t_torch_pre / t_inplace:.1f}x")
