@@ -1,8 +1,10 @@
 // The folders are layers, lowest first:
 //
 //   encoders (SDK + schemes) < harness/kernels < harness/analysis < harness/experiments
-//     < harness/run < harness/report < harness/cli
+//     < harness/run < harness/report < harness/cli < harness/python
 //
+// harness/python (the Python module posbench._core) sits on top, beside the command line: it
+// calls what the CLI calls (and may use the CLI's reusable parts), and nothing includes it.
 // A file may include headers of its own layer and of the layers below it, never above. The
 // CMake targets (one per layer, PRIVATE links) keep a layer from seeing the third-party
 // libraries of a higher one; this test keeps it from seeing posbench's own higher headers.
@@ -26,7 +28,7 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kLayers = {
     "encoders/",    "harness/kernels/", "harness/analysis/", "harness/experiments/",
-    "harness/run/", "harness/report/",  "harness/cli/"};
+    "harness/run/", "harness/report/",  "harness/cli/",      "harness/python/"};
 
 // The headers `cmake --install` puts in include/posbench/encoders: CMake's
 // POSBENCH_SDK_HEADERS, passed in as "encoder.h,error.h,...".
@@ -115,6 +117,11 @@ TEST(Layers, CheckerCatchesAnUpwardInclude) {
   EXPECT_TRUE(
       check_file("encoders/npy.h", "#include <nlohmann/json.hpp>\n#include <vector>\n").empty());
   EXPECT_EQ(check_file("harness/cli/main.cpp", "#include \"build_info.h\"\n").size(), 1u);
+  // The Python module is the top layer: it may include the CLI's headers, nothing includes it.
+  EXPECT_TRUE(check_file("harness/python/module.cpp", "#include \"harness/cli/apply_command.h\"\n")
+                  .empty());
+  EXPECT_EQ(check_file("harness/cli/main.cpp", "#include \"harness/python/convert.h\"\n").size(),
+            1u);
 }
 
 TEST(Layers, NoFileIncludesAHigherLayer) {

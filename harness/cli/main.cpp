@@ -16,8 +16,10 @@
 #include "harness/experiments/speed/reliability.h"
 #include "harness/report/console.h"
 #include "harness/report/json.h"
+#include "harness/report/registry_json.h"
 #include "harness/run/config.h"
 #include "harness/run/context.h"
+#include "harness/run/load_plan.h"
 #include "harness/run/plugins.h"
 #include "harness/run/results_file.h"
 #include "harness/run/runner.h"
@@ -64,26 +66,6 @@ CLI::Validator whole_number_in(int64_t lo, int64_t hi) {
                std::to_string(hi);
       },
       "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-}
-
-json encoder_json(const EncoderInfo& e) {
-  json params = json::array();
-  for (const auto& p : e.params) params.push_back(p.to_json());
-  return {{"name", e.name},
-          {"kind", "encoder"},
-          {"family", to_string(e.family)},
-          {"version", e.version},
-          {"description", e.description},
-          {"params", params},
-          {"source", e.source}};
-}
-
-json experiment_json(const ExperimentInfo& e) {
-  json params = json::array(), metrics = json::array();
-  for (const auto& p : e.params) params.push_back(p.to_json());
-  for (const auto& m : e.metrics) metrics.push_back(m.to_json());
-  return {{"name", e.name},   {"kind", "experiment"}, {"description", e.description},
-          {"params", params}, {"metrics", metrics},   {"source", e.source}};
 }
 
 // An experiment's declared metrics: name [unit], meaning, and the classic schemes' value.
@@ -170,12 +152,10 @@ std::string params_line(const json& params) {
 }
 
 int cmd_list(bool as_json) {
-  json encoders = json::array(), experiments = json::array();
-  for (const auto* e : EncoderRegistry::instance().all()) encoders.push_back(encoder_json(*e));
-  for (const auto* e : ExperimentRegistry::instance().all())
-    experiments.push_back(experiment_json(*e));
+  const json all = registry_json();
+  const json &encoders = all["encoders"], &experiments = all["experiments"];
   if (as_json) {
-    std::cout << json{{"encoders", encoders}, {"experiments", experiments}}.dump(2) << "\n";
+    std::cout << all.dump(2) << "\n";
     return 0;
   }
   fmt::print("Schemes:\n");
@@ -195,16 +175,7 @@ int cmd_list(bool as_json) {
 }
 
 int cmd_describe(const std::string& name, bool as_json) {
-  json j;
-  if (const auto* e = EncoderRegistry::instance().find(name))
-    j = encoder_json(*e);
-  else if (const auto* x = ExperimentRegistry::instance().find(name))
-    j = experiment_json(*x);
-  else {
-    auto names = EncoderRegistry::instance().names();
-    for (const auto& n : ExperimentRegistry::instance().names()) names.push_back(n);
-    throw UserError(unknown_name_message("scheme or experiment", name, names));
-  }
+  const json j = describe_json(name);
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -221,40 +192,15 @@ int cmd_describe(const std::string& name, bool as_json) {
   return 0;
 }
 
-void load_config_plugins(const json& config) {
-  Diagnostics diag;
-  for (const auto& p : config_plugins(config, diag)) load_plugin(p);
-  diag.throw_if_any();
-}
-
-Plan load_plan(const std::string& file) {
-  json config = read_json_file(file);
-  load_config_plugins(config);
-  Diagnostics diag;
-  Plan plan = build_plan(config, diag, fs::path(file).parent_path());
-  diag.throw_if_any();
-  return plan;
-}
-
 int cmd_validate(const std::string& file, uint64_t max_memory) {
   require_utf8_path(file, "CONFIG");
-  json config = read_json_file(file);
-  // Malformed "plugins" entries are reported by build_plan with the rest of the config; a
-  // plugin that cannot load stops here (the schemes it would register are then unknown).
-  Diagnostics diag, reported_by_build_plan;
-  for (const auto& p : config_plugins(config, reported_by_build_plan)) load_plugin(p);
-  Plan plan = build_plan(config, diag, fs::path(file).parent_path());
-  if (diag.ok()) {
-    try {
-      check_memory(plan, max_memory ? max_memory : default_memory_limit());
-    } catch (const UserError& e) {
-      for (const auto& p : e.problems()) diag.error(p.path, p.message);
-    }
-  }
-  if (!diag.ok()) {
-    fmt::print(stderr, "{}: {} problem{}\n", file, diag.problems().size(),
-               diag.problems().size() == 1 ? "" : "s");
-    for (const auto& p : diag.problems()) fmt::print(stderr, "  {}\n", p.str());
+  Plan plan;
+  const std::vector<Problem> problems =
+      validate_config(read_json_file(file), fs::path(file).parent_path(), max_memory, &plan);
+  if (!problems.empty()) {
+    fmt::print(stderr, "{}: {} problem{}\n", file, problems.size(),
+               problems.size() == 1 ? "" : "s");
+    for (const auto& p : problems) fmt::print(stderr, "  {}\n", p.str());
     return 2;
   }
   size_t encoders = 0;
@@ -268,7 +214,7 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
 int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory,
             bool force, const std::string& self) {
   require_utf8_path(file, "CONFIG");
-  Plan plan = load_plan(file);
+  Plan plan = load_plan(read_json_file(file), fs::path(file).parent_path());
   fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
   // Refused now, not after a run of minutes.
   require_utf8_path(out, "-o");

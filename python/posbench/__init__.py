@@ -1,11 +1,54 @@
-"""posbench's Python side: figures and the HTML report of a results file.
+"""posbench from Python: the harness (schemes, experiments, validate, run, plugins, Encoder)
+and the figures and HTML report of a results file.
+
+    import posbench                       # PYTHONPATH=build/python (the build tree)
+    enc = posbench.Encoder("rope", base=500000)
+    q_rot = enc.apply(q)                  # q: numpy float32 [seq, heads, head_dim]
+    doc = posbench.run("configs/default.json", threads=2)
+    posbench.plot(doc, "figures")         # the submodule plot, callable; also posbench.report
+
+The harness is the compiled module ``posbench._core`` (pybind11, harness/python/), built by
+CMake beside links to these files in build/python/posbench. The figures are pure Python on
+matplotlib (Debian: python3-matplotlib) and work without it:
 
     python3 -m posbench.plot RESULTS.json [-o DIR] [--format png,pdf,svg]
     python3 -m posbench.report RESULTS.json -o report.html
-
-Pure Python on matplotlib (Debian: python3-matplotlib), drawn from the results file alone.
-A compiled extension (the pybind11 module, e.g. ``posbench._core``) may be added beside these
-modules; nothing here imports it.
 """
 
+import os as _os
+import sys as _sys
+
 SUPPORTED_SCHEMA_VERSIONS = (4, 5)
+
+_CORE_NAMES = ("Encoder", "schemes", "experiments", "describe", "validate", "run", "load_plugin")
+_core_missing = None
+# RTLD_GLOBAL: a plugin (load_plugin) resolves posbench's symbols against the module's, as it
+# does against the posbench executable's.
+_flags = _sys.getdlopenflags()
+_sys.setdlopenflags(_flags | _os.RTLD_GLOBAL)
+try:
+    from ._core import Encoder, describe, experiments, load_plugin, run, schemes, validate
+except ModuleNotFoundError as _e:
+    if _e.name != __name__ + "._core":
+        raise
+    _core_missing = str(_e)
+finally:
+    _sys.setdlopenflags(_flags)
+
+
+def __getattr__(name):
+    # Only reached for names not defined yet. plot and report are the submodules, imported on
+    # first use (not here: `python -m posbench.plot` must find them unimported); each is also
+    # callable: posbench.plot(results, out_dir), posbench.report(results, path).
+    if name in ("plot", "report", "figures"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    # The module's names when it was not found beside this file (e.g. the source tree's
+    # python/, which `posbench plot` uses; figures work there).
+    if name in _CORE_NAMES:
+        raise ImportError(
+            f"posbench.{name} needs the compiled module posbench._core, which is not beside "
+            f"{_os.path.dirname(__file__)} ({_core_missing}): build it (cmake --build build "
+            f"--target posbench_python, needs Debian pybind11-dev and python3-dev) and use "
+            f"PYTHONPATH=build/python, or `cmake --install build`")
+    raise AttributeError(f"module 'posbench' has no attribute '{name}'")

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import types
 
 import matplotlib
 
@@ -82,6 +83,30 @@ def write_figures(results, out_dir: str, formats) -> list[str]:
             written.append(path)
             plt.close(f.figure)
     return sorted(written)
+
+
+def draw(results, out_dir, formats=("png",)) -> list[str]:
+    """posbench.plot(results, out_dir, formats=("png",)): every figure of a results document
+    (a dict, e.g. what posbench.run returns, or the path of a results file) into out_dir, one
+    file per figure and format, as `posbench plot` draws them; returns the paths written. A
+    bad format or a document this module cannot draw raises ValueError."""
+    try:
+        fmts = parse_formats(formats if isinstance(formats, str) else ",".join(formats))
+        doc = results if isinstance(results, dict) else load_results(os.fspath(results))
+        return write_figures(doc, os.fspath(out_dir), fmts)
+    except UsageError as e:
+        raise ValueError(str(e)) from None
+
+
+class _CallableModule(types.ModuleType):
+    """This module is also the function posbench.plot(results, out_dir, formats) (draw): the
+    package attribute `plot` is this module once imported, so the two are one object."""
+
+    def __call__(self, results, out_dir, formats=("png",)) -> list[str]:
+        return draw(results, out_dir, formats)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 
 def main(argv=None) -> int:

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import sys
+import types
 
 import matplotlib
 
@@ -188,6 +189,35 @@ def render(results, source_name="results") -> str:
         f'<h2>Config as given</h2><pre id="config">{esc(config)}</pre>'
         f"{sections}{snapshots_section(results)}"
         f"<script>{CHECK_SCRIPT}</script></body></html>\n")
+
+
+def write(results, path):
+    """posbench.report(results, path): the self-contained HTML page of a results document (a
+    dict, or the path of a results file) written to path (atomically), as `posbench report`
+    writes it; returns path. A document this module cannot draw raises ValueError."""
+    try:
+        if isinstance(results, dict):
+            doc, name = results, "results"
+        else:
+            doc, name = load_results(os.fspath(results)), os.path.basename(os.fspath(results))
+    except UsageError as e:
+        raise ValueError(str(e)) from None
+    page = render(doc, name)
+    tmp = os.fspath(path) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(page)
+    os.replace(tmp, path)
+    return path
+
+
+class _CallableModule(types.ModuleType):
+    """This module is also the function posbench.report(results, path) (write)."""
+
+    def __call__(self, results, path):
+        return write(results, path)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 
 def main(argv=None) -> int:
