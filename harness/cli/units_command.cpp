@@ -57,7 +57,8 @@ bool already_complete(const fs::path& out, const std::string& hash, bool partial
   if (!doc.is_object() || doc.value("config_hash", "") != hash) return false;
   if (partial != is_partial_document(doc)) return false;
   if (!partial) return true;
-  return doc["shard"].value("index", size_t(-1)) == k && doc["shard"].value("count", 0) == n;
+  return doc["shard"].value("index", size_t(-1)) == k &&
+         doc["shard"].value("count", size_t(0)) == n;
 }
 
 std::string config_dir_of(const std::string& file) {
@@ -89,8 +90,9 @@ std::pair<size_t, size_t> parse_shard(const std::string& text) {
          n >= 1 && k < n && n <= 100000;
   }
   if (!ok)
-    throw UserError("--shard", got_expected(text, "K/N with 0 <= K < N <= 100000 (K counts from 0, "
-                                                  "as $SLURM_ARRAY_TASK_ID), e.g. 0/3"));
+    throw UserError("--shard", got_expected(text,
+                                            "K/N with 0 <= K < N <= 100000 (K counts from 0, "
+                                            "as $SLURM_ARRAY_TASK_ID), e.g. 0/3"));
   return {k, n};
 }
 
@@ -166,8 +168,8 @@ int run_command(const RunArgs& a) {
     part.total_wall_seconds = wall;
     write_output(out, partial_document(part).dump(1) + "\n", a.force);
     store.remove();
-    fmt::print("shard {}/{}: {} written to {}\nmerge the parts: {} merge PART... -o FULL.json\n",
-               k, n, count_of((long long)mine.size(), "unit"), out.string(), a.self);
+    fmt::print("shard {}/{}: {} written to {}\nmerge the parts: {} merge PART... -o FULL.json\n", k,
+               n, count_of((long long)mine.size(), "unit"), out.string(), a.self);
     return 0;
   }
   RunOutput run = assemble_run(plan, units, records, options);
@@ -194,8 +196,8 @@ int plan_command(const std::string& config, bool as_json, int shards) {
     json list = json::array();
     for (size_t u = 0; u < units.size(); ++u) {
       const Unit& unit = units[u];
-      json j = {{"id", unit.id},        {"what", unit.what},   {"memory_bytes", unit.memory_bytes},
-                {"cost", unit.cost},    {"shard", shard_of[u]}, {"snapshots", unit.snapshots}};
+      json j = {{"id", unit.id},     {"what", unit.what},    {"memory_bytes", unit.memory_bytes},
+                {"cost", unit.cost}, {"shard", shard_of[u]}, {"snapshots", unit.snapshots}};
       if (!unit.snapshots) {
         const PlannedExperiment& e = plan.experiments[unit.experiment];
         json labels = json::array();
@@ -209,10 +211,8 @@ int plan_command(const std::string& config, bool as_json, int shards) {
       }
       list.push_back(j);
     }
-    std::cout << json{{"config_hash", config_hash(plan)},
-                      {"shards", shards},
-                      {"units", list}}
-                     .dump(2)
+    std::cout << json{{"config_hash", config_hash(plan)}, {"shards", shards}, {"units", list}}.dump(
+                     2)
               << "\n";
     return 0;
   }
@@ -225,8 +225,7 @@ int plan_command(const std::string& config, bool as_json, int shards) {
              "what");
   for (size_t u = 0; u < units.size(); ++u)
     fmt::print("{:<16}  {:>10}  {:>10.3g}{}  {}\n", units[u].id, human_bytes(units[u].memory_bytes),
-               units[u].cost, shards > 1 ? fmt::format("  {:>5}", shard_of[u]) : "",
-               units[u].what);
+               units[u].cost, shards > 1 ? fmt::format("  {:>5}", shard_of[u]) : "", units[u].what);
   fmt::print("cost: bytes the unit allocates, at least 1 MiB (harness/run/units.h); total {:.3g}\n",
              total);
   return 0;

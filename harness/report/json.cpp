@@ -55,10 +55,14 @@ static json experiment_json(const ExperimentRun& run, uint64_t config_seed) {
   json encoders = json::array();
   for (size_t k = 0; k < e.encoders.size() && k < run.result.outcomes.size(); ++k)
     encoders.push_back(outcome_json(e.encoders[k], run.result.outcomes[k]));
-  json out = {{"type", e.type},       {"metric_declarations", metric_declarations(e.type, run.result)},
-              {"path", e.path},       {"params", e.params},
-              {"seed", e.seeded ? e.seed : config_seed}, {"wall_seconds", run.wall_seconds},
-              {"hosts", run.hosts},   {"encoders", encoders},
+  json out = {{"type", e.type},
+              {"metric_declarations", metric_declarations(e.type, run.result)},
+              {"path", e.path},
+              {"params", e.params},
+              {"seed", e.seeded ? e.seed : config_seed},
+              {"wall_seconds", run.wall_seconds},
+              {"hosts", run.hosts},
+              {"encoders", encoders},
               {"extra", run.result.extra}};
   if (!e.point.empty()) {
     out["point"] = e.point;
@@ -78,21 +82,24 @@ static json seed_summaries_json(const std::vector<SeedSummary>& summaries) {
       for (const auto& m : enc.metrics) {
         json values = json::array();
         for (double v : m.values) values.push_back(number_or_null(v));
-        json one = {{"metric", m.metric}, {"unit", m.unit},
-                    {"values", values},   {"n", m.n},
-                    {"mean", number_or_null(m.mean)}, {"std", number_or_null(m.std)},
-                    {"min", number_or_null(m.min)},   {"max", number_or_null(m.max)}};
+        json one = {{"metric", m.metric},
+                    {"unit", m.unit},
+                    {"values", values},
+                    {"n", m.n},
+                    {"mean", number_or_null(m.mean)},
+                    {"std", number_or_null(m.std)},
+                    {"min", number_or_null(m.min)},
+                    {"max", number_or_null(m.max)}};
         if (!m.at.empty()) one["at"] = m.at;
         metrics.push_back(one);
       }
       encoders.push_back({{"label", enc.label}, {"metrics", metrics}});
     }
-    out.push_back({{"type", s.type},
-                   {"path", s.path},
-                   {"point", s.point},
-                   {"seeds", s.seeds},
-                   {"experiments", s.experiments},
-                   {"encoders", encoders}});
+    json one = {{"type", s.type},   {"path", s.path},
+                {"point", s.point}, {"seeds", s.seeds},
+                {"experiments", s.experiments}, {"encoders", encoders}};
+    if (!s.host.empty()) one["host"] = s.host;
+    out.push_back(one);
   }
   return out;
 }

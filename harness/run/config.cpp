@@ -476,23 +476,23 @@ void build_instance_encoders(const json& spec, PlannedExperiment& planned,
       json entry = given_entry;
       if (swept) {
         entry.erase("sweep");
-        entry["params"] = apply_point(entry.contains("params") ? entry["params"] : json(),
-                                      points[pt]);
+        entry["params"] =
+            apply_point(entry.contains("params") ? entry["params"] : json(), points[pt]);
         const std::string stem = entry.contains("label") && entry["label"].is_string()
                                      ? entry["label"].get<std::string>()
-                                     : entry.contains("name") && entry["name"].is_string()
-                                         ? entry["name"].get<std::string>()
-                                         : std::string("?");
+                                 : entry.contains("name") && entry["name"].is_string()
+                                     ? entry["name"].get<std::string>()
+                                     : std::string("?");
         entry["label"] = point_label(stem, stem, points[pt], join_path(epath, "label"), here);
         point_names[pt] = entry["label"].get<std::string>();
       }
       build_encoder_point(entry, epath, planned, checker, stood_in, labels, resolved_spec, here,
                           base_dir, swept ? &points[pt] : nullptr);
       for (const auto& p : here.problems())
-        point_problems[pt].push_back(
-            swept ? locate_point_problem(p, join_path(epath, "params"), join_path(epath, "sweep"),
-                                         points[pt])
-                  : p);
+        point_problems[pt].push_back(swept ? locate_point_problem(p, join_path(epath, "params"),
+                                                                  join_path(epath, "sweep"),
+                                                                  points[pt])
+                                           : p);
     }
     for (const auto& p : merge_point_problems(point_problems, point_names))
       local.error(p.path, p.message);
@@ -592,6 +592,12 @@ void build_entry(const json& spec, size_t e, Plan& plan, Diagnostics& diag,
   if (seeded) {
     seeds = entry_seeds(spec["seeds"], join_path(path, "seeds"), diag);
     if (seeds.empty()) return;
+  }
+  if (points.size() * seeds.size() > kMaxSweepPoints) {
+    diag.error(path, "its sweep times its seeds gives " +
+                         std::to_string(points.size() * seeds.size()) +
+                         " instances; expected at most " + std::to_string(kMaxSweepPoints));
+    return;
   }
   std::vector<std::vector<Problem>> problems;
   std::vector<std::string> names;

@@ -35,11 +35,11 @@ struct PlannedExperiment {
   nlohmann::json params;  // resolved experiment params
   std::unique_ptr<Experiment> experiment;
   std::vector<EncoderInstance> encoders;
-  size_t entry = 0;        // index of the entry in the config's "experiments"
-  std::string point;       // its sweep point, "train_length=256" ("" without a sweep)
+  size_t entry = 0;   // index of the entry in the config's "experiments"
+  std::string point;  // its sweep point, "train_length=256" ("" without a sweep)
   nlohmann::json sweep_values = nlohmann::json::object();  // dotted name -> value at the point
-  uint64_t seed = 0;       // one of "seeds" (RunContext::seed); without them, Plan::seed is
-  bool seeded = false;     // the entry has "seeds"
+  uint64_t seed = 0;    // one of "seeds" (RunContext::seed); without them, Plan::seed is
+  bool seeded = false;  // the entry has "seeds"
   // "position_probe[train_length=256,seed=1]"; "" for an entry without sweep or seeds.
   std::string name() const;
 };

@@ -43,11 +43,11 @@ Parts read_parts(const std::vector<std::string>& files, const std::string& this_
                       std::string(kPartialKind) +
                       "\"); expected the -o file of `posbench run CONFIG --shard K/N`");
     if (doc.value("partial_format", 0) != kPartialFormat)
-      throw UserError(file + ": " + got_expected(doc.value("partial_format", json()),
-                                                 "partial_format " +
-                                                     std::to_string(kPartialFormat)));
-    const std::string hash = doc.value("config_hash", ""), version =
-                                                              doc.value("posbench_version", "");
+      throw UserError(file + ": " +
+                      got_expected(doc.value("partial_format", json()),
+                                   "partial_format " + std::to_string(kPartialFormat)));
+    const std::string hash = doc.value("config_hash", ""),
+                      version = doc.value("posbench_version", "");
     if (first.empty()) {
       first = file;
       out.config = doc.at("config");
@@ -71,8 +71,9 @@ Parts read_parts(const std::vector<std::string>& files, const std::string& this_
     for (const auto& u : doc.value("units", json::array())) {
       UnitRecord r = record_from_json(u, file + ": units[" + std::to_string(k++) + "]");
       if (!listed.count(r.id))
-        throw UserError(file + ": unit " + r.id + " is not in its unit_ids; expected a file as "
-                                                  "posbench run wrote it");
+        throw UserError(file + ": unit " + r.id +
+                        " is not in its unit_ids; expected a file as "
+                        "posbench run wrote it");
       if (auto it = out.part_of.find(r.id); it != out.part_of.end())
         throw UserError(file + ": unit " + r.id + " is also in " + it->second +
                         "; expected each unit in one part (parts of one --shard K/N each)");

@@ -22,8 +22,8 @@ inline constexpr int kPartialFormat = 1;
 
 struct PartialRun {
   const Plan* plan = nullptr;
-  std::string config_dir;          // hf_config paths are relative to it (absolute)
-  size_t shard = 0, shards = 1;    // K of N
+  std::string config_dir;             // hf_config paths are relative to it (absolute)
+  size_t shard = 0, shards = 1;       // K of N
   std::vector<std::string> unit_ids;  // this shard's, in run order
   const std::map<std::string, UnitRecord>* records = nullptr;  // at least those
   nlohmann::json context;
@@ -38,16 +38,16 @@ nlohmann::json partial_document(const PartialRun& part);
 bool is_partial_document(const nlohmann::json& doc);
 
 struct Parts {
-  nlohmann::json config;    // as given
+  nlohmann::json config;  // as given
   std::string config_dir;
   std::string config_hash;
   std::string posbench_version;
-  std::map<std::string, UnitRecord> records;  // every part's, by id
+  std::map<std::string, UnitRecord> records;   // every part's, by id
   std::map<std::string, std::string> part_of;  // unit id -> the file it came from
-  nlohmann::json context;   // the first part's
-  int threads = 0;          // the first part's
-  uint64_t max_memory = 0;  // the first part's
-  double total_wall_seconds = 0;  // the parts', summed
+  nlohmann::json context;                      // the first part's
+  int threads = 0;                             // the first part's
+  uint64_t max_memory = 0;                     // the first part's
+  double total_wall_seconds = 0;               // the parts', summed
 };
 
 // Reads the partial results files; refuses (UserError naming the files) a file that is not one,

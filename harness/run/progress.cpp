@@ -13,8 +13,7 @@ namespace posbench {
 namespace {
 
 double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // Lines longer than a terminal wrap, and "\r" then rewrites only the last row.

@@ -11,7 +11,7 @@ namespace posbench {
 
 class Progress {
  public:
-  using Clock = std::function<double()>;            // seconds, monotonic
+  using Clock = std::function<double()>;  // seconds, monotonic
   using Sink = std::function<void(const std::string&)>;
   // `total` units, `done` of them finished before (a resumed run). Defaults: the steady clock,
   // stderr, terminal = isatty(stderr).

@@ -273,12 +273,20 @@ RunOutput assemble_run(const Plan& plan, const std::vector<Unit>& units,
   }
   for (size_t i = 0; i < plan.experiments.size(); ++i) {
     const PlannedExperiment& e = plan.experiments[i];
-    if (e.experiment->encoders_separable()) e.experiment->summarize(e.encoders, out.experiments[i].result);
+    if (e.experiment->encoders_separable())
+      e.experiment->summarize(e.encoders, out.experiments[i].result);
     out.experiments[i].hosts.assign(hosts[i].begin(), hosts[i].end());
   }
   std::vector<const ExperimentResult*> results;
-  for (const auto& run : out.experiments) results.push_back(&run.result);
-  out.seed_summaries = seed_summaries(plan, results);
+  std::vector<std::string> timing_hosts;  // speed's seeds are summarised per host
+  for (const auto& run : out.experiments) {
+    results.push_back(&run.result);
+    std::string joined;
+    if (!run.planned->experiment->encoders_separable())
+      for (const auto& h : run.hosts) joined += (joined.empty() ? "" : ",") + h;
+    timing_hosts.push_back(joined);
+  }
+  out.seed_summaries = seed_summaries(plan, results, timing_hosts);
   return out;
 }
 

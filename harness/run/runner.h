@@ -26,8 +26,8 @@ struct RunOptions {
 struct ExperimentRun {
   const PlannedExperiment* planned = nullptr;
   ExperimentResult result;
-  double wall_seconds = 0;          // the sum of its units' wall time
-  std::vector<std::string> hosts;   // where its units ran (sorted, each once)
+  double wall_seconds = 0;         // the sum of its units' wall time
+  std::vector<std::string> hosts;  // where its units ran (sorted, each once)
 };
 
 struct RunOutput {
@@ -39,8 +39,8 @@ struct RunOutput {
   double total_wall_seconds = 0;
   // One picture per distinct scheme for the figures (harness/analysis/snapshot.h).
   nlohmann::json snapshots = nlohmann::json::array();
-  std::string config_hash;              // units.h config_hash()
-  std::vector<std::string> unit_ids;    // every unit of the plan, in run order
+  std::string config_hash;            // units.h config_hash()
+  std::vector<std::string> unit_ids;  // every unit of the plan, in run order
   nlohmann::json unit_provenance = nlohmann::json::object();  // id -> {host, wall_seconds}
   std::vector<SeedSummary> seed_summaries;  // across the seeds of each seeded entry and point
 };
@@ -59,8 +59,7 @@ void run_units(const Plan& plan, const std::vector<Unit>& units, const std::vect
 // summarize), side files renamed to `options.artifact_prefix`, seed summaries. `context`,
 // `threads` and `total_wall_seconds` are the caller's (they describe the run, not a unit).
 RunOutput assemble_run(const Plan& plan, const std::vector<Unit>& units,
-                       const std::map<std::string, UnitRecord>& records,
-                       const RunOptions& options);
+                       const std::map<std::string, UnitRecord>& records, const RunOptions& options);
 
 // Default memory limit: half of physical RAM.
 uint64_t default_memory_limit();

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <tuple>
 
 namespace posbench {
 
@@ -33,17 +34,25 @@ void finish(SeedStatistic& s) {
 }  // namespace
 
 std::vector<SeedSummary> seed_summaries(const Plan& plan,
-                                        const std::vector<const ExperimentResult*>& results) {
+                                        const std::vector<const ExperimentResult*>& results,
+                                        const std::vector<std::string>& hosts) {
   std::vector<SeedSummary> out;
-  std::map<std::pair<size_t, std::string>, size_t> group;  // (entry, point) -> summary
+  // (entry, point, host) -> summary
+  std::map<std::tuple<size_t, std::string, std::string>, size_t> group;
   for (size_t i = 0; i < plan.experiments.size(); ++i) {
     const PlannedExperiment& e = plan.experiments[i];
     if (!e.seeded) continue;
-    const auto key = std::make_pair(e.entry, e.point);
+    const std::string host = i < hosts.size() ? hosts[i] : "";
+    const auto key = std::make_tuple(e.entry, e.point, host);
     auto it = group.find(key);
     if (it == group.end()) {
       it = group.emplace(key, out.size()).first;
-      out.push_back({e.type, e.path, e.point, {}, {}, {}});
+      SeedSummary fresh;
+      fresh.type = e.type;
+      fresh.path = e.path;
+      fresh.point = e.point;
+      fresh.host = host;
+      out.push_back(std::move(fresh));
     }
     out[it->second].seeds.push_back(e.seed);
     out[it->second].experiments.push_back(i);

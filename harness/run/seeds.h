@@ -25,15 +25,20 @@ struct SeedEncoderSummary {
 };
 
 struct SeedSummary {
-  std::string type, path, point;   // the entry ("experiments[1]") and sweep point
+  std::string type, path, point;  // the entry ("experiments[1]") and sweep point
+  // For an experiment whose encoders run together (speed: timings of one machine), the host its
+  // instances ran on: instances of different hosts are summarised apart. "" otherwise.
+  std::string host;
   std::vector<uint64_t> seeds;
   std::vector<size_t> experiments;  // indices of the instances in Plan::experiments, seed order
   std::vector<SeedEncoderSummary> encoders;
 };
 
-// One summary per seeded entry and sweep point; `results[i]` is the result of
-// plan.experiments[i].
+// One summary per seeded entry, sweep point (and host, see above); `results[i]` is the result
+// of plan.experiments[i], `hosts[i]` where it ran ("" for an experiment whose encoders are
+// separable; empty: all "").
 std::vector<SeedSummary> seed_summaries(const Plan& plan,
-                                        const std::vector<const ExperimentResult*>& results);
+                                        const std::vector<const ExperimentResult*>& results,
+                                        const std::vector<std::string>& hosts = {});
 
 }  // namespace posbench

@@ -125,9 +125,8 @@ std::string value_text(const json& value) {
   return sci.size() < plain.size() ? sci : plain;
 }
 
-std::string point_label(const std::string& stem, const std::string& templ,
-                        const SweepPoint& point, const std::string& label_path,
-                        Diagnostics& diag) {
+std::string point_label(const std::string& stem, const std::string& templ, const SweepPoint& point,
+                        const std::string& label_path, Diagnostics& diag) {
   if (templ.find('{') == std::string::npos) return stem + "[" + point.text + "]";
   std::string out;
   for (size_t i = 0; i < templ.size();) {
@@ -162,9 +161,9 @@ Problem locate_point_problem(const Problem& p, const std::string& params_path,
   size_t k = 0;
   for (const auto& [name, value] : point.values.items()) {
     const std::string at = params_path.empty() ? name : params_path + "." + name;
-    const bool inside = p.path.compare(0, at.size(), at) == 0 &&
-                        (p.path.size() == at.size() || p.path[at.size()] == '.' ||
-                         p.path[at.size()] == '[');
+    const bool inside =
+        p.path.compare(0, at.size(), at) == 0 &&
+        (p.path.size() == at.size() || p.path[at.size()] == '.' || p.path[at.size()] == '[');
     if (inside)
       return {name_path(sweep_path, name) + "[" + std::to_string(point.index[k]) + "]" +
                   p.path.substr(at.size()),

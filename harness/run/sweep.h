@@ -45,9 +45,8 @@ std::string value_text(const nlohmann::json& value);
 // The label of a point: `templ` with each "{name}" replaced by the value at the point when the
 // template holds one, else "<stem>[<point.text>]". A "{name}" that is not swept is a problem at
 // `label_path`.
-std::string point_label(const std::string& stem, const std::string& templ,
-                        const SweepPoint& point, const std::string& label_path,
-                        Diagnostics& diag);
+std::string point_label(const std::string& stem, const std::string& templ, const SweepPoint& point,
+                        const std::string& label_path, Diagnostics& diag);
 
 // Where a problem found in the params of a point lies: one at (or inside) a swept value,
 // "<params_path>.scaling.factor", moves to where that value was written,

@@ -90,11 +90,12 @@ bool is_timing_or_provenance(const std::vector<std::string>& p, const json& doc)
     if (type_of(doc, "experiments", p[1]) != "speed") return false;
     if (p[2] == "extra") return true;
     if (p[2] == "encoders" && p.size() >= 5) {
-      if (p[4] == "extra") return true;
+      if (p[4] == "extra" || p[4] == "curves") return true;
       if (p[4] == "metrics" && p.size() >= 6) return !ends_with(p[5], "_max_abs_error");
     }
     return false;
   }
+  if (p[0] == "seed_summaries" && p.size() >= 3 && p[2] == "host") return true;
   if (p[0] == "seed_summaries" && p.size() >= 6 && p[2] == "encoders" && p[4] == "metrics") {
     if (type_of(doc, "seed_summaries", p[1]) != "speed") return false;
     const json& s = doc["seed_summaries"][std::stoul(p[1])];

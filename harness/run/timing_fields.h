@@ -9,8 +9,9 @@
 //   experiments[*].wall_seconds, experiments[*].hosts
 //   experiments[*] whose type is "speed" (everything it measures is a time or derived from one,
 //   except the kernels' errors):
-//     .extra, .encoders[*].extra, .encoders[*].metrics.<name> unless <name> ends in
-//     "_max_abs_error"
+//     .extra, .encoders[*].extra, .encoders[*].curves (GB/s, GFLOP/s over threads),
+//     .encoders[*].metrics.<name> unless <name> ends in "_max_abs_error"
+//   seed_summaries[*].host
 //   seed_summaries[*] whose type is "speed": .encoders[*].metrics[*] unless its "metric" ends
 //     in "_max_abs_error"
 

@@ -1,5 +1,8 @@
 #include "harness/run/unit_record.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -38,7 +41,8 @@ Status status_of(const std::string& s) {
 json outcome_to_json(const EncoderOutcome& o) {
   json metrics = json::array(), curves = json::array();
   for (const auto& m : o.metrics)
-    metrics.push_back({{"name", m.name}, {"value", number(m.value)}, {"unit", m.unit}, {"at", m.at}});
+    metrics.push_back(
+        {{"name", m.name}, {"value", number(m.value)}, {"unit", m.unit}, {"at", m.at}});
   for (const auto& c : o.curves)
     curves.push_back({{"name", c.name},
                       {"x_name", c.x_name},
@@ -46,8 +50,9 @@ json outcome_to_json(const EncoderOutcome& o) {
                       {"y_unit", c.y_unit},
                       {"x", numbers(c.x)},
                       {"y", numbers(c.y)}});
-  return {{"label", o.label},     {"status", to_string(o.status)}, {"note", o.note},
-          {"metrics", metrics},   {"curves", curves},              {"extra", o.extra}};
+  return {{"label", o.label}, {"status", to_string(o.status)},
+          {"note", o.note},   {"metrics", metrics},
+          {"curves", curves}, {"extra", o.extra}};
 }
 
 EncoderOutcome outcome_from_json(const json& j) {
@@ -69,8 +74,12 @@ EncoderOutcome outcome_from_json(const json& j) {
 json table_to_json(const ConsoleTable& t) {
   json cells = json::array();
   for (const auto& row : t.cells) cells.push_back(numbers(row));
-  return {{"title", t.title},     {"row_header", t.row_header}, {"columns", t.columns},
-          {"rows", t.rows},       {"cells", cells},             {"notes", t.notes},
+  return {{"title", t.title},
+          {"row_header", t.row_header},
+          {"columns", t.columns},
+          {"rows", t.rows},
+          {"cells", cells},
+          {"notes", t.notes},
           {"significant_digits", t.significant_digits}};
 }
 
@@ -131,13 +140,22 @@ UnitRecord record_from_json(const json& j, const std::string& what) {
 }
 
 UnitStore::UnitStore(const fs::path& output, std::string config_hash, std::string version)
-    : dir_(output.string() + ".units"), hash_(std::move(config_hash)), version_(std::move(version)) {}
+    : dir_(output.string() + ".units"),
+      hash_(std::move(config_hash)),
+      version_(std::move(version)) {}
 
 void UnitStore::save(const UnitRecord& record) const {
   json doc = record_to_json(record);
   doc["config_hash"] = hash_;
   doc["posbench_version"] = version_;
   replace_file_atomically(dir_ / (record.id + ".json"), doc.dump() + "\n");
+  // The rename survives a crash of the process as it is; a crash of the machine needs the
+  // directory's entry on disk too.
+  const int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
 }
 
 std::map<std::string, UnitRecord> UnitStore::load() const {

@@ -34,10 +34,8 @@ json unit_content(const Plan& plan, size_t i, const std::vector<size_t>& encoder
   json encs = json::array();
   for (size_t k : encoders) {
     const EncoderInstance& enc = e.encoders[k];
-    json one = {{"name", enc.name},
-                {"label", enc.label},
-                {"version", enc.version},
-                {"params", enc.params}};
+    json one = {
+        {"name", enc.name}, {"label", enc.label}, {"version", enc.version}, {"params", enc.params}};
     if (enc.reference)
       one["reference"] = {{"name", enc.reference->encoder.name},
                           {"version", enc.reference->encoder.version},
@@ -45,12 +43,8 @@ json unit_content(const Plan& plan, size_t i, const std::vector<size_t>& encoder
                           {"length", enc.reference->length}};
     encs.push_back(one);
   }
-  return {{"path", e.path},
-          {"point", e.point},
-          {"seed", e.seeded ? e.seed : plan.seed},
-          {"type", e.type},
-          {"params", e.params},
-          {"encoders", encs}};
+  return {{"path", e.path}, {"point", e.point},   {"seed", e.seeded ? e.seed : plan.seed},
+          {"type", e.type}, {"params", e.params}, {"encoders", encs}};
 }
 
 constexpr double kMinCost = 1024.0 * 1024;

@@ -23,12 +23,12 @@
 namespace posbench {
 
 struct Unit {
-  std::string id;             // 16 hex digits
-  bool snapshots = false;     // the snapshot unit (experiment and encoders unused)
-  size_t experiment = 0;      // index in Plan::experiments
+  std::string id;                // 16 hex digits
+  bool snapshots = false;        // the snapshot unit (experiment and encoders unused)
+  size_t experiment = 0;         // index in Plan::experiments
   std::vector<size_t> encoders;  // indices in its encoders, in config order
-  uint64_t memory_bytes = 0;  // peak bytes (saturated), as the memory guard counts
-  double cost = 0;            // see above
+  uint64_t memory_bytes = 0;     // peak bytes (saturated), as the memory guard counts
+  double cost = 0;               // see above
   std::string what;  // "experiments[1] position_probe[train_length=256,seed=0]: rope[base=1e4]"
 };
 

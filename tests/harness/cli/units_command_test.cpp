@@ -28,9 +28,7 @@ const fs::path kSweep = fs::path(POSBENCH_SOURCE_DIR) / "configs/studies/sweep.j
 class Units : public test::BinaryTest {
  protected:
   Units() : BinaryTest("posbench-units-test") {}
-  json read(const std::string& name) const {
-    return json::parse(test::read_file(work() / name));
-  }
+  json read(const std::string& name) const { return json::parse(test::read_file(work() / name)); }
   static std::string differences(const json& a, const json& b) {
     std::string out;
     for (const auto& d : non_timing_differences(a, b)) out += "\n  " + d;
@@ -50,8 +48,9 @@ TEST_F(Units, PlanListsEveryUnitWithIdMemoryAndCost) {
   EXPECT_EQ(u1["point"], "train_length=64");
   EXPECT_EQ(u1["seed"], 0);
   EXPECT_EQ(u1["encoders"], json::array({"rope[base=1e4,scaling.factor=2]"}));
-  EXPECT_EQ(u1["what"],
-            "experiments[0] position_probe[train_length=64,seed=0]: rope[base=1e4,scaling.factor=2]");
+  EXPECT_EQ(
+      u1["what"],
+      "experiments[0] position_probe[train_length=64,seed=0]: rope[base=1e4,scaling.factor=2]");
   EXPECT_GT(u1["memory_bytes"].get<uint64_t>(), 0u);
   const json& speed = plan["units"][20];
   EXPECT_EQ(speed["encoders"], json::array({"rope-1e4", "rope-5e5", "alibi"}));
@@ -174,12 +173,18 @@ TEST_F(Units, MergeKeepsSpeedUnitsOfDifferentHostsApartAndSaysSo) {
   const json m = read("m.json");
   EXPECT_EQ(m["experiments"][0]["hosts"], json::array({real}));
   EXPECT_EQ(m["experiments"][1]["hosts"], json::array({"other-host"}));
+  // Timings of two machines are not averaged across seeds: one summary per host.
+  ASSERT_EQ(m["seed_summaries"].size(), 2u);
+  EXPECT_EQ(m["seed_summaries"][0]["host"], real);
+  EXPECT_EQ(m["seed_summaries"][0]["seeds"], json::array({0}));
+  EXPECT_EQ(m["seed_summaries"][1]["host"], "other-host");
+  EXPECT_EQ(m["seed_summaries"][1]["seeds"], json::array({1}));
 }
 
 // Units of a fraction of a second each: long enough to kill the run half-way, short enough
 // for a test (about 2 s in all).
 const char* kSlowish = R"({"seed": 2, "experiments": [
-  {"type": "offset_linearity", "dim": 128, "positions": 4096, "offsets": [1, 2, 3],
+  {"type": "offset_linearity", "dim": 64, "positions": 1024, "offsets": [1, 2],
    "encoders": [{"name": "sinusoidal"},
                 {"name": "rope", "sweep": {"base": [10000, 20000, 50000, 100000, 200000, 500000,
                                                     1000000, 2000000]}}]}]})";
@@ -190,9 +195,9 @@ TEST_F(Units, KilledRunResumedEqualsAnUninterruptedRun) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    if (chdir(work().c_str()) != 0) _exit(127);
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
+    if (chdir(work().c_str()) != 0 || !freopen("/dev/null", "w", stdout) ||
+        !freopen("/dev/null", "w", stderr))
+      _exit(127);
     execl(POSBENCH_BINARY, POSBENCH_BINARY, "run", "slow.json", "-o", "r.json", nullptr);
     _exit(127);
   }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace posbench {
 namespace {
 
@@ -21,7 +23,8 @@ TEST(Progress, LineSaysDoneTotalElapsedLeftAndTheUnit) {
 TEST(Progress, PipedPrintsAtMostEveryIntervalWithAnEstimate) {
   double now = 100;
   std::string out;
-  Progress p(4, 1, false, 10, [&] { return now; }, [&](const std::string& s) { out += s; });
+  Progress p(
+      4, 1, false, 10, [&] { return now; }, [&](const std::string& s) { out += s; });
   p.begin("u1");  // at 0 s: too soon
   now = 104;
   p.finish();
@@ -38,7 +41,8 @@ TEST(Progress, PipedPrintsAtMostEveryIntervalWithAnEstimate) {
 TEST(Progress, TerminalRewritesOneLineInPlace) {
   double now = 0;
   std::string out;
-  Progress p(2, 0, true, 10, [&] { return now; }, [&](const std::string& s) { out += s; });
+  Progress p(
+      2, 0, true, 10, [&] { return now; }, [&](const std::string& s) { out += s; });
   p.begin("a");
   EXPECT_EQ(out, "\r[0/2] 0% 0:00 elapsed, ~? left: a\033[K");
   out.clear();

@@ -49,9 +49,9 @@ TEST(Sweep, PointsAreTheCartesianProductLastNameFastest) {
   ASSERT_TRUE(diag.ok()) << dump(diag.problems());
   ASSERT_EQ(points.size(), 6u);
   // Names in sorted order: base, then scaling.factor (fastest).
-  const std::vector<std::string> texts = {
-      "base=1e4,scaling.factor=2", "base=1e4,scaling.factor=4", "base=1e4,scaling.factor=8",
-      "base=5e5,scaling.factor=2", "base=5e5,scaling.factor=4", "base=5e5,scaling.factor=8"};
+  const std::vector<std::string> texts = {"base=1e4,scaling.factor=2", "base=1e4,scaling.factor=4",
+                                          "base=1e4,scaling.factor=8", "base=5e5,scaling.factor=2",
+                                          "base=5e5,scaling.factor=4", "base=5e5,scaling.factor=8"};
   for (size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(points[i].text, texts[i]);
     EXPECT_EQ(points[i].index, (std::vector<size_t>{i / 3, i % 3}));
@@ -93,24 +93,26 @@ TEST(Sweep, DottedNamesReachIntoNestedParamsKeepingTheRest) {
 
 TEST(Sweep, LabelsNameThePointOrFillTheTemplate) {
   Diagnostics diag;
-  const auto points =
-      sweep_points(json{{"scaling.factor", {4}}, {"base", {500000}}}, "s", diag);
+  const auto points = sweep_points(json{{"scaling.factor", {4}}, {"base", {500000}}}, "s", diag);
   EXPECT_EQ(point_label("rope", "rope", points[0], "l", diag), "rope[base=5e5,scaling.factor=4]");
-  EXPECT_EQ(point_label("x", "rope-{base}-x{scaling.factor}", points[0], "l", diag),
-            "rope-5e5-x4");
+  EXPECT_EQ(point_label("x", "rope-{base}-x{scaling.factor}", points[0], "l", diag), "rope-5e5-x4");
   EXPECT_TRUE(diag.ok());
   point_label("x", "rope-{bsae}", points[0], "e.label", diag);
   ASSERT_EQ(diag.problems().size(), 1u);
   EXPECT_EQ(diag.problems()[0].path, "e.label");
-  EXPECT_TRUE(has(diag.problems()[0].message, "did you mean 'base'?")) << diag.problems()[0].message;
+  EXPECT_TRUE(has(diag.problems()[0].message, "did you mean 'base'?"))
+      << diag.problems()[0].message;
 }
 
 const char* kSweptRope = R"({"name": "rope", "params": {"scaling": {"rope_type": "linear",
     "factor": 2}}, "sweep": {"base": [10000, 500000], "scaling.factor": [2, 4, 8]}})";
 
 json probe_config(const json& rope_entry, const json& extra = json::object()) {
-  json e = {{"type", "position_probe"}, {"dim", 16},     {"heads", 2},
-            {"samples", 4},             {"train_length", 32},
+  json e = {{"type", "position_probe"},
+            {"dim", 16},
+            {"heads", 2},
+            {"samples", 4},
+            {"train_length", 32},
             {"encoders", {{{"name", "sinusoidal"}}, rope_entry}}};
   e.update(extra);
   return {{"name", "t"}, {"seed", 3}, {"experiments", {e}}};
@@ -139,10 +141,10 @@ TEST(SweepConfig, EncoderSweepBecomesOneEntryPerPointInResolvedConfig) {
 
 TEST(SweepConfig, ExperimentSweepAndSeedsGiveOneInstancePerPointAndSeed) {
   Diagnostics diag;
-  const Plan plan = build_plan(
-      probe_config(json{{"name", "rope"}},
-                   json{{"sweep", {{"train_length", {32, 64}}}}, {"seeds", {5, 0, 9}}}),
-      diag);
+  const Plan plan =
+      build_plan(probe_config(json{{"name", "rope"}},
+                              json{{"sweep", {{"train_length", {32, 64}}}}, {"seeds", {5, 0, 9}}}),
+                 diag);
   ASSERT_TRUE(diag.ok()) << dump(diag.problems());
   ASSERT_EQ(plan.experiments.size(), 6u);
   const std::vector<std::pair<int, uint64_t>> expected = {{32, 5}, {32, 0}, {32, 9},

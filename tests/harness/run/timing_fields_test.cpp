@@ -41,7 +41,9 @@ TEST(TimingFields, TheListedFieldsOnly) {
            {"experiments", "0", "hosts"},
            {"experiments", "1", "extra"},
            {"experiments", "1", "encoders", "0", "extra"},
+           {"experiments", "1", "encoders", "0", "curves"},
            {"experiments", "1", "encoders", "0", "metrics", "table_simd_t1_median_ms"},
+           {"seed_summaries", "0", "host"},
            {"seed_summaries", "0", "encoders", "0", "metrics", "0"}})
     EXPECT_TRUE(is_timing_or_provenance(p, d)) << json(p).dump();
   for (const std::vector<std::string>& p : std::vector<std::vector<std::string>>{
@@ -49,6 +51,7 @@ TEST(TimingFields, TheListedFieldsOnly) {
            {"units"},
            {"experiments", "0", "extra"},
            {"experiments", "0", "encoders", "0", "extra"},
+           {"experiments", "0", "encoders", "0", "curves"},
            {"experiments", "0", "encoders", "0", "metrics", "r2"},
            {"experiments", "1", "encoders", "0", "metrics", "table_simd_t1_max_abs_error"},
            {"experiments", "1", "encoders", "0", "status"},

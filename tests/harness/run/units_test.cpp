@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "harness/run/runner.h"
 #include "tests/test_util.h"
 
 namespace posbench {
