@@ -36,54 +36,57 @@ bool is_partial_document(const json& doc) {
 Parts read_parts(const std::vector<std::string>& files, const std::string& this_version) {
   Parts out;
   std::string first;
-  for (const auto& file : files) {
-    const json doc = read_json_file(file);
-    if (!is_partial_document(doc))
-      throw UserError(file + ": not a partial results file (no \"kind\": \"" +
-                      std::string(kPartialKind) +
-                      "\"); expected the -o file of `posbench run CONFIG --shard K/N`");
-    if (doc.value("partial_format", 0) != kPartialFormat)
-      throw UserError(file + ": " +
-                      got_expected(doc.value("partial_format", json()),
-                                   "partial_format " + std::to_string(kPartialFormat)));
-    const std::string hash = doc.value("config_hash", ""),
-                      version = doc.value("posbench_version", "");
-    if (first.empty()) {
-      first = file;
-      out.config = doc.at("config");
-      out.config_dir = doc.value("config_dir", "");
-      out.config_hash = hash;
-      out.posbench_version = version;
-      out.context = doc.value("context", json::object());
-      out.threads = doc.value("threads", 0);
-      out.max_memory = doc.value("max_memory_bytes", uint64_t(0));
-    } else if (hash != out.config_hash) {
-      throw UserError(file + ": a part of another config (config hash " + hash + ", " + first +
-                      ": " + out.config_hash + "); expected parts of one config");
-    } else if (version != out.posbench_version) {
-      throw UserError(file + ": written by posbench " + version + ", " + first + " by " +
-                      out.posbench_version + "; expected parts of one posbench version");
+  for (const auto& file : files) try {
+      const json doc = read_json_file(file);
+      if (!is_partial_document(doc))
+        throw UserError(file + ": not a partial results file (no \"kind\": \"" +
+                        std::string(kPartialKind) +
+                        "\"); expected the -o file of `posbench run CONFIG --shard K/N`");
+      if (doc.value("partial_format", 0) != kPartialFormat)
+        throw UserError(file + ": " +
+                        got_expected(doc.value("partial_format", json()),
+                                     "partial_format " + std::to_string(kPartialFormat)));
+      const std::string hash = doc.value("config_hash", ""),
+                        version = doc.value("posbench_version", "");
+      if (first.empty()) {
+        first = file;
+        out.config = doc.at("config");
+        out.config_dir = doc.value("config_dir", "");
+        out.config_hash = hash;
+        out.posbench_version = version;
+        out.context = doc.value("context", json::object());
+        out.threads = doc.value("threads", 0);
+        out.max_memory = doc.value("max_memory_bytes", uint64_t(0));
+      } else if (hash != out.config_hash) {
+        throw UserError(file + ": a part of another config (config hash " + hash + ", " + first +
+                        ": " + out.config_hash + "); expected parts of one config");
+      } else if (version != out.posbench_version) {
+        throw UserError(file + ": written by posbench " + version + ", " + first + " by " +
+                        out.posbench_version + "; expected parts of one posbench version");
+      }
+      out.total_wall_seconds += doc.value("total_wall_seconds", 0.0);
+      const auto ids = doc.value("unit_ids", std::vector<std::string>());
+      std::set<std::string> listed(ids.begin(), ids.end());
+      size_t k = 0;
+      for (const auto& u : doc.value("units", json::array())) {
+        UnitRecord r = record_from_json(u, file + ": units[" + std::to_string(k++) + "]");
+        if (!listed.count(r.id))
+          throw UserError(file + ": unit " + r.id +
+                          " is not in its unit_ids; expected a file as "
+                          "posbench run wrote it");
+        if (auto it = out.part_of.find(r.id); it != out.part_of.end())
+          throw UserError(file + ": unit " + r.id + " is also in " + it->second +
+                          "; expected each unit in one part (parts of one --shard K/N each)");
+        out.part_of[r.id] = file;
+        out.records.emplace(r.id, std::move(r));
+      }
+      for (const auto& id : ids)
+        if (!out.part_of.count(id) || out.part_of[id] != file)
+          throw UserError(file + ": lists unit " + id + " but holds no record of it");
+    } catch (const nlohmann::json::exception& e) {
+      throw UserError(file + ": a malformed partial results file (" + e.what() +
+                      "); expected the -o file of `posbench run CONFIG --shard K/N`");
     }
-    out.total_wall_seconds += doc.value("total_wall_seconds", 0.0);
-    const auto ids = doc.value("unit_ids", std::vector<std::string>());
-    std::set<std::string> listed(ids.begin(), ids.end());
-    size_t k = 0;
-    for (const auto& u : doc.value("units", json::array())) {
-      UnitRecord r = record_from_json(u, file + ": units[" + std::to_string(k++) + "]");
-      if (!listed.count(r.id))
-        throw UserError(file + ": unit " + r.id +
-                        " is not in its unit_ids; expected a file as "
-                        "posbench run wrote it");
-      if (auto it = out.part_of.find(r.id); it != out.part_of.end())
-        throw UserError(file + ": unit " + r.id + " is also in " + it->second +
-                        "; expected each unit in one part (parts of one --shard K/N each)");
-      out.part_of[r.id] = file;
-      out.records.emplace(r.id, std::move(r));
-    }
-    for (const auto& id : ids)
-      if (!out.part_of.count(id) || out.part_of[id] != file)
-        throw UserError(file + ": lists unit " + id + " but holds no record of it");
-  }
   if (out.posbench_version != this_version)
     throw UserError(first + ": written by posbench " + out.posbench_version + ", this is " +
                     this_version + "; merge with the posbench that ran the parts");
@@ -111,9 +114,9 @@ std::vector<std::string> host_notes(const RunOutput& run) {
   for (const auto& e : run.experiments)
     if (e.planned && e.planned->experiment && !e.planned->experiment->encoders_separable())
       for (const auto& h : e.hosts)
-        by_host[h].push_back(e.planned->path +
-                             (e.planned->name().empty() ? "" : " " + e.planned->name()) + " (" +
-                             e.planned->type + ")");
+        by_host[h].push_back(fmt::format("{}{}{} ({})", e.planned->path,
+                                         e.planned->name().empty() ? "" : " ", e.planned->name(),
+                                         e.planned->type));
   if (by_host.size() < 2) return {};
   std::vector<std::string> out = {
       "units whose encoders run together (timings of one machine) ran on " +

@@ -25,9 +25,9 @@ using test::quoted;
 
 const fs::path kSweep = fs::path(POSBENCH_SOURCE_DIR) / "configs/studies/sweep.json";
 
-class Units : public test::BinaryTest {
+class UnitsCli : public test::BinaryTest {
  protected:
-  Units() : BinaryTest("posbench-units-test") {}
+  UnitsCli() : BinaryTest("posbench-units-test") {}
   json read(const std::string& name) const { return json::parse(test::read_file(work() / name)); }
   static std::string differences(const json& a, const json& b) {
     std::string out;
@@ -36,7 +36,7 @@ class Units : public test::BinaryTest {
   }
 };
 
-TEST_F(Units, PlanListsEveryUnitWithIdMemoryAndCost) {
+TEST_F(UnitsCli, PlanListsEveryUnitWithIdMemoryAndCost) {
   const auto r = run("plan " + quoted(kSweep) + " --json --shards 3");
   ASSERT_EQ(r.code, 0) << r.err;
   const json plan = json::parse(r.out);
@@ -68,7 +68,7 @@ TEST_F(Units, PlanListsEveryUnitWithIdMemoryAndCost) {
   EXPECT_TRUE(has(text.out, plan["units"][7]["id"].get<std::string>())) << text.out;
 }
 
-TEST_F(Units, ThreeShardsMergedEqualTheUnshardedRun) {
+TEST_F(UnitsCli, ThreeShardsMergedEqualTheUnshardedRun) {
   const std::string cfg = quoted(kSweep);
   auto r = run("run " + cfg + " -o full.json --threads 1");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -115,7 +115,7 @@ TEST_F(Units, ThreeShardsMergedEqualTheUnshardedRun) {
   EXPECT_DOUBLE_EQ(m["std"].get<double>(), std::fabs(v[0] - v[1]) / std::sqrt(2.0));
 }
 
-TEST_F(Units, MergeRefusesPartsThatDoNotMakeOneRun) {
+TEST_F(UnitsCli, MergeRefusesPartsThatDoNotMakeOneRun) {
   write("a.json", R"({"experiments": [{"type": "symmetry", "dim": 8, "positions": 8,
       "encoders": [{"name": "rope", "sweep": {"base": [100, 1000]}}]}]})");
   write("b.json", R"({"experiments": [{"type": "symmetry", "dim": 8, "positions": 8,
@@ -152,7 +152,7 @@ TEST_F(Units, MergeRefusesPartsThatDoNotMakeOneRun) {
   EXPECT_TRUE(has(r.err, "--shard: got \"2/2\", expected K/N with 0 <= K < N")) << r.err;
 }
 
-TEST_F(Units, MergeKeepsSpeedUnitsOfDifferentHostsApartAndSaysSo) {
+TEST_F(UnitsCli, MergeKeepsSpeedUnitsOfDifferentHostsApartAndSaysSo) {
   write("s.json", R"({"experiments": [{"type": "speed", "operations": ["table"],
       "shapes": [{"seq": 8, "dim": 8}], "threads": [1], "min_time": 0.001, "repetitions": 1,
       "probe_mib": 1, "seeds": [0, 1], "encoders": [{"name": "rope"}]}]})");
@@ -181,6 +181,19 @@ TEST_F(Units, MergeKeepsSpeedUnitsOfDifferentHostsApartAndSaysSo) {
   EXPECT_EQ(m["seed_summaries"][1]["seeds"], json::array({1}));
 }
 
+TEST_F(UnitsCli, GoogleBenchmarkLinesOnlyWithVerbose) {
+  write("s.json", R"({"experiments": [{"type": "speed", "operations": ["table"],
+      "shapes": [{"seq": 8, "dim": 8}], "threads": [1], "implementations": ["simd"],
+      "min_time": 0.001, "repetitions": 1, "probe_mib": 1, "encoders": [{"name": "rope"}]}]})");
+  const std::string line = "speed: rope/table/8x8/threads:1/simd: median ";
+  auto r = run("run s.json -o a.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(has(r.err, line)) << r.err;
+  r = run("run s.json -o b.json --verbose");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.err, line)) << r.err;
+}
+
 // Units of a fraction of a second each: long enough to kill the run half-way, short enough
 // for a test (about 2 s in all).
 const char* kSlowish = R"({"seed": 2, "experiments": [
@@ -189,7 +202,7 @@ const char* kSlowish = R"({"seed": 2, "experiments": [
                 {"name": "rope", "sweep": {"base": [10000, 20000, 50000, 100000, 200000, 500000,
                                                     1000000, 2000000]}}]}]})";
 
-TEST_F(Units, KilledRunResumedEqualsAnUninterruptedRun) {
+TEST_F(UnitsCli, KilledRunResumedEqualsAnUninterruptedRun) {
   write("slow.json", kSlowish);
   ASSERT_EQ(run("run slow.json -o whole.json").code, 0);
   const pid_t pid = fork();
