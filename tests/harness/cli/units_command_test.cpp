@@ -91,8 +91,10 @@ TEST_F(UnitsCli, ThreeShardsMergedEqualTheUnshardedRun) {
   EXPECT_EQ(differences(full, merged), "");
   EXPECT_EQ(full["schema_version"], 6);
   EXPECT_EQ(full["units"].size(), 22u);
-  EXPECT_TRUE(fs::exists(work() / "merged.1.gbench.json"));  // speed's side file, renamed
-  EXPECT_EQ(merged["experiments"][4]["extra"]["google_benchmark_json"], "merged.1.gbench.json");
+  // Speed (experiment instance 4, after position_probe's 4) wrote its side file beside the
+  // part; merge writes it beside the merged file, under its name.
+  EXPECT_TRUE(fs::exists(work() / "merged.4.gbench.json"));
+  EXPECT_EQ(merged["experiments"][4]["extra"]["google_benchmark_json"], "merged.4.gbench.json");
 
   // The seed summaries hold the per-seed values of the experiments they name, and their mean
   // and sample std computed here from those values.
