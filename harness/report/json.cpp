@@ -95,9 +95,12 @@ static json seed_summaries_json(const std::vector<SeedSummary>& summaries) {
       }
       encoders.push_back({{"label", enc.label}, {"metrics", metrics}});
     }
-    json one = {{"type", s.type},   {"path", s.path},
-                {"point", s.point}, {"seeds", s.seeds},
-                {"experiments", s.experiments}, {"encoders", encoders}};
+    json one = {{"type", s.type},
+                {"path", s.path},
+                {"point", s.point},
+                {"seeds", s.seeds},
+                {"experiments", s.experiments},
+                {"encoders", encoders}};
     if (!s.host.empty()) one["host"] = s.host;
     out.push_back(one);
   }
