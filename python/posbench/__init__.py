@@ -18,7 +18,7 @@ matplotlib (Debian: python3-matplotlib) and work without it:
 import os as _os
 import sys as _sys
 
-SUPPORTED_SCHEMA_VERSIONS = (4, 5)
+SUPPORTED_SCHEMA_VERSIONS = (4, 5, 6)
 
 _CORE_NAMES = ("Encoder", "schemes", "experiments", "describe", "validate", "run", "load_plugin")
 _core_missing = None
