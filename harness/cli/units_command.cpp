@@ -24,12 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-void load_config_plugins(const json& config) {
-  Diagnostics diag;
-  for (const auto& p : config_plugins(config, diag)) load_plugin(p);
-  diag.throw_if_any();
-}
-
 void write_output(const fs::path& target, const std::string& content, bool force) {
   force ? replace_file_atomically(target, content) : write_file_atomically(target, content);
 }
