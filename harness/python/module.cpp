@@ -18,6 +18,7 @@
 #include "harness/run/load_plan.h"
 #include "harness/run/plugins.h"
 #include "harness/run/runner.h"
+#include "harness/run/timing_fields.h"
 
 namespace posbench::python {
 
@@ -163,5 +164,15 @@ PYBIND11_MODULE(_core, m) {
       "Loads a scheme / experiment plugin (a shared library built against posbench::sdk), as "
       "`posbench --plugin PATH`; loading the same file again does nothing. A bad plugin raises "
       "ValueError ('plugin PATH: ...').");
+  m.def(
+      "non_timing_differences",
+      [](const py::object& a, const py::object& b, size_t max) {
+        return non_timing_differences(to_json(a, ""), to_json(b, ""), max);
+      },
+      py::arg("a"), py::arg("b"), py::arg("max") = 20,
+      "Where two results documents (dicts) differ outside their timing and provenance fields "
+      "(results/README.md#timing-and-provenance-fields), as 'path: A vs B' lines, at most `max`; "
+      "[] when every other value is equal (numbers compared exactly). The same rule as "
+      "`posbench compare --exact` and `merge`'s tests.");
   bind_encoder(m);
 }

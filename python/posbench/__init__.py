@@ -20,14 +20,16 @@ import sys as _sys
 
 SUPPORTED_SCHEMA_VERSIONS = (4, 5, 6)
 
-_CORE_NAMES = ("Encoder", "schemes", "experiments", "describe", "validate", "run", "load_plugin")
+_CORE_NAMES = ("Encoder", "schemes", "experiments", "describe", "validate", "run", "load_plugin",
+               "non_timing_differences")
 _core_missing = None
 # RTLD_GLOBAL: a plugin (load_plugin) resolves posbench's symbols against the module's, as it
 # does against the posbench executable's.
 _flags = _sys.getdlopenflags()
 _sys.setdlopenflags(_flags | _os.RTLD_GLOBAL)
 try:
-    from ._core import Encoder, describe, experiments, load_plugin, run, schemes, validate
+    from ._core import (Encoder, describe, experiments, load_plugin, non_timing_differences, run,
+                        schemes, validate)
 except ModuleNotFoundError as _e:
     if _e.name != __name__ + "._core":
         raise

@@ -4,8 +4,8 @@ import os
 from typing import Any, Sequence, Union
 
 from ._core import (Encoder as Encoder, describe as describe, experiments as experiments,
-                    load_plugin as load_plugin, run as run, schemes as schemes,
-                    validate as validate)
+                    load_plugin as load_plugin, non_timing_differences as non_timing_differences,
+                    run as run, schemes as schemes, validate as validate)
 
 SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...]
 

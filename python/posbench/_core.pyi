@@ -56,3 +56,7 @@ class Encoder:
     def bias(self, q_positions: Positions, k_positions: Positions,
              heads: int) -> npt.NDArray[np.float64]:
         """Bias: b_h(i, j), [heads, len(q_positions), len(k_positions)]."""
+
+def non_timing_differences(a: dict[str, Any], b: dict[str, Any], max: int = 20) -> list[str]:
+    """Where two results documents differ outside their timing and provenance fields, as
+    'path: A vs B' lines (at most `max`); [] when every other value is equal."""

@@ -79,18 +79,28 @@ def strip_timing(doc):
     doc = copy.deepcopy(doc)
     doc.pop("context")
     doc.pop("total_wall_seconds")
+    doc.pop("unit_provenance")
     for e in doc["experiments"]:
         e.pop("wall_seconds")
+        e.pop("hosts", None)
     return doc
 
 
 def test_run_returns_the_document_the_cli_writes(binary, tmp_path, tiny_run):
     _, results, cli_doc = tiny_run  # conftest: `posbench run --threads 1`
     doc = posbench.run(TINY_CONFIG, threads=1)
-    assert doc["schema_version"] == cli_doc["schema_version"] == 5
+    assert doc["schema_version"] == cli_doc["schema_version"] == max(posbench.SUPPORTED_SCHEMA_VERSIONS)
     assert set(doc) == set(cli_doc)
     assert set(doc["context"]) == set(cli_doc["context"])
     assert doc["threads"] == 1
+    # every value but the timing and provenance fields (results/README.md), by the one rule
+    # merge and `compare --exact` use, and compared again here as plain dicts without them
+    assert posbench.non_timing_differences(doc, cli_doc) == []
+    changed = copy.deepcopy(doc)
+    changed["experiments"][0]["encoders"][0]["curves"][0]["y"][1] += 1e-12
+    changed["total_wall_seconds"] += 5.0  # timing: not a difference
+    assert [d.split(":")[0] for d in posbench.non_timing_differences(changed, cli_doc)] == [
+        "experiments[0].encoders[0].curves[0].y[1]"]
     assert strip_timing(doc) == strip_timing(cli_doc)
     # the same numbers as floats, not only as equal dicts: one curve checked element by element
     y = doc["experiments"][0]["encoders"][0]["curves"][0]["y"]
