@@ -2,8 +2,8 @@
 """Training steps per second: trained_extrapolation's C++ trainer against the same model in
 PyTorch Python (Debian python3-torch), same batch, same threads, in one run.
 
-    python3 python/benchmarks/train_speed.py [--binary build/posbench_train_speed]
-                                             [--steps 200] [--threads 1] [--repeats 3]
+    /usr/bin/python3 python/benchmarks/train_speed.py [--binary build/posbench_train_speed]
+                                                      [--steps 200] [--threads 1] [--repeats 3]
 
 The model is the experiment's default: decoder-only pre-LayerNorm transformer, layers 2,
 d_model 64, heads 4, ff_mult 4, GELU, untied output head, RoPE (half pairing, base 10000) on q

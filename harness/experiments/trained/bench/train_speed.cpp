@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
   const EncoderInfo& info = EncoderRegistry::instance().get("rope", "encoder");
   Diagnostics diag;
   const nlohmann::json params = resolve_params(info.params, nlohmann::json::object(), "", diag);
-  const SchemeRef rope{"rope", params, std::shared_ptr<const Encoder>(info.factory(Params(params)))};
+  const SchemeRef rope{"rope", params,
+                       std::shared_ptr<const Encoder>(info.factory(Params(params)))};
   ModelOptions mo;  // the experiment's defaults
   torch::manual_seed(0);
   Transformer model(mo, make_injector(rope, mo.d_model, mo.heads, false));
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
   train(model, copy, o);  // warm-up (allocator, caches), untimed
   o.steps = steps;
   const TrainResult r = train(model, copy, o);
-  fmt::print("{{\"steps_per_second\": {}, \"steps\": {}, \"threads\": {}, \"seconds\": {}, "
-             "\"parameters\": {}}}\n",
-             r.steps_per_second, steps, threads, r.seconds, model->parameter_count());
+  fmt::print(
+      "{{\"steps_per_second\": {}, \"steps\": {}, \"threads\": {}, \"seconds\": {}, "
+      "\"parameters\": {}}}\n",
+      r.steps_per_second, steps, threads, r.seconds, model->parameter_count());
 }

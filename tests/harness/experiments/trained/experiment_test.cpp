@@ -41,6 +41,7 @@ TEST(TrainedExtrapolation, TinyCopyTrainingLearnsInDistribution) {
 TEST(TrainedExtrapolation, SameSeedAndThreadsGiveIdenticalCurves) {
   json p = kTiny;
   p["steps"] = 20;
+  p["warmup_steps"] = 5;
   p["eval_samples"] = 16;
   for (const json& enc : {json{{"name", "t5"}}, json{{"name", "rope"}}}) {
     const auto a = run_tiny(p, enc, 3), b = run_tiny(p, enc, 3), c = run_tiny(p, enc, 4);
@@ -86,6 +87,7 @@ TEST(TrainedExtrapolation, TeacherForcedExactMatchEqualsGreedyDecoding) {
 TEST(TrainedExtrapolation, LearnedPastItsTableIsUnsupportedThereNotAFailure) {
   json p = kTiny;
   p["steps"] = 5;
+  p["warmup_steps"] = 1;
   p["eval_samples"] = 4;
   const ExperimentResult r = run_tiny(p, {{"name", "learned"}, {"params", {{"max_len", 9}}}}, 0);
   const EncoderOutcome& o = r.outcomes[0];
@@ -101,8 +103,9 @@ TEST(TrainedExtrapolation, BadParametersAreErrorsWithTheirJsonPath) {
   using test::expect_problem;
   expect_problem(config_problems("trained_extrapolation", {{"train_length", 0}}),
                  "experiments[0].train_length", {"got 0", ">= 1"});
-  expect_problem(config_problems("trained_extrapolation", {{"train_length", 8}, {"eval_lengths", {8, 4}}}),
-                 "experiments[0].eval_lengths", {"4", ">= train_length = 8"});
+  expect_problem(
+      config_problems("trained_extrapolation", {{"train_length", 8}, {"eval_lengths", {8, 4}}}),
+      "experiments[0].eval_lengths", {"4", ">= train_length = 8"});
   expect_problem(config_problems("trained_extrapolation", {{"tasks", {"copy", "revrse"}}}),
                  "experiments[0].tasks[1]", {"revrse", "reverse"});
   expect_problem(config_problems("trained_extrapolation", {{"d_model", 30}, {"heads", 4}}),
