@@ -14,7 +14,8 @@ BlockImpl::BlockImpl(const ModelOptions& o) : heads_(o.heads) {
   out_ = register_module("out", torch::nn::Linear(o.d_model, o.d_model));
   fc1_ = register_module("fc1", torch::nn::Linear(o.d_model, o.ff_mult * o.d_model));
   fc2_ = register_module("fc2", torch::nn::Linear(o.ff_mult * o.d_model, o.d_model));
-  drop_ = register_module("drop", torch::nn::Dropout(o.dropout));
+  // Dropout 0 (the default) is no module at all: a Dropout(0) in training mode still draws a mask.
+  if (o.dropout > 0) drop_ = register_module("drop", torch::nn::Dropout(o.dropout));
 }
 
 Tensor BlockImpl::forward(const Tensor& x, const std::vector<Tensor>& rot, RotaryPairing pairing,
@@ -31,10 +32,11 @@ Tensor BlockImpl::forward(const Tensor& x, const std::vector<Tensor>& rot, Rotar
   Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd));  // [B, H, T, T]
   if (bias.defined()) logits = logits + bias;
   logits = logits.masked_fill(mask, -std::numeric_limits<double>::infinity());
-  const Tensor att = drop_(torch::softmax(logits, -1));
+  auto drop = [&](const Tensor& t) { return drop_ ? drop_(t) : t; };
+  const Tensor att = drop(torch::softmax(logits, -1));
   const Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, d});
-  const Tensor h = x + drop_(out_(y));
-  return h + drop_(fc2_(torch::gelu(fc1_(ln2_(h)))));
+  const Tensor h = x + drop(out_(y));
+  return h + drop(fc2_(torch::gelu(fc1_(ln2_(h)))));
 }
 
 TransformerImpl::TransformerImpl(const ModelOptions& o, std::shared_ptr<PositionInjector> position,
