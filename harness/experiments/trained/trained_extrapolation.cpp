@@ -154,7 +154,7 @@ class TrainedExtrapolation final : public Experiment {
 
   ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                            const RunContext& ctx) const override {
-    torch::set_num_threads(std::max(1, ctx.threads));
+    set_threads(ctx.threads);
     ExperimentResult r;
     for (const auto& enc : encoders) {
       EncoderOutcome o;

@@ -1,5 +1,8 @@
 #include "harness/experiments/trained/trainer.h"
 
+#include <dlfcn.h>
+#include <malloc.h>
+
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -8,6 +11,20 @@
 namespace posbench::trained {
 
 using torch::Tensor;
+
+bool set_threads(int threads) {
+  torch::set_num_threads(std::max(1, threads));
+  using SetThreads = void (*)(int);
+  void* sym = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (sym) reinterpret_cast<SetThreads>(sym)(1);
+  // Every op allocates and frees activations of tens to hundreds of KiB; with glibc's defaults
+  // they are mmap'ed / trimmed and page-faulted in again at every step (a quarter of the time in
+  // the kernel under perf). Keep freed memory in the heap instead.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
+  return sym != nullptr;
+}
 
 double learning_rate(const TrainOptions& o, int64_t step) {
   if (step < o.warmup_steps) return o.lr * double(step + 1) / double(o.warmup_steps);

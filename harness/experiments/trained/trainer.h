@@ -40,6 +40,12 @@ struct TrainResult {
 // Called after every step with (step index, loss of the step).
 using TrainProgress = std::function<void(int64_t, double)>;
 
+// Intra-op threads for torch = `threads`; OpenBLAS (which Debian's libtorch calls for matmul
+// through libblas.so.3) to 1 thread when it is the BLAS loaded: its worker threads spin in
+// sched_yield between the model's small products, which halved the steps per second here; and
+// glibc's malloc to keep freed memory (see trainer.cpp). Returns whether OpenBLAS was found.
+bool set_threads(int threads);
+
 // The learning rate of step s (0-based): lr * (s + 1) / warmup for s < warmup, then
 // lr * (1 + cos(pi * (s - warmup) / (steps - warmup))) / 2.
 double learning_rate(const TrainOptions& o, int64_t step);

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   const int64_t steps = argc > 1 ? std::atoll(argv[1]) : 200;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
   const int64_t untimed = argc > 3 ? std::atoll(argv[3]) : 20;
-  torch::set_num_threads(threads);
+  const bool openblas = set_threads(threads);
   const EncoderInfo& info = EncoderRegistry::instance().get("rope", "encoder");
   Diagnostics diag;
   const nlohmann::json params = resolve_params(info.params, nlohmann::json::object(), "", diag);
@@ -37,6 +37,6 @@ int main(int argc, char** argv) {
   const TrainResult r = train(model, copy, o);
   fmt::print(
       "{{\"steps_per_second\": {}, \"steps\": {}, \"threads\": {}, \"seconds\": {}, "
-      "\"parameters\": {}}}\n",
-      r.steps_per_second, steps, threads, r.seconds, model->parameter_count());
+      "\"parameters\": {}, \"openblas_threads_set_to_1\": {}}}\n",
+      r.steps_per_second, steps, threads, r.seconds, model->parameter_count(), openblas);
 }
