@@ -98,6 +98,18 @@ TEST(TrainedExtrapolation, LearnedPastItsTableIsUnsupportedThereNotAFailure) {
   EXPECT_EQ(metric(o, "position_params_trained"), 1.0);
 }
 
+// The memory guard's estimate covers at least the parameters, their gradients and AdamW's two
+// moments (float32: 16 bytes per parameter of the model actually built), and grows with the batch.
+TEST(TrainedExtrapolation, MemoryEstimateCoversParametersOptimizerAndBatch) {
+  const auto e = test::make_experiment("trained_extrapolation", json::object());
+  const EncoderInstance enc = test::make_encoder({{"name", "rope"}});
+  const SchemeRef s{"rope", enc.params, enc.encoder};
+  Transformer model(ModelOptions{}, make_injector(s, 64, 4, false));
+  EXPECT_GE(e->memory_bytes(enc), uint64_t(16 * model->parameter_count()));
+  const auto big = test::make_experiment("trained_extrapolation", {{"batch", 4096}});
+  EXPECT_GT(big->memory_bytes(enc), 100 * e->memory_bytes(enc) / 2);
+}
+
 TEST(TrainedExtrapolation, BadParametersAreErrorsWithTheirJsonPath) {
   using test::config_problems;
   using test::expect_problem;
