@@ -107,7 +107,7 @@ TEST(TrainedExtrapolation, MemoryEstimateCoversParametersOptimizerAndBatch) {
   Transformer model(ModelOptions{}, make_injector(s, 64, 4, false));
   EXPECT_GE(e->memory_bytes(enc), uint64_t(16 * model->parameter_count()));
   const auto big = test::make_experiment("trained_extrapolation", {{"batch", 4096}});
-  EXPECT_GT(big->memory_bytes(enc), 100 * e->memory_bytes(enc) / 2);
+  EXPECT_GT(big->memory_bytes(enc), 5 * e->memory_bytes(enc));  // activations ~ batch
 }
 
 TEST(TrainedExtrapolation, BadParametersAreErrorsWithTheirJsonPath) {
