@@ -87,6 +87,10 @@ bool is_timing_or_provenance(const std::vector<std::string>& p, const json& doc)
   if (p.size() >= 1 && top.count(p[0])) return true;
   if (p[0] == "experiments" && p.size() >= 3) {
     if (p[2] == "wall_seconds" || p[2] == "hosts") return true;
+    // trained_extrapolation's <task>_steps_per_second: training speed, a timing
+    if (p[2] == "encoders" && p.size() >= 6 && p[4] == "metrics" &&
+        ends_with(p[5], "_steps_per_second"))
+      return true;
     if (type_of(doc, "experiments", p[1]) != "speed") return false;
     if (p[2] == "extra") return true;
     if (p[2] == "encoders" && p.size() >= 5) {
@@ -97,11 +101,13 @@ bool is_timing_or_provenance(const std::vector<std::string>& p, const json& doc)
   }
   if (p[0] == "seed_summaries" && p.size() >= 3 && p[2] == "host") return true;
   if (p[0] == "seed_summaries" && p.size() >= 6 && p[2] == "encoders" && p[4] == "metrics") {
-    if (type_of(doc, "seed_summaries", p[1]) != "speed") return false;
     const json& s = doc["seed_summaries"][std::stoul(p[1])];
     try {
       const json& m = s.at("encoders").at(std::stoul(p[3])).at("metrics").at(std::stoul(p[5]));
-      return !ends_with(m.value("metric", ""), "_max_abs_error");
+      const std::string name = m.value("metric", "");
+      if (ends_with(name, "_steps_per_second")) return true;
+      if (type_of(doc, "seed_summaries", p[1]) != "speed") return false;
+      return !ends_with(name, "_max_abs_error");
     } catch (...) {
       return true;
     }

@@ -7,6 +7,8 @@
 //
 //   context, threads, max_memory_bytes, total_wall_seconds, posbench_version, unit_provenance
 //   experiments[*].wall_seconds, experiments[*].hosts
+//   experiments[*].encoders[*].metrics.<name> where <name> ends in "_steps_per_second"
+//     (trained_extrapolation's training speed), and the same metrics in seed_summaries
 //   experiments[*] whose type is "speed" (everything it measures is a time or derived from one,
 //   except the kernels' errors):
 //     .extra, .encoders[*].extra, .encoders[*].curves (GB/s, GFLOP/s over threads),

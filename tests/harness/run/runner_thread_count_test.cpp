@@ -38,7 +38,17 @@ class ThreadCount : public ::testing::TestWithParam<const char*> {};
 TEST_P(ThreadCount, EveryNonTimingValueIsIdenticalAtOneAndTwoThreads) {
   const auto file = std::filesystem::path(POSBENCH_SOURCE_DIR) / "configs" / GetParam();
   Diagnostics diag;
-  const Plan plan = build_plan(read_json_file(file), diag);
+  json config = read_json_file(file);
+  // A build without libtorch (CI's sanitizer stage) lists trained_extrapolation as unavailable
+  // and refuses it; the rest of the suite is still compared there.
+  const auto& trained = ExperimentRegistry::instance().get("trained_extrapolation", "");
+  if (trained.source.find("unavailable.cpp") != std::string::npos) {
+    json kept = json::array();
+    for (const auto& e : config["experiments"])
+      if (e["type"] != "trained_extrapolation") kept.push_back(e);
+    config["experiments"] = kept;
+  }
+  const Plan plan = build_plan(config, diag);
   ASSERT_TRUE(diag.ok()) << diag.problems()[0].str();
   const json one = run_at(plan, 1), two = run_at(plan, 2);
   EXPECT_GT(numbers_in(one["experiments"]), 1000u);

@@ -43,6 +43,7 @@ TEST(TimingFields, TheListedFieldsOnly) {
            {"experiments", "1", "encoders", "0", "extra"},
            {"experiments", "1", "encoders", "0", "curves"},
            {"experiments", "1", "encoders", "0", "metrics", "table_simd_t1_median_ms"},
+           {"experiments", "0", "encoders", "0", "metrics", "copy_steps_per_second"},
            {"seed_summaries", "0", "host"},
            {"seed_summaries", "0", "encoders", "0", "metrics", "0"}})
     EXPECT_TRUE(is_timing_or_provenance(p, d)) << json(p).dump();
@@ -53,6 +54,7 @@ TEST(TimingFields, TheListedFieldsOnly) {
            {"experiments", "0", "encoders", "0", "extra"},
            {"experiments", "0", "encoders", "0", "curves"},
            {"experiments", "0", "encoders", "0", "metrics", "r2"},
+           {"experiments", "0", "encoders", "0", "metrics", "copy_exact_match_in_distribution"},
            {"experiments", "1", "encoders", "0", "metrics", "table_simd_t1_max_abs_error"},
            {"experiments", "1", "encoders", "0", "status"},
            {"seed_summaries", "0", "encoders", "0", "metrics", "1"}})

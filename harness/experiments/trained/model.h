@@ -1,0 +1,112 @@
+#pragma once
+// The model of trained_extrapolation (libtorch): a decoder-only, pre-LayerNorm transformer with
+// causal attention, into which position enters exactly as the scheme's family defines it
+// (encoders/encoder.h):
+//   additive : x = e_w + PE(p)                        (the table added to the token embeddings)
+//   rotary   : q, k of every head of every layer rotated by the scheme's coefficients, queries
+//              with Role::query and keys with Role::key (xPos scales them differently)
+//   bias     : b_h(i, j) added to the logits of head h in every layer
+//   nope     : nothing but the causal mask
+// Schemes whose papers train their parameters get trainable counterparts initialised from the
+// scheme itself: learned (the table W), t5 (the bucket table T), kerple (r1, r2), fire (the MLP,
+// c and L_thr). Every other scheme (plugins included) is frozen: its table / coefficients / bias
+// are fetched through the Encoder interface (float64, converted to the model's dtype) and cached
+// per length for contiguous positions.
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "encoders/encoder.h"
+
+namespace posbench::trained {
+
+// Positions of a batch: `rows` of equal length T. One row stands for every example of the batch
+// (contiguous positions 0..T-1, or a test's explicit positions); otherwise one row per example
+// (randomized positions).
+struct Positions {
+  std::vector<std::vector<int64_t>> rows;
+  int64_t length() const { return rows.empty() ? 0 : int64_t(rows[0].size()); }
+  static Positions contiguous(int64_t length);
+  torch::Tensor tensor() const;  // int64 [R, T]
+};
+
+// Which scheme, for building an injector.
+struct SchemeRef {
+  std::string name;       // registry name ("learned", "t5", ...)
+  nlohmann::json params;  // resolved params
+  std::shared_ptr<const Encoder> encoder;
+};
+
+// Position injection of one scheme (see the header comment). R = rows of the Positions.
+class PositionInjector : public torch::nn::Module {
+ public:
+  virtual Family family() const = 0;
+  virtual bool trainable() const = 0;
+  virtual bool is_nope() const { return false; }
+  // additive: PE [R, T, d_model]
+  virtual torch::Tensor table(const Positions& pos);
+  // rotary: {cos, sin} [R, T, rotary_dims / 2] for the role
+  virtual std::pair<torch::Tensor, torch::Tensor> rotary(const Positions& pos, Role role);
+  virtual int64_t rotary_dims() const { return 0; }
+  virtual RotaryPairing pairing() const { return RotaryPairing::half; }
+  // bias: b [R, heads, T, T], b[r, h, i, j] = b_h(pos[r][i], pos[r][j])
+  virtual torch::Tensor bias(const Positions& pos);
+};
+
+// The injector for `scheme` at this shape: a trainable counterpart when `trainable` and the scheme
+// has one (learned, t5, kerple, fire with init "normal"/"uniform" as applicable), else frozen.
+// dtype: the model's (float32; float64 for gradient checks).
+std::shared_ptr<PositionInjector> make_injector(const SchemeRef& scheme, int64_t d_model,
+                                                int64_t heads, bool trainable,
+                                                torch::Dtype dtype = torch::kFloat32);
+
+// Rotates the first 2 * cos.size(-1) channels of x [B, H, T, hd] pairwise with cos, sin
+// [R, T, p] (R = 1 or B): (x, y) -> (x c - y s, x s + y c), pairs as `pairing` says.
+torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
+                           const torch::Tensor& sin, RotaryPairing pairing);
+
+struct ModelOptions {
+  int64_t vocab = 13, layers = 2, d_model = 64, heads = 4, ff_mult = 4;
+  double dropout = 0.0;
+};
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const ModelOptions& o);
+  // x [B, T, d]; rot = {cos_q, sin_q, cos_k, sin_k} or empty; bias [R, H, T, T] or undefined;
+  // mask [T, T] bool, true where attention is forbidden (j > i).
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& rot,
+                        RotaryPairing pairing, const torch::Tensor& bias,
+                        const torch::Tensor& mask);
+
+ private:
+  int64_t heads_;
+  torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
+  torch::nn::Linear qkv_{nullptr}, out_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
+  torch::nn::Dropout drop_{nullptr};
+};
+TORCH_MODULE(Block);
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  TransformerImpl(const ModelOptions& o, std::shared_ptr<PositionInjector> position,
+                  torch::Dtype dtype = torch::kFloat32);
+  // tokens int64 [B, T] -> logits [B, T, vocab]
+  torch::Tensor forward(const torch::Tensor& tokens, const Positions& pos);
+  PositionInjector& position() { return *position_; }
+  int64_t parameter_count();
+
+ private:
+  ModelOptions o_;
+  torch::nn::Embedding embed_{nullptr};
+  torch::nn::ModuleList blocks_;
+  torch::nn::LayerNorm ln_f_{nullptr};
+  torch::nn::Linear head_{nullptr};
+  std::shared_ptr<PositionInjector> position_;
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace posbench::trained

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Training steps per second: trained_extrapolation's C++ trainer against the same model in
+PyTorch Python (Debian python3-torch), same batch, same threads, in one run.
+
+    /usr/bin/python3 python/benchmarks/train_speed.py [--binary build/posbench_train_speed]
+                                                      [--steps 200] [--threads 1] [--repeats 3]
+
+The model is the experiment's default: decoder-only pre-LayerNorm transformer, layers 2,
+d_model 64, heads 4, ff_mult 4, GELU, untied output head, RoPE (half pairing, base 10000) on q
+and k of every layer, causal mask; task copy with n uniform in [1, 8] per example, right-padded
+batch of 32, loss on output tokens; AdamW (lr 1e-3, weight decay 0.01 on matrices), warm-up +
+cosine schedule, gradient clipping at 1. Each side runs `--repeats` times alternately, after an
+untimed warm-up of 20 steps; the median steps/s of each is reported, with the ratio C++ / Python.
+"""
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import time
+
+import torch
+
+
+class Block(torch.nn.Module):
+    def __init__(self, d, heads, ff):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = torch.nn.LayerNorm(d)
+        self.ln2 = torch.nn.LayerNorm(d)
+        self.qkv = torch.nn.Linear(d, 3 * d)
+        self.out = torch.nn.Linear(d, d)
+        self.fc1 = torch.nn.Linear(d, ff * d)
+        self.fc2 = torch.nn.Linear(ff * d, d)
+
+    def forward(self, x, cos, sin, mask):
+        B, T, d = x.shape
+        hd = d // self.heads
+        qkv = self.qkv(self.ln1(x)).view(B, T, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        logits = q @ k.transpose(-2, -1) / math.sqrt(hd)
+        logits = logits.masked_fill(mask, float("-inf"))
+        y = (torch.softmax(logits, -1) @ v).transpose(1, 2).reshape(B, T, d)
+        h = x + self.out(y)
+        return h + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(h))))
+
+
+def rotate(x, cos, sin):
+    p = cos.shape[-1]
+    x1, x2 = x[..., :p], x[..., p:2 * p]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos, x[..., 2 * p:]], -1)
+
+
+class Model(torch.nn.Module):
+    def __init__(self, vocab=13, layers=2, d=64, heads=4, ff=4):
+        super().__init__()
+        self.heads = heads
+        self.embed = torch.nn.Embedding(vocab, d)
+        self.blocks = torch.nn.ModuleList([Block(d, heads, ff) for _ in range(layers)])
+        self.ln_f = torch.nn.LayerNorm(d)
+        self.head = torch.nn.Linear(d, vocab)
+        hd = d // heads
+        self.inv_freq = 1.0 / (10000 ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+
+    def forward(self, tokens):
+        T = tokens.shape[1]
+        ang = torch.arange(T, dtype=torch.float64)[:, None] * self.inv_freq[None, :]
+        cos, sin = ang.cos().float(), ang.sin().float()
+        mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+        x = self.embed(tokens)
+        for b in self.blocks:
+            x = b(x, cos, sin, mask)
+        return self.head(self.ln_f(x))
+
+
+def batch(gen, size=32, train_length=8, alphabet=10):
+    rows = []
+    for _ in range(size):
+        n = int(torch.randint(1, train_length + 1, (1,), generator=gen))
+        x = (torch.randint(0, alphabet, (n,), generator=gen) + 3).tolist()
+        rows.append((x + [1] + x, n + 1))
+    cols = max(len(t) for t, _ in rows) - 1
+    inputs = torch.zeros(size, cols, dtype=torch.long)
+    targets = torch.zeros(size, cols, dtype=torch.long)
+    mask = torch.zeros(size, cols)
+    for r, (t, start) in enumerate(rows):
+        inputs[r, : len(t) - 1] = torch.tensor(t[:-1])
+        targets[r, : len(t) - 1] = torch.tensor(t[1:])
+        mask[r, start - 1 : len(t) - 1] = 1
+    return inputs, targets, mask
+
+
+def python_steps_per_second(steps, untimed=20):
+    torch.manual_seed(0)
+    model = Model()
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+
+    def run(n):
+        for s in range(n):
+            inputs, targets, mask = batch(gen)
+            lr = 1e-3 * 0.5 * (1 + math.cos(math.pi * s / n))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            opt.zero_grad()
+            logp = torch.log_softmax(model(inputs), -1)
+            nll = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            loss = (nll * mask).sum() / mask.sum()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            loss.item()
+
+    run(untimed)
+    t0 = time.perf_counter()
+    run(steps)
+    return steps / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--binary", default="build/posbench_train_speed")
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cpp, py = [], []
+    for _ in range(a.repeats):
+        out = subprocess.run([a.binary, str(a.steps), str(a.threads)], check=True,
+                             capture_output=True, text=True).stdout
+        cpp.append(json.loads(out)["steps_per_second"])
+        py.append(python_steps_per_second(a.steps))
+    c, p = statistics.median(cpp), statistics.median(py)
+    print(json.dumps({"threads": a.threads, "steps": a.steps, "torch": torch.__version__,
+                      "cpp_steps_per_second": cpp, "python_steps_per_second": py,
+                      "cpp_median": c, "python_median": p, "ratio_cpp_over_python": c / p},
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()
