@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "harness/cli/apply_command.h"
+#include "harness/cli/compare_command.h"
 #include "harness/cli/plot_command.h"
 #include "harness/experiments/speed/reliability.h"
 #include "harness/report/console.h"
@@ -371,6 +372,8 @@ int main(int argc, char** argv) {
 
   PythonCommands python_commands;  // plot, report (harness/cli/plot_command.h)
   add_python_commands(app, python_commands);
+  CompareArgs compare_args;  // harness/cli/compare_command.h
+  add_compare_command(app, compare_args);
 
   try {
     app.parse(argc, argv);
@@ -394,6 +397,7 @@ int main(int argc, char** argv) {
       return cmd_run(config_file, output, threads, max_memory, run_force, argv[0]);
     }
     if (const int rc = run_python_commands(python_commands); rc >= 0) return rc;
+    if (*compare_args.command) return compare_command(compare_args);
     if (*apply) {
       apply_args.max_memory = max_memory;
       apply_args.force = apply_force;
