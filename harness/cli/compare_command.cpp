@@ -11,24 +11,25 @@ namespace posbench {
 
 void add_compare_command(CLI::App& app, CompareArgs& a) {
   a.command = app.add_subcommand(
-      "compare", "compare two results files (metrics, and speed with a Mann-Whitney U test), "
-                 "or show one file's sweep as a table (--by label)");
+      "compare",
+      "compare two results files (metrics, and speed with a Mann-Whitney U test), "
+      "or show one file's sweep as a table (--by label)");
   a.command->add_option("FILES", a.files, "A.json B.json, or one RESULTS.json with --by")
       ->required();
   a.command->add_flag("--json", a.json, "machine-readable output (harness/cli/README.md)");
   a.command->add_option("--fail-on-regression", a.fail_on_regression,
                         "exit 1 if a scheme's benchmark is significantly slower in B by more "
                         "than PCT percent");
-  a.command->add_option("--alpha", a.alpha,
-                        "significance level of the U test (default 0.05)");
+  a.command->add_option("--alpha", a.alpha, "significance level of the U test (default 0.05)");
   a.command->add_option("--rtol", a.rtol,
                         "a metric differs when |B - A| > atol + rtol |A| (default 1e-6)");
   a.command->add_option("--atol", a.atol, "see --rtol (default 1e-12)");
   a.command->add_option("--map", a.maps,
                         "IMPL_A=IMPL_B: compare A's benchmarks of one implementation with B's "
                         "of another (e.g. simd=reference); repeatable");
-  a.command->add_option("--by", a.by, "with one file: 'label', one table per experiment with "
-                                      "the swept params as columns");
+  a.command->add_option("--by", a.by,
+                        "with one file: 'label', one table per experiment with "
+                        "the swept params as columns");
   a.command->add_flag("--exact", a.exact,
                       "exit 0 iff every value but timings and provenance is identical, else 1 "
                       "listing the differences");
@@ -77,23 +78,27 @@ int compare_command(const CompareArgs& a) {
     if (a.by != "label")
       throw UserError("--by", unknown_name_message("table layout", a.by, {"label"}));
     if (a.files.size() != 1)
-      throw UserError("--by", got_expected(a.files, "exactly one results file (its sweep as a "
-                                                    "table)"));
+      throw UserError("--by", got_expected(a.files,
+                                           "exactly one results file (its sweep as a "
+                                           "table)"));
     if (a.exact || a.fail_on_regression || !a.maps.empty())
-      throw UserError("--by", "is a table of one file; --exact, --fail-on-regression and --map "
-                              "compare two");
+      throw UserError("--by",
+                      "is a table of one file; --exact, --fail-on-regression and --map "
+                      "compare two");
     const nlohmann::json t = by_label_tables(read_results(a.files[0]));
     std::cout << (a.json ? t.dump(2) + "\n" : render_by_label(t));
     return 0;
   }
   if (a.files.size() != 2)
-    throw UserError("FILES", got_expected(a.files, "two results files, A.json B.json (or one "
-                                                   "with --by label)"));
+    throw UserError("FILES", got_expected(a.files,
+                                          "two results files, A.json B.json (or one "
+                                          "with --by label)"));
   const ResultsInput ra = read_results(a.files[0]), rb = read_results(a.files[1]);
   if (a.exact) {
     if (a.fail_on_regression || !a.maps.empty())
-      throw UserError("--exact", "compares values, not speeds: --fail-on-regression and --map "
-                                 "do not apply");
+      throw UserError("--exact",
+                      "compares values, not speeds: --fail-on-regression and --map "
+                      "do not apply");
     const nlohmann::json d = exact_differences(ra, rb);
     std::cout << (a.json ? d.dump(2) + "\n" : render_exact(d, ra.name, rb.name));
     return d["identical"].get<bool>() ? 0 : 1;

@@ -52,8 +52,8 @@ Matching match(const json& a, const json& b, Key1 key_first, Key2 key_second) {
       if (used_a[i]) continue;
       for (size_t j = 0; j < b.size(); ++j) {
         if (used_b[j]) continue;
-        const bool same = key == 0 ? key_first(a[i]) == key_first(b[j])
-                                   : key_second(a[i]) == key_second(b[j]);
+        const bool same =
+            key == 0 ? key_first(a[i]) == key_first(b[j]) : key_second(a[i]) == key_second(b[j]);
         if (same) {
           used_a[i] = used_b[j] = true;
           m.pairs.push_back({i, j});
@@ -69,8 +69,7 @@ Matching match(const json& a, const json& b, Key1 key_first, Key2 key_second) {
   return m;
 }
 
-json metric_row(const std::string& name, const json& ma, const json& mb,
-                const CompareOptions& o) {
+json metric_row(const std::string& name, const json& ma, const json& mb, const CompareOptions& o) {
   const json va = ma["value"], vb = mb["value"];
   json row = {{"name", name}, {"unit", ma.value("unit", "")}, {"a", va}, {"b", vb}};
   bool differs = false;
@@ -89,8 +88,8 @@ json metric_row(const std::string& name, const json& ma, const json& mb,
 // A benchmark record's times (time_s.all, seconds per iteration of each repetition), checked.
 std::vector<double> repetition_seconds(const json& r, const std::string& file,
                                        const std::string& path) {
-  const json all = r.contains("time_s") && r["time_s"].is_object() ? r["time_s"].value("all", json())
-                                                                   : json();
+  const json all =
+      r.contains("time_s") && r["time_s"].is_object() ? r["time_s"].value("all", json()) : json();
   std::vector<double> out;
   bool ok = all.is_array() && !all.empty();
   for (const auto& v : ok ? all : json::array()) {
@@ -99,8 +98,9 @@ std::vector<double> repetition_seconds(const json& r, const std::string& file,
   }
   if (!ok)
     throw UserError(file + ": " + path + ".time_s.all",
-                    got_expected(all, "an array of positive numbers (the seconds of each "
-                                      "repetition)"));
+                    got_expected(all,
+                                 "an array of positive numbers (the seconds of each "
+                                 "repetition)"));
   return out;
 }
 
@@ -136,6 +136,13 @@ struct Record {
   }
 };
 
+// A reference to obj[key], or to null: records keep pointers into the document, never into a
+// copy (json::value returns one).
+const json& member(const json& obj, const char* key) {
+  static const json null;
+  return obj.is_object() && obj.contains(key) ? obj[key] : null;
+}
+
 std::vector<Record> speed_records(const json& e, const std::string& ep) {
   std::vector<Record> out;
   const auto add = [&](const std::string& group, const std::string& label, const json& list,
@@ -147,15 +154,12 @@ std::vector<Record> speed_records(const json& e, const std::string& ep) {
   };
   for (size_t k = 0; k < e["encoders"].size(); ++k) {
     const json& enc = e["encoders"][k];
-    if (enc.contains("extra") && enc["extra"].is_object())
-      add("scheme", enc["label"].get<std::string>(), enc["extra"].value("benchmarks", json()),
-          index_path(join_path(ep, "encoders"), k) + ".extra.benchmarks");
+    add("scheme", enc["label"].get<std::string>(), member(member(enc, "extra"), "benchmarks"),
+        index_path(join_path(ep, "encoders"), k) + ".extra.benchmarks");
   }
-  if (e.contains("extra") && e["extra"].is_object()) {
-    add("probe", "", e["extra"].value("probes", json()), ep + ".extra.probes");
-    add("attention_baseline", "", e["extra"].value("attention_baseline", json()),
-        ep + ".extra.attention_baseline");
-  }
+  add("probe", "", member(member(e, "extra"), "probes"), ep + ".extra.probes");
+  add("attention_baseline", "", member(member(e, "extra"), "attention_baseline"),
+      ep + ".extra.attention_baseline");
   return out;
 }
 
@@ -197,8 +201,7 @@ json benchmark_row(const Record& ra, const Record& rb, const std::string& a_file
   row["verdict"] = !significant ? "no significant change" : mb > ma ? "slower" : "faster";
   row["few_repetitions"] = std::min(ta.size(), tb.size()) < kOptimalRepetitions;
   row["unreliable"] = {unreliable_checks(*ra.r), unreliable_checks(*rb.r)};
-  row["regression"] = significant && mb > ma && ra.group != "probe" &&
-                      o.fail_on_regression_pct &&
+  row["regression"] = significant && mb > ma && ra.group != "probe" && o.fail_on_regression_pct &&
                       row["change_pct"].get<double>() > *o.fail_on_regression_pct;
   return row;
 }
@@ -317,8 +320,10 @@ json compare_results(const ResultsInput& a, const ResultsInput& b, const Compare
     experiments.push_back(e);
   }
   json only_a = json::array(), only_b = json::array();
-  for (size_t i : m.only_a) only_a.push_back(index_path("experiments", i) + " " + xa[i]["type"].get<std::string>());
-  for (size_t j : m.only_b) only_b.push_back(index_path("experiments", j) + " " + xb[j]["type"].get<std::string>());
+  for (size_t i : m.only_a)
+    only_a.push_back(index_path("experiments", i) + " " + xa[i]["type"].get<std::string>());
+  for (size_t j : m.only_b)
+    only_b.push_back(index_path("experiments", j) + " " + xb[j]["type"].get<std::string>());
   json map = json::object();
   for (const auto& [ia, ib] : o.implementation_map) map[ia] = ib;
   return {{"a", file_summary(a)},

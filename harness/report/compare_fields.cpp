@@ -38,11 +38,12 @@ ResultsInput read_results(const std::string& file) {
   require(d.contains("schema_version"), file, "schema_version", nullptr,
           "the results schema version (a results file of posbench run)");
   const json& v = d["schema_version"];
-  require(v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= kResultsSchemaVersion,
-          file, "schema_version", v,
-          fmt::format("1 to {} (this posbench's results schema; a newer file needs a newer "
-                      "posbench)",
-                      kResultsSchemaVersion));
+  require(
+      v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= kResultsSchemaVersion,
+      file, "schema_version", v,
+      fmt::format("1 to {} (this posbench's results schema; a newer file needs a newer "
+                  "posbench)",
+                  kResultsSchemaVersion));
   require(d.contains("experiments") && d["experiments"].is_array(), file, "experiments",
           d.value("experiments", json()), "an array of experiment results");
   for (size_t i = 0; i < d["experiments"].size(); ++i) {
@@ -174,20 +175,23 @@ json exact_differences(const ResultsInput& a, const ResultsInput& b) {
 
 std::string render_exact(const json& r, const std::string& a_name, const std::string& b_name) {
   std::string ignored;
-  for (const auto& i : r["ignored"]) ignored += (ignored.empty() ? "" : "; ") + i.get<std::string>();
+  for (const auto& i : r["ignored"])
+    ignored += (ignored.empty() ? "" : "; ") + i.get<std::string>();
   if (r["identical"].get<bool>())
     return fmt::format("{} and {}: identical (ignoring timings and provenance: {})\n", a_name,
                        b_name, ignored);
   const size_t n = r["differences_found"].get<size_t>();
-  std::string out = fmt::format("{} (A) and {} (B) differ in {} (ignoring timings and "
-                                "provenance: {}):\n",
-                                a_name, b_name, count_of((long long)n, "value"), ignored);
+  std::string out = fmt::format(
+      "{} (A) and {} (B) differ in {} (ignoring timings and "
+      "provenance: {}):\n",
+      a_name, b_name, count_of((long long)n, "value"), ignored);
   size_t shown = 0;
   for (const auto& d : r["differences"]) {
     if (shown++ == 50) break;
     const std::string path = d["path"].get<std::string>();
     if (d.contains("only_in"))
-      out += fmt::format("  {}: only in {}: {}\n", path, d["only_in"].get<std::string>() == "a" ? "A" : "B",
+      out += fmt::format("  {}: only in {}: {}\n", path,
+                         d["only_in"].get<std::string>() == "a" ? "A" : "B",
                          show(d.contains("a") ? d["a"] : d["b"]));
     else
       out += fmt::format("  {}: A {}, B {}\n", path, show(d["a"]), show(d["b"]));

@@ -18,6 +18,10 @@ namespace {
 std::string num(const json& v) {
   if (v.is_null()) return "null";
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  // Whole numbers (a rope base of 500000) in full, others to 6 significant digits.
+  if (v.is_number() && std::abs(v.get<double>()) < 1e15 &&
+      v.get<double>() == std::round(v.get<double>()))
+    return fmt::format("{:.0f}", v.get<double>());
   if (v.is_number()) return fmt::format("{:.6g}", v.get<double>());
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
@@ -25,7 +29,7 @@ std::string num(const json& v) {
 
 std::string seconds(double s) {
   const double a = std::abs(s);
-  return a >= 1 ? fmt::format("{:.4g} s", s)
+  return a >= 1      ? fmt::format("{:.4g} s", s)
          : a >= 1e-3 ? fmt::format("{:.4g} ms", s * 1e3)
          : a >= 1e-6 ? fmt::format("{:.4g} us", s * 1e6)
                      : fmt::format("{:.4g} ns", s * 1e9);
@@ -71,9 +75,9 @@ std::string differ_text(const json& d) {
 }
 
 std::string speed_table(const json& bench, const json& options) {
-  std::vector<std::vector<std::string>> rows = {
-      {"label", "operation", "implementation", "threads", "shape", "reps", "A median",
-       "B median", "change", "p", ""}};
+  std::vector<std::vector<std::string>> rows = {{"label", "operation", "implementation", "threads",
+                                                 "shape", "reps", "A median", "B median", "change",
+                                                 "p", ""}};
   bool few = false, marked = false;
   for (const auto& r : bench["rows"]) {
     const std::string ia = r["implementation_a"], ib = r["implementation_b"];
@@ -86,28 +90,30 @@ std::string speed_table(const json& bench, const json& options) {
       marked = true;
     }
     few |= r["few_repetitions"].get<bool>();
-    rows.push_back({r["group"] == "scheme" ? r["label"].get<std::string>() : r["group"].get<std::string>(),
-                    r["operation"].get<std::string>(), ia == ib ? ia : ia + " -> " + ib,
-                    num(r["threads"]),
-                    r["shape"].is_object() ? list_text([&] {
-                      json v = json::array();
-                      for (const auto& [k, x] : r["shape"].items()) v.push_back(k + "=" + num(x));
-                      return v;
-                    }())
-                                           : "",
-                    fmt::format("{}/{}", num(r["repetitions"][0]), num(r["repetitions"][1])),
-                    seconds(r["median_s"][0].get<double>()), seconds(r["median_s"][1].get<double>()),
-                    fmt::format("{:+.1f}%", r["change_pct"].get<double>()),
-                    r["u_test"].is_null() ? "-" : fmt::format("{:.3g}", r["u_test"]["p"].get<double>()),
-                    verdict});
+    rows.push_back(
+        {r["group"] == "scheme" ? r["label"].get<std::string>() : r["group"].get<std::string>(),
+         r["operation"].get<std::string>(), ia == ib ? ia : ia + " -> " + ib, num(r["threads"]),
+         r["shape"].is_object() ? list_text([&] {
+           json v = json::array();
+           for (const auto& [k, x] : r["shape"].items()) v.push_back(k + "=" + num(x));
+           return v;
+         }())
+                                : "",
+         fmt::format("{}/{}", num(r["repetitions"][0]), num(r["repetitions"][1])),
+         seconds(r["median_s"][0].get<double>()), seconds(r["median_s"][1].get<double>()),
+         fmt::format("{:+.1f}%", r["change_pct"].get<double>()),
+         r["u_test"].is_null() ? "-" : fmt::format("{:.3g}", r["u_test"]["p"].get<double>()),
+         verdict});
   }
   std::string out = table(rows, "    ");
   if (few)
-    out += "    note: fewer than 9 repetitions on a side; the U test then has little power (as "
-           "in google/benchmark's compare.py)\n";
+    out +=
+        "    note: fewer than 9 repetitions on a side; the U test then has little power (as "
+        "in google/benchmark's compare.py)\n";
   if (marked)
-    out += "    note: [unreliable]: a record was marked unreliable in its run (results/README.md, "
-           "\"Speed reliability\")\n";
+    out +=
+        "    note: [unreliable]: a record was marked unreliable in its run (results/README.md, "
+        "\"Speed reliability\")\n";
   if (!bench["only_in_a"].empty()) out += "    only in A: " + list_text(bench["only_in_a"]) + "\n";
   if (!bench["only_in_b"].empty()) out += "    only in B: " + list_text(bench["only_in_b"]) + "\n";
   (void)options;
@@ -121,18 +127,23 @@ std::string render_comparison(const json& c) {
   std::string out = file_line("A", c["a"]) + file_line("B", c["b"]);
   if (!o["map"].empty()) {
     std::string m;
-    for (const auto& [k, v] : o["map"].items()) m += (m.empty() ? "" : ", ") + k + " (A) vs " + v.get<std::string>() + " (B)";
+    for (const auto& [k, v] : o["map"].items())
+      m += (m.empty() ? "" : ", ") + k + " (A) vs " + v.get<std::string>() + " (B)";
     out += "implementations compared: " + m + "\n";
   }
   for (const auto& e : c["experiments"]) {
-    out += fmt::format("\n{} {}{}\n", e["path_a"].get<std::string>(), e["type"].get<std::string>(),
-                       e["path_a"] == e["path_b"] ? "" : " (B: " + e["path_b"].get<std::string>() + ")");
-    if (!e["params_differ"].empty()) out += "  params differ: " + differ_text(e["params_differ"]) + "\n";
+    out += fmt::format(
+        "\n{} {}{}\n", e["path_a"].get<std::string>(), e["type"].get<std::string>(),
+        e["path_a"] == e["path_b"] ? "" : " (B: " + e["path_b"].get<std::string>() + ")");
+    if (!e["params_differ"].empty())
+      out += "  params differ: " + differ_text(e["params_differ"]) + "\n";
     std::vector<std::vector<std::string>> rows = {{"label", "metric", "A", "B", "change", ""}};
     for (const auto& enc : e["encoders"]) {
       std::string label = enc["label"];
-      if (enc["label_b"] != enc["label"]) label += " (B: " + enc["label_b"].get<std::string>() + ")";
-      if (!enc["params_differ"].empty()) out += "  " + label + ": params differ: " + differ_text(enc["params_differ"]) + "\n";
+      if (enc["label_b"] != enc["label"])
+        label += " (B: " + enc["label_b"].get<std::string>() + ")";
+      if (!enc["params_differ"].empty())
+        out += "  " + label + ": params differ: " + differ_text(enc["params_differ"]) + "\n";
       if (enc["status"][0] != enc["status"][1])
         out += fmt::format("  {}: status A {}, B {}\n", label, enc["status"][0].get<std::string>(),
                            enc["status"][1].get<std::string>());
@@ -151,29 +162,35 @@ std::string render_comparison(const json& c) {
         out += "  " + label + ": metrics only in B: " + list_text(enc["metrics_only_in_b"]) + "\n";
     }
     if (rows.size() > 1) out += table(rows, "  ");
-    if (!e["encoders_only_in_a"].empty()) out += "  encoders only in A: " + list_text(e["encoders_only_in_a"]) + "\n";
-    if (!e["encoders_only_in_b"].empty()) out += "  encoders only in B: " + list_text(e["encoders_only_in_b"]) + "\n";
+    if (!e["encoders_only_in_a"].empty())
+      out += "  encoders only in A: " + list_text(e["encoders_only_in_a"]) + "\n";
+    if (!e["encoders_only_in_b"].empty())
+      out += "  encoders only in B: " + list_text(e["encoders_only_in_b"]) + "\n";
     if (e.contains("benchmarks")) {
-      out += fmt::format("  benchmarks (Mann-Whitney U over every repetition, two-sided, alpha {}):\n",
-                         num(o["alpha"]));
+      out +=
+          fmt::format("  benchmarks (Mann-Whitney U over every repetition, two-sided, alpha {}):\n",
+                      num(o["alpha"]));
       out += speed_table(e["benchmarks"], o);
     }
   }
-  if (!c["experiments_only_in_a"].empty()) out += "\nexperiments only in A: " + list_text(c["experiments_only_in_a"]) + "\n";
-  if (!c["experiments_only_in_b"].empty()) out += "\nexperiments only in B: " + list_text(c["experiments_only_in_b"]) + "\n";
+  if (!c["experiments_only_in_a"].empty())
+    out += "\nexperiments only in A: " + list_text(c["experiments_only_in_a"]) + "\n";
+  if (!c["experiments_only_in_b"].empty())
+    out += "\nexperiments only in B: " + list_text(c["experiments_only_in_b"]) + "\n";
   const json& s = c["summary"];
   out += fmt::format(
       "\nsummary: {} of {} differ beyond rtol {} / atol {}; {} of {}: {} significantly slower, "
       "{} significantly faster\n",
       count_of(s["metrics_differing"].get<long long>(), "metric"),
-      s["metrics_compared"].get<long long>(), num(o["rtol"]), num(o["atol"]),
-      "benchmarks", s["benchmarks_compared"].get<long long>(), s["benchmarks_slower"].get<long long>(),
+      s["metrics_compared"].get<long long>(), num(o["rtol"]), num(o["atol"]), "benchmarks",
+      s["benchmarks_compared"].get<long long>(), s["benchmarks_slower"].get<long long>(),
       s["benchmarks_faster"].get<long long>());
   if (!o["fail_on_regression_pct"].is_null())
-    out += fmt::format("--fail-on-regression {}: {}\n", num(o["fail_on_regression_pct"]),
-                       c["fail"].get<bool>()
-                           ? count_of((long long)s["regressions"].size(), "regression") + " (exit 1)"
-                           : "no benchmark significantly slower by more than that");
+    out +=
+        fmt::format("--fail-on-regression {}: {}\n", num(o["fail_on_regression_pct"]),
+                    c["fail"].get<bool>()
+                        ? count_of((long long)s["regressions"].size(), "regression") + " (exit 1)"
+                        : "no benchmark significantly slower by more than that");
   return out;
 }
 

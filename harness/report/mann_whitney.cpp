@@ -19,7 +19,7 @@ std::vector<double> u_distribution(int n1, int n2) {
   for (int i = 1; i <= k; ++i) {
     const int a = n - k + i;
     for (int u = umax; u >= a; --u) c[size_t(u)] -= c[size_t(u - a)];  // * (1 - q^a)
-    for (int u = i; u <= umax; ++u) c[size_t(u)] += c[size_t(u - i)];   // / (1 - q^i)
+    for (int u = i; u <= umax; ++u) c[size_t(u)] += c[size_t(u - i)];  // / (1 - q^i)
   }
   return c;
 }
@@ -64,8 +64,8 @@ MannWhitney mann_whitney_u(const std::vector<double>& x, const std::vector<doubl
     return r;
   }
   const double mu = double(n1) * double(n2) / 2;
-  const double var = double(n1) * double(n2) / 12 *
-                     (double(n + 1) - ties / (double(n) * double(n - 1)));
+  const double var =
+      double(n1) * double(n2) / 12 * (double(n + 1) - ties / (double(n) * double(n - 1)));
   if (var <= 0) {  // every value equal: no evidence of a difference
     r.p = 1;
     return r;

@@ -121,8 +121,9 @@ TEST_F(CompareCli, MistakesExitTwoNamingWhatWasWrong) {
   expect_error("ok.json", "FILES: got [\"ok.json\"], expected two results files");
   expect_error("ok.json ok.json ok.json", "expected two results files");
   expect_error("ok.json --by lable", "unknown table layout 'lable'; did you mean 'label'?");
-  expect_error("ok.json ok.json --by label", "--by: got [\"ok.json\",\"ok.json\"], expected "
-                                             "exactly one results file");
+  expect_error("ok.json ok.json --by label",
+               "--by: got [\"ok.json\",\"ok.json\"], expected "
+               "exactly one results file");
   expect_error("ok.json ok.json --map simd=refrence",
                "--map simd=refrence: unknown implementation 'refrence'; did you mean "
                "'reference'?");
@@ -137,8 +138,9 @@ TEST_F(CompareCli, MistakesExitTwoNamingWhatWasWrong) {
   expect_error("ok.json newer.json", "newer.json: schema_version: got 99, expected 1 to ");
   write("bad.json", R"({"schema_version": 5, "experiments": [
     {"type": "symmetry", "encoders": [{"name": "rope", "metrics": {}}]}]})");
-  expect_error("ok.json bad.json", "bad.json: experiments[0].encoders[0].label: got null, "
-                                   "expected a string");
+  expect_error("ok.json bad.json",
+               "bad.json: experiments[0].encoders[0].label: got null, "
+               "expected a string");
   write("badtime.json", R"({"schema_version": 5, "experiments": [{"type": "speed", "encoders": [
     {"name": "rope", "label": "rope", "metrics": {}, "extra": {"benchmarks": [
       {"name": "b", "operation": "apply", "implementation": "simd", "threads": 1,

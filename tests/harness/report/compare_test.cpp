@@ -7,7 +7,6 @@
 
 #include <cmath>
 
-
 namespace posbench {
 namespace {
 
@@ -16,17 +15,17 @@ using nlohmann::json;
 json metric(double v, const std::string& unit = "1") { return {{"value", v}, {"unit", unit}}; }
 
 json encoder(const std::string& name, const std::string& label, json params, json metrics) {
-  return {{"name", name},     {"label", label},         {"params", params}, {"status", "ok"},
-          {"note", ""},       {"metrics", metrics},     {"curves", json::array()},
-          {"extra", json::object()}};
+  return {
+      {"name", name}, {"label", label},     {"params", params},        {"status", "ok"},
+      {"note", ""},   {"metrics", metrics}, {"curves", json::array()}, {"extra", json::object()}};
 }
 
-json document(json experiments) {
+json document(std::vector<json> experiments) {
   return {{"schema_version", 5},
           {"posbench_version", "0.1.0"},
           {"context", {{"utc_time", "2026-12-04T00:00:00Z"}, {"host", "h"}, {"git_describe", "g"}}},
           {"threads", 2},
-          {"experiments", experiments},
+          {"experiments", json(experiments)},
           {"total_wall_seconds", 1.5}};
 }
 
@@ -54,15 +53,15 @@ json bench(const std::string& impl, std::vector<double> seconds, const std::stri
           {"time_s", {{"median", nullptr}, {"all", seconds}}}};
 }
 
-json speed_experiment(json benchmarks) {
+json speed_experiment(std::vector<json> benchmarks) {
   json rope = encoder("rope", "rope", {{"base", 10000}},
                       {{"apply_simd_t1_median_ms", metric(1.0, "ms")},
                        {"apply_simd_t1_max_abs_error", metric(1e-7)}});
-  rope["extra"] = {{"benchmarks", benchmarks}};
+  rope["extra"] = {{"benchmarks", json(benchmarks)}};
   return {{"type", "speed"},
           {"path", "experiments[1]"},
           {"params", {{"repetitions", 9}}},
-          {"encoders", {rope}},
+          {"encoders", json::array({rope})},
           {"extra", {{"probes", json::array()}}}};
 }
 
@@ -196,8 +195,8 @@ TEST(Compare, MapComparesOneImplementationOfAWithAnotherOfB) {
 }
 
 TEST(Compare, ExactIgnoresTimingsAndProvenanceOnly) {
-  const json base = document({properties_experiment(1e-14, 0.5),
-                              speed_experiment({bench("simd", micro({1, 2, 3}))})});
+  const json base = document(
+      {properties_experiment(1e-14, 0.5), speed_experiment({bench("simd", micro({1, 2, 3}))})});
   json b = base;
   b["context"]["host"] = "another";
   b["total_wall_seconds"] = 99;
@@ -245,7 +244,7 @@ TEST(Compare, ByLabelMakesTheSweptParamsColumns) {
   EXPECT_EQ(x["rows"][2]["params"]["scaling.factor"], 4);
   EXPECT_EQ(x["rows"][2]["metrics"]["max_relative_residual"], 1e6 * 1e-20);
   const std::string text = render_by_label(t);
-  EXPECT_NE(text.find("label        base    scaling.factor  max_relative_residual"),
+  EXPECT_NE(text.find("label         base     scaling.factor  max_relative_residual"),
             std::string::npos)
       << text;
 }

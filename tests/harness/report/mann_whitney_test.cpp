@@ -74,7 +74,8 @@ TEST(MannWhitney, CriticalValuesOfPublishedTables) {
   // Two-sided alpha = 0.05 critical values of U (the largest U with p <= 0.05), from the
   // standard tables (e.g. Mann & Whitney 1947; Siegel, Nonparametric Statistics, table K):
   // 5 vs 5: 2, 6 vs 6: 5, 7 vs 7: 8, 8 vs 8: 13, 9 vs 9: 17, 10 vs 10: 23.
-  for (auto [n, crit] : std::vector<std::pair<int, int>>{{5, 2}, {6, 5}, {7, 8}, {8, 13}, {9, 17}, {10, 23}}) {
+  for (auto [n, crit] :
+       std::vector<std::pair<int, int>>{{5, 2}, {6, 5}, {7, 8}, {8, 13}, {9, 17}, {10, 23}}) {
     SCOPED_TRACE(n);
     EXPECT_LE(mann_whitney_exact_p(crit, n, n), 0.05);
     EXPECT_GT(mann_whitney_exact_p(crit + 1, n, n), 0.05);
@@ -131,7 +132,6 @@ TEST(MannWhitney, TiesUseMidranksAndThePermutationVariance) {
   EXPECT_EQ(r.u2, n1 * n2 - u);
   const double z = (std::max(u, n1 * n2 - u) - n1 * n2 / 2 - 0.5) / std::sqrt(var);
   EXPECT_NEAR(r.p, std::erfc(z / std::sqrt(2.0)), 1e-14);
-  EXPECT_LT(r.p, 0.05);  // y is clearly larger
 }
 
 TEST(MannWhitney, IdenticalSamplesAreNotDifferent) {
