@@ -179,12 +179,12 @@ std::string render_comparison(const json& c) {
     out += "\nexperiments only in B: " + list_text(c["experiments_only_in_b"]) + "\n";
   const json& s = c["summary"];
   out += fmt::format(
-      "\nsummary: {} of {} differ beyond rtol {} / atol {}; {} of {}: {} significantly slower, "
-      "{} significantly faster\n",
-      count_of(s["metrics_differing"].get<long long>(), "metric"),
-      s["metrics_compared"].get<long long>(), num(o["rtol"]), num(o["atol"]), "benchmarks",
-      s["benchmarks_compared"].get<long long>(), s["benchmarks_slower"].get<long long>(),
-      s["benchmarks_faster"].get<long long>());
+      "\nsummary: {} of {} metrics differ beyond rtol {} / atol {}; {}: {} significantly "
+      "slower, {} significantly faster\n",
+      s["metrics_differing"].get<long long>(), s["metrics_compared"].get<long long>(),
+      num(o["rtol"]), num(o["atol"]),
+      count_of(s["benchmarks_compared"].get<long long>(), "benchmark"),
+      s["benchmarks_slower"].get<long long>(), s["benchmarks_faster"].get<long long>());
   if (!o["fail_on_regression_pct"].is_null())
     out +=
         fmt::format("--fail-on-regression {}: {}\n", num(o["fail_on_regression_pct"]),
