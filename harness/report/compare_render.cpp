@@ -92,7 +92,9 @@ std::string speed_table(const json& bench, const json& options) {
     few |= r["few_repetitions"].get<bool>();
     rows.push_back(
         {r["group"] == "scheme" ? r["label"].get<std::string>() : r["group"].get<std::string>(),
-         r["operation"].get<std::string>(), ia == ib ? ia : ia + " -> " + ib, num(r["threads"]),
+         // A probe is told apart by its name (kind, bytes, next to what).
+         r["group"] == "probe" ? r["name_a"].get<std::string>() : r["operation"].get<std::string>(),
+         ia == ib ? ia : ia + " -> " + ib, num(r["threads"]),
          r["shape"].is_object() ? list_text([&] {
            json v = json::array();
            for (const auto& [k, x] : r["shape"].items()) v.push_back(k + "=" + num(x));
