@@ -102,6 +102,8 @@ JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
 MailProg=/bin/true
+# A job whose dependency can no longer be met (a task failed) is cancelled, not left pending.
+SchedulerParameters=kill_invalid_depend
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mib State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
@@ -118,6 +120,12 @@ done
 echo "slurm up: node localhost idle (ports $ctld_port, $slurmd_port)"
 
 config=$src/tests/slurm/tiny.json
+run_help=$("$posbench" run --help 2>&1 || true)
+if [[ $run_help != *--shard* || $run_help != *--resume* ]] || ! "$posbench" merge --help >/dev/null 2>&1; then
+  echo "FAIL: this posbench has no 'run --shard K/N --resume' or no 'merge' (the sweeps work of" \
+    "issue 15), which examples/slurm runs" >&2
+  exit 1
+fi
 "$posbench" run "$config" -o "$t/unsharded.json" >/dev/null
 
 # The two commands of examples/slurm/README.md, with the binary under test.
