@@ -178,7 +178,7 @@ json benchmark_row(const Record& ra, const Record& rb, const std::string& a_file
               {"threads", r.value("threads", 0)},
               {"dtype", r.value("dtype", "")},
               {"shape", r.value("shape", json())},
-              {"repetitions", {ta.size(), tb.size()}}};
+              {"repetitions", json::array({ta.size(), tb.size()})}};
   std::vector<double> sa = ta, sb = tb;
   std::sort(sa.begin(), sa.end());
   std::sort(sb.begin(), sb.end());
@@ -187,7 +187,7 @@ json benchmark_row(const Record& ra, const Record& rb, const std::string& a_file
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
   };
   const double ma = median(sa), mb = median(sb);
-  row["median_s"] = {ma, mb};
+  row["median_s"] = json::array({ma, mb});
   row["change_pct"] = (mb - ma) / ma * 100;
   bool significant = false;
   if (std::min(ta.size(), tb.size()) >= kMinRepetitions) {
@@ -200,7 +200,8 @@ json benchmark_row(const Record& ra, const Record& rb, const std::string& a_file
   row["significant"] = significant;
   row["verdict"] = !significant ? "no significant change" : mb > ma ? "slower" : "faster";
   row["few_repetitions"] = std::min(ta.size(), tb.size()) < kOptimalRepetitions;
-  row["unreliable"] = {unreliable_checks(*ra.r), unreliable_checks(*rb.r)};
+  // json::array: a brace list of two [string, string] arrays would make an object.
+  row["unreliable"] = json::array({unreliable_checks(*ra.r), unreliable_checks(*rb.r)});
   row["regression"] = significant && mb > ma && ra.group != "probe" && o.fail_on_regression_pct &&
                       row["change_pct"].get<double>() > *o.fail_on_regression_pct;
   return row;
@@ -258,7 +259,7 @@ json compare_encoders(const json& ea, const json& eb, const std::string& type,
                         {"label_b", y["label"]},
                         {"name", x["name"]},
                         {"params_differ", params_differ(params_of(x), params_of(y))},
-                        {"status", {x.value("status", ""), y.value("status", "")}},
+                        {"status", json::array({x.value("status", ""), y.value("status", "")})},
                         {"metrics", metrics},
                         {"metrics_only_in_a", only_a},
                         {"metrics_only_in_b", only_b}});

@@ -169,6 +169,30 @@ TEST(Compare, OverlappingRepetitionsAreNoSignificantChange) {
   EXPECT_TRUE(r["few_repetitions"].get<bool>());
 }
 
+TEST(Compare, CarriesEachSidesUnreliableMarksAndRendersThem) {
+  // Two checks on each side: [[a, b], [a, b]] must stay a list of two lists (a brace list of
+  // two [string, x] pairs would silently become a JSON object).
+  json marked = bench("simd", micro({1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  marked["unreliable"] = {{"reasons",
+                           {{{"check", "other_cpu"}, {"detail", "x"}},
+                            {{"check", "repetition_cv"}, {"detail", "y"}},
+                            {{"check", "other_cpu"}, {"detail", "z"}}}}};
+  const json doc = document({speed_experiment({marked})});
+  CompareOptions o;
+  o.fail_on_regression_pct = 0;
+  const json c = compare_results({"A", doc}, {"B", doc}, o);
+  const json& r = c["experiments"][0]["benchmarks"]["rows"][0];
+  EXPECT_EQ(r["unreliable"], json::parse(R"([["other_cpu", "repetition_cv"],
+                                               ["other_cpu", "repetition_cv"]])"));
+  EXPECT_EQ(r["u_test"]["p"], 1);  // a file against itself: U = n1 n2 / 2 with every value tied
+  EXPECT_FALSE(c["fail"].get<bool>());
+  const std::string text = render_comparison(c);
+  EXPECT_NE(text.find("[unreliable]"), std::string::npos) << text;
+  EXPECT_NE(text.find("--fail-on-regression 0: no benchmark significantly slower"),
+            std::string::npos)
+      << text;
+}
+
 TEST(Compare, MapComparesOneImplementationOfAWithAnotherOfB) {
   const std::vector<double> fast = micro({1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8}),
                             slow = micro({5, 5.1, 5.2, 5.3, 5.4, 5.5, 5.6, 5.7, 5.8});
