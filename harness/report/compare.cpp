@@ -237,6 +237,17 @@ json compare_speed(const json& ea, const json& eb, const std::string& pa, const 
   return {{"rows", rows}, {"only_in_a", only_a}, {"only_in_b", only_b}};
 }
 
+// A speed metric of A named for its implementation ("table_simd_t1_max_abs_error") as B's
+// implementation under --map simd=reference ("table_reference_t1_max_abs_error").
+std::string mapped_metric_name(const std::string& name, const CompareOptions& o) {
+  for (const auto& [ia, ib] : o.implementation_map) {
+    const size_t at = name.find("_" + ia + "_");
+    if (at != std::string::npos)
+      return name.substr(0, at) + "_" + ib + "_" + name.substr(at + ia.size() + 2);
+  }
+  return name;
+}
+
 json compare_encoders(const json& ea, const json& eb, const std::string& type,
                       const CompareOptions& o) {
   const auto label = [](const json& x) { return x["label"]; };
@@ -246,15 +257,21 @@ json compare_encoders(const json& ea, const json& eb, const std::string& type,
   for (const auto& [i, j] : m.pairs) {
     const json &x = ea["encoders"][i], &y = eb["encoders"][j];
     json metrics = json::array(), only_a = json::array(), only_b = json::array();
+    std::set<std::string> matched_b;
     for (const auto& [name, mx] : x["metrics"].items()) {
       if (is_timing_metric(type, name)) continue;  // speed: the U test of its benchmarks
-      if (y["metrics"].contains(name))
-        metrics.push_back(metric_row(name, mx, y["metrics"][name], o));
-      else
+      const std::string name_b = type == "speed" ? mapped_metric_name(name, o) : name;
+      if (y["metrics"].contains(name_b)) {
+        json row = metric_row(name, mx, y["metrics"][name_b], o);
+        if (name_b != name) row["name_b"] = name_b;
+        metrics.push_back(row);
+        matched_b.insert(name_b);
+      } else {
         only_a.push_back(name);
+      }
     }
     for (const auto& [name, my] : y["metrics"].items())
-      if (!is_timing_metric(type, name) && !x["metrics"].contains(name)) only_b.push_back(name);
+      if (!is_timing_metric(type, name) && !matched_b.count(name)) only_b.push_back(name);
     encoders.push_back({{"label", x["label"]},
                         {"label_b", y["label"]},
                         {"name", x["name"]},

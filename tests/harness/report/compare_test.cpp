@@ -216,6 +216,15 @@ TEST(Compare, MapComparesOneImplementationOfAWithAnotherOfB) {
   EXPECT_EQ(r["verdict"], "slower");
   EXPECT_NEAR(r["change_pct"].get<double>(), (5.4 - 1.4) / 1.4 * 100, 1e-9);
   EXPECT_TRUE(m["fail"].get<bool>());
+  // The tables' error of A's simd meets B's reference one (named after it), not "only in".
+  b["experiments"][0]["encoders"][0]["metrics"] = {
+      {"apply_reference_t1_max_abs_error", metric(3e-8)}};
+  const json mm = compare_results({"A", a}, {"B", b}, o)["experiments"][0]["encoders"][0];
+  ASSERT_EQ(mm["metrics"].size(), 1u);
+  EXPECT_EQ(mm["metrics"][0]["name"], "apply_simd_t1_max_abs_error");
+  EXPECT_EQ(mm["metrics"][0]["name_b"], "apply_reference_t1_max_abs_error");
+  EXPECT_NEAR(mm["metrics"][0]["change"].get<double>(), 3e-8 - 1e-7, 1e-22);
+  EXPECT_TRUE(mm["metrics_only_in_b"].empty());
 }
 
 TEST(Compare, ExactIgnoresTimingsAndProvenanceOnly) {
