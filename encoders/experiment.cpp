@@ -44,21 +44,27 @@ const char* to_string(Status status) {
 
 void Experiment::check_reference(const EncoderInstance&, const EncoderReference&) const {}
 
+EncoderOutcome run_one(const Experiment& experiment, const EncoderInstance& enc,
+                       const RunContext& ctx) {
+  EncoderOutcome outcome;
+  try {
+    outcome = experiment.run(enc, ctx);
+  } catch (const UnsupportedPosition& e) {
+    outcome.status = Status::unsupported;
+    outcome.note = e.what();
+  }
+  outcome.label = enc.label;
+  return outcome;
+}
+
 ExperimentResult Experiment::run_all(const std::vector<EncoderInstance>& encoders,
                                      const RunContext& ctx) const {
   ExperimentResult result;
-  for (const auto& enc : encoders) {
-    EncoderOutcome outcome;
-    try {
-      outcome = run(enc, ctx);
-    } catch (const UnsupportedPosition& e) {
-      outcome.status = Status::unsupported;
-      outcome.note = e.what();
-    }
-    outcome.label = enc.label;
-    result.outcomes.push_back(std::move(outcome));
-  }
+  for (const auto& enc : encoders) result.outcomes.push_back(run_one(*this, enc, ctx));
+  summarize(encoders, result);
   return result;
 }
+
+void Experiment::summarize(const std::vector<EncoderInstance>&, ExperimentResult&) const {}
 
 }  // namespace posbench

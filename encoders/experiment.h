@@ -147,9 +147,27 @@ class Experiment {
 
   // Runs on one encoder. Experiments that need all encoders at once override run_all.
   virtual EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const = 0;
+  // Default: run() on each encoder (an UnsupportedPosition makes its outcome "unsupported"),
+  // then summarize().
   virtual ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                                    const RunContext& ctx) const;
+
+  // What run_all adds once every encoder's outcome is in (`r.outcomes`, one per encoder in
+  // config order): summary columns and title, console tables, experiment-wide extra (e.g. a
+  // ranking). It must use only `encoders`, `r` and the experiment's own params. Default: nothing.
+  virtual void summarize(const std::vector<EncoderInstance>& encoders, ExperimentResult& r) const;
+
+  // True when run_all(encoders) equals run() on each encoder alone followed by summarize() (the
+  // default run_all): a run may then be split into one unit per encoder (posbench plan, run
+  // --shard, --resume; harness/run/units.h). False (the default, safe for an experiment that
+  // overrides run_all): its encoders always run together, as one unit.
+  virtual bool encoders_separable() const { return false; }
 };
+
+// run() on one encoder as the default run_all does it: an UnsupportedPosition makes the outcome
+// "unsupported" with the exception's message as note; the label is the encoder's.
+EncoderOutcome run_one(const Experiment& experiment, const EncoderInstance& enc,
+                       const RunContext& ctx);
 
 struct ExperimentInfo {
   std::string name;  // the config `type`

@@ -32,7 +32,8 @@ namespace posbench {
 // gained memory_bytes(), load() and pretrained(); Experiment::takes_reference() /
 // check_reference(), EncoderInstance::reference, ExperimentResult::summary_title / tables. 4:
 // ExperimentInfo::metrics (MetricSpec), Metric::at, Experiment::load(), ParamSpec::tag_shorthand.
-inline constexpr int kInterfaceVersion = 4;
+// 5: Experiment::summarize() and encoders_separable() (units of a run: shards, resume).
+inline constexpr int kInterfaceVersion = 5;
 
 // A second registration under a name already taken. Kept (not thrown) because registrations
 // run before main; the CLI reports them at start-up and refuses a plugin that causes one.

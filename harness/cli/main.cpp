@@ -14,6 +14,7 @@
 #include "harness/cli/apply_command.h"
 #include "harness/cli/compare_command.h"
 #include "harness/cli/plot_command.h"
+#include "harness/cli/units_command.h"
 #include "harness/experiments/speed/reliability.h"
 #include "harness/report/console.h"
 #include "harness/report/json.h"
@@ -222,21 +223,6 @@ int cmd_describe(const std::string& name, bool as_json) {
   return 0;
 }
 
-void load_config_plugins(const json& config) {
-  Diagnostics diag;
-  for (const auto& p : config_plugins(config, diag)) load_plugin(p);
-  diag.throw_if_any();
-}
-
-Plan load_plan(const std::string& file) {
-  json config = read_json_file(file);
-  load_config_plugins(config);
-  Diagnostics diag;
-  Plan plan = build_plan(config, diag, fs::path(file).parent_path());
-  diag.throw_if_any();
-  return plan;
-}
-
 int cmd_validate(const std::string& file, uint64_t max_memory) {
   require_utf8_path(file, "CONFIG");
   json config = read_json_file(file);
@@ -266,38 +252,15 @@ int cmd_validate(const std::string& file, uint64_t max_memory) {
   return 0;
 }
 
-int cmd_run(const std::string& file, std::string output, int threads, uint64_t max_memory,
-            bool force, const std::string& self) {
-  require_utf8_path(file, "CONFIG");
-  Plan plan = load_plan(file);
-  fs::path out = output.empty() ? default_results_path(file) : fs::path(output);
-  // Refused now, not after a run of minutes.
-  require_utf8_path(out, "-o");
-  check_output_target(out, "-o", force);
-  const auto write = [force](const fs::path& target, const std::string& content) {
-    force ? replace_file_atomically(target, content) : write_file_atomically(target, content);
-  };
-  RunOptions options;
-  options.threads = threads;
-  options.max_memory = max_memory;
-  options.artifact_prefix = (out.parent_path() / out.stem()).string();
-  const RunOutput run = run_plan(plan, options);
-  std::cout << make_console_reporter()->render(run);
-  write(out, make_json_reporter()->render(run));
-  // Side files (Google Benchmark's JSON) only now: a failed or interrupted run leaves none.
-  for (const auto& e : run.experiments)
-    for (const auto& side : e.result.side_files) write(side.path, side.content);
-  fmt::print("\nresults: {}\n", out.string());
-  fmt::print("figures: {} plot {}   (HTML: {} report {} -o report.html)\n", self, out.string(),
-             self, out.string());
-  return 0;
-}
-
-// SIGINT / SIGTERM: nothing is written before a run completes, so stopping is always clean;
-// say so, remove a temporary file being written, and exit 128 + signal as a shell expects.
+// SIGINT / SIGTERM: no results file is written before a run completes, so stopping is always
+// clean; the units already finished stay in <results>.units/ (each written atomically) for
+// `run --resume` (a Slurm pre-emption sends SIGTERM). Say so, remove a temporary file being
+// written, and exit 128 + signal as a shell expects.
 extern "C" void stop_on_signal(int sig) {
   remove_pending_temporary_file();
-  static const char msg[] = "\nposbench: interrupted; no results were written\n";
+  static const char msg[] =
+      "\nposbench: interrupted; no results were written (units already finished are kept "
+      "beside the results file: run again with --resume to do only the others)\n";
   [[maybe_unused]] const auto n = write(STDERR_FILENO, msg, sizeof msg - 1);
   _exit(128 + sig);
 }
@@ -353,6 +316,32 @@ int main(int argc, char** argv) {
                   "fall below half the cores (then run anyway, marking busy figures unreliable)")
       ->check(whole_number_in(0, 86400));
 
+  RunArgs run_args;
+  run->add_option("--shard", run_args.shard,
+                  "run only shard K of N (K/N, K from 0 as $SLURM_ARRAY_TASK_ID): a cost-balanced "
+                  "share of the units, written as a partial results file for `merge`");
+  run->add_flag("--resume", run_args.resume,
+                "keep the units an interrupted run recorded in <output>.units/ and run only the "
+                "others");
+  bool verbose = false;
+  run->add_flag("--verbose", verbose, "print one line per Google Benchmark benchmark (speed)");
+
+  bool plan_json = false;
+  int plan_shards = 1;
+  auto* plan = app.add_subcommand("plan", "list a config's units: id, what, memory, cost");
+  plan->add_option("CONFIG", config_file, "config JSON file")->required();
+  plan->add_flag("--json", plan_json, "machine-readable output");
+  plan->add_option("--shards", plan_shards, "also show which of N shards runs each unit")
+      ->check(whole_number_in(1, 100000));
+
+  std::vector<std::string> merge_parts;
+  std::string merge_output;
+  bool merge_force = false;
+  auto* merge = app.add_subcommand("merge", "merge the partial results of run --shard K/N");
+  merge->add_option("PARTS", merge_parts, "partial results files (one per shard)")->required();
+  merge->add_option("-o,--output", merge_output, "the merged results file")->required();
+  merge->add_flag("--force", merge_force, "replace an existing results file (atomically)");
+
   ApplyArgs apply_args;
   auto* apply = app.add_subcommand("apply", "apply one scheme to a .npy array");
   apply->add_option("NAME", apply_args.scheme, "scheme name")->required();
@@ -394,8 +383,17 @@ int main(int argc, char** argv) {
     if (*validate) return cmd_validate(config_file, max_memory);
     if (*run) {
       speed::set_wait_for_quiet_seconds(wait_for_quiet);
-      return cmd_run(config_file, output, threads, max_memory, run_force, argv[0]);
+      speed::set_verbose(verbose);
+      run_args.config = config_file;
+      run_args.output = output;
+      run_args.threads = threads;
+      run_args.max_memory = max_memory;
+      run_args.force = run_force;
+      run_args.self = argv[0];
+      return run_command(run_args);
     }
+    if (*plan) return plan_command(config_file, plan_json, plan_shards);
+    if (*merge) return merge_command(merge_parts, merge_output, merge_force, 0, max_memory);
     if (const int rc = run_python_commands(python_commands); rc >= 0) return rc;
     if (*compare_args.command) return compare_command(compare_args);
     if (*apply) {

@@ -262,9 +262,9 @@ class EmbeddingInterference final : public Experiment {
     return out;
   }
 
-  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
-                           const RunContext& ctx) const override {
-    ExperimentResult r = Experiment::run_all(encoders, ctx);
+  bool encoders_separable() const override { return true; }
+
+  void summarize(const std::vector<EncoderInstance>&, ExperimentResult& r) const override {
     r.summary_columns = {"position_nearest_pe_accuracy",
                          "position_ridge_r2_unseen_tokens",
                          "token_accuracy_with_position",
@@ -275,7 +275,6 @@ class EmbeddingInterference final : public Experiment {
                          "logit_share_position_bias"};
     r.summary_title = "embedding_std " + json(std_).dump() + (inv_sqrt_dim_ ? "/sqrt(dim)" : "") +
                       ", dim " + std::to_string(dim_);
-    return r;
   }
 
  private:

@@ -367,9 +367,9 @@ class LengthExtrapolation final : public Experiment {
     return out;
   }
 
-  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
-                           const RunContext& ctx) const override {
-    ExperimentResult r = Experiment::run_all(encoders, ctx);
+  bool encoders_separable() const override { return true; }
+
+  void summarize(const std::vector<EncoderInstance>& encoders, ExperimentResult& r) const override {
     extrapolation::mark_lengths(lengths_, r);  // the console shows "name@n=..."
     r.summary_columns = {
         "normalized_entropy",       "max_attention_weight", "window_mass",
@@ -378,7 +378,6 @@ class LengthExtrapolation final : public Experiment {
     r.summary_title = "values at the largest length n = " + std::to_string(lengths_.back()) +
                       " (train_length L = " + std::to_string(train_) + "); per-length tables below";
     extrapolation::add_reference_tables(encoders, lengths_, r);
-    return r;
   }
 
  private:

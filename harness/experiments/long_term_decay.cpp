@@ -138,9 +138,9 @@ class LongTermDecay final : public Experiment {
     return out;
   }
 
-  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
-                           const RunContext& ctx) const override {
-    ExperimentResult r = Experiment::run_all(encoders, ctx);
+  bool encoders_separable() const override { return true; }
+
+  void summarize(const std::vector<EncoderInstance>&, ExperimentResult& r) const override {
     // The summary's columns in this order, those some scheme reports.
     for (const char* name : {"mean_abs_logit", "mean_abs_pe_dot", "decay_ratio", "bound"}) {
       bool reported = false;
@@ -185,7 +185,6 @@ class LongTermDecay final : public Experiment {
         r.tables.push_back(std::move(t));
       }
     }
-    return r;
   }
 
  private:

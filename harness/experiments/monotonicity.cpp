@@ -76,6 +76,8 @@ struct ViewResult {
 
 class Monotonicity final : public Experiment {
  public:
+  bool encoders_separable() const override { return true; }
+
   explicit Monotonicity(const Params& p) : shape_(p), max_offset_(p.integer("max_offset")) {
     if (max_offset_ >= shape_.positions)
       throw UserError("max_offset", "max_offset " + std::to_string(max_offset_) +

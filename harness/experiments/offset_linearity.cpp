@@ -24,6 +24,8 @@ namespace {
 
 class OffsetLinearity final : public Experiment {
  public:
+  bool encoders_separable() const override { return true; }
+
   explicit OffsetLinearity(const Params& p)
       : dim_(p.integer("dim")), heads_(p.integer("heads")), positions_(p.integer("positions")) {
     for (double k : p.numbers("offsets")) {

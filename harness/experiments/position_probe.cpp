@@ -203,11 +203,10 @@ class PositionProbe final : public Experiment {
     return out;
   }
 
-  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
-                           const RunContext& ctx) const override {
-    ExperimentResult r = Experiment::run_all(encoders, ctx);
+  bool encoders_separable() const override { return true; }
+
+  void summarize(const std::vector<EncoderInstance>&, ExperimentResult& r) const override {
     r.summary_columns = {"r_squared_train", "r_squared_heldout", "rmse_train", "rmse_heldout"};
-    return r;
   }
 
  private:

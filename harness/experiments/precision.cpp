@@ -160,9 +160,9 @@ class Precision final : public Experiment {
     return out;
   }
 
-  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
-                           const RunContext& ctx) const override {
-    ExperimentResult r = Experiment::run_all(encoders, ctx);
+  bool encoders_separable() const override { return true; }
+
+  void summarize(const std::vector<EncoderInstance>&, ExperimentResult& r) const override {
     r.summary_columns = {"max_abs_error_float32", "max_abs_error_bfloat16",
                          "max_abs_error_naive_float32", "max_angle_error_naive_float32",
                          "max_abs_value"};
@@ -170,7 +170,6 @@ class Precision final : public Experiment {
     r.extra["bfloat16_exact_integer_limit"] = 256;
     r.extra["max_position_in_bfloat16"] = double(round_to_bfloat16(mp));
     r.extra["max_position_in_float32"] = double(mp);
-    return r;
   }
 
  private:

@@ -160,12 +160,11 @@ class Resolution final : public Experiment {
     return out;
   }
 
-  ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
-                           const RunContext& ctx) const override {
-    ExperimentResult r = Experiment::run_all(encoders, ctx);
+  bool encoders_separable() const override { return true; }
+
+  void summarize(const std::vector<EncoderInstance>&, ExperimentResult& r) const override {
     r.summary_columns = {"min_distance_ratio", "nearest_is_self", "nearest_is_adjacent",
                          "min_distance",       "mean_distance",   "closest_pair_offset"};
-    return r;
   }
 
  private:

@@ -21,6 +21,8 @@ namespace {
 
 class Symmetry final : public Experiment {
  public:
+  bool encoders_separable() const override { return true; }
+
   explicit Symmetry(const Params& p) : shape_(p) {}
 
   void check(const EncoderInstance& enc) const override {

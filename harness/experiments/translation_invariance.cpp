@@ -31,6 +31,8 @@ struct ViewResult {
 
 class TranslationInvariance final : public Experiment {
  public:
+  bool encoders_separable() const override { return true; }
+
   explicit TranslationInvariance(const Params& p)
       : shape_(p), max_offset_(p.integer("max_offset")) {
     if (max_offset_ >= shape_.positions)

@@ -41,7 +41,8 @@ std::string render_comparison(const nlohmann::json& comparison);
 nlohmann::json by_label_tables(const ResultsInput& results);
 std::string render_by_label(const nlohmann::json& tables);
 
-// Every value of A and B that differs, other than timings and provenance (is_unstable_field):
+// Every value of A and B that differs, other than timings and provenance (is_timing_or_provenance,
+// harness/run/timing_fields.h):
 // {"identical": bool, "ignored": [...], "differences": [{"path", "a", "b"}]} (paths like
 // "experiments[0].encoders[1].metrics.max_relative_residual.value"; "<absent>" for a missing
 // value).
@@ -49,13 +50,6 @@ nlohmann::json exact_differences(const ResultsInput& a, const ResultsInput& b);
 std::string render_exact(const nlohmann::json& differences, const std::string& a_name,
                          const std::string& b_name);
 
-// Why one place: the values two runs of one config may differ in (timings of any kind, the
-// machine, the time, the binary's provenance) are named here and nowhere else, for --exact and
-// for the speed metrics compare leaves to the U test. `path` is the JSON path's keys from the
-// document's root (array indices as "[k]"), `experiment_type` the type of the experiment the
-// path is inside ("" outside any).
-// TODO(merge with branch sweeps): the run layer keeps the same list for `merge`; unify there.
-bool is_unstable_field(const std::vector<std::string>& path, const std::string& experiment_type);
 // A speed experiment's metric computed from timings (not its simd tables' errors).
 bool is_timing_metric(const std::string& experiment_type, const std::string& metric_name);
 

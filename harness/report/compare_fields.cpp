@@ -10,6 +10,7 @@
 #include "harness/report/compare.h"
 #include "harness/report/json.h"
 #include "harness/run/config.h"
+#include "harness/run/timing_fields.h"
 
 namespace posbench {
 
@@ -80,38 +81,16 @@ bool is_timing_metric(const std::string& experiment_type, const std::string& met
   return experiment_type == "speed" && !metric_name.ends_with("_max_abs_error");
 }
 
-bool is_unstable_field(const std::vector<std::string>& path, const std::string& experiment_type) {
-  if (path.empty()) return false;
-  // Top level: the machine, the time, the binary, the threads and memory limit of the run
-  // (results are identical at any --threads), and its duration.
-  static const std::set<std::string> top = {"context", "total_wall_seconds", "threads",
-                                            "max_memory_bytes", "posbench_version"};
-  if (path.size() == 1) return top.count(path[0]) > 0;
-  if (path[0] != "experiments" || path.size() < 3) return false;
-  // experiments[k].<key>
-  if (path.size() == 3 && path[2] == "wall_seconds") return true;
-  if (experiment_type != "speed") return false;
-  // Speed: the experiment's extra (probes, reliability, the machine's load), each encoder's
-  // records and curves (times, GB/s) and its timing metrics.
-  if (path.size() == 3 && path[2] == "extra") return true;
-  if (path.size() >= 5 && path[2] == "encoders") {
-    if (path[4] == "extra" || path[4] == "curves") return true;
-    if (path[4] == "metrics" && path.size() >= 6) return is_timing_metric(experiment_type, path[5]);
-  }
-  return false;
-}
-
 namespace {
 
 class Differ {
  public:
+  explicit Differ(const json& doc) : doc_(doc) {}
   json differences = json::array();
   size_t count = 0;
 
-  void diff(const json& a, const json& b, std::vector<std::string>& path, std::string type) {
-    if (path.size() == 2 && path[0] == "experiments" && a.is_object())
-      type = a.value("type", std::string());
-    if (is_unstable_field(path, type)) return;
+  void diff(const json& a, const json& b, std::vector<std::string>& path) {
+    if (skipped(path)) return;
     if (a.is_object() && b.is_object()) {
       std::set<std::string> keys;
       for (const auto& [k, v] : a.items()) keys.insert(k);
@@ -119,11 +98,11 @@ class Differ {
       for (const auto& k : keys) {
         path.push_back(k);
         if (!a.contains(k))
-          one_side(path, type, "b", b[k]);
+          one_side(path, "b", b[k]);
         else if (!b.contains(k))
-          one_side(path, type, "a", a[k]);
+          one_side(path, "a", a[k]);
         else
-          diff(a[k], b[k], path, type);
+          diff(a[k], b[k], path);
         path.pop_back();
       }
       return;
@@ -132,11 +111,11 @@ class Differ {
       for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
         path.push_back("[" + std::to_string(i) + "]");
         if (i >= a.size())
-          one_side(path, type, "b", b[i]);
+          one_side(path, "b", b[i]);
         else if (i >= b.size())
-          one_side(path, type, "a", a[i]);
+          one_side(path, "a", a[i]);
         else
-          diff(a[i], b[i], path, type);
+          diff(a[i], b[i], path);
         path.pop_back();
       }
       return;
@@ -146,11 +125,17 @@ class Differ {
   }
 
  private:
-  void one_side(std::vector<std::string>& path, const std::string& type, const char* side,
-                const json& v) {
-    if (is_unstable_field(path, type)) return;
+  void one_side(std::vector<std::string>& path, const char* side, const json& v) {
+    if (skipped(path)) return;
     add({{"path", path_text(path)}, {side, v}, {"only_in", side}});
   }
+  // The run layer's list (harness/run/timing_fields.h), which wants indices without brackets.
+  bool skipped(const std::vector<std::string>& path) const {
+    std::vector<std::string> plain;
+    for (const auto& k : path) plain.push_back(k.front() == '[' ? k.substr(1, k.size() - 2) : k);
+    return is_timing_or_provenance(plain, doc_);
+  }
+  const json& doc_;
   void add(json d) {
     // Everything is counted; the first 1000 are kept (a wholly different file is one finding).
     if (count++ < 1000) differences.push_back(std::move(d));
@@ -160,17 +145,18 @@ class Differ {
 }  // namespace
 
 json exact_differences(const ResultsInput& a, const ResultsInput& b) {
-  Differ d;
+  Differ d(a.doc);
   std::vector<std::string> path;
-  d.diff(a.doc, b.doc, path, "");
+  d.diff(a.doc, b.doc, path);
   return {{"identical", d.count == 0},
           {"differences_found", d.count},
           {"differences", d.differences},
           {"ignored",
            {"context", "posbench_version", "threads", "max_memory_bytes", "total_wall_seconds",
-            "experiments[].wall_seconds",
+            "unit_provenance", "experiments[].wall_seconds", "experiments[].hosts",
+            "seed_summaries[].host",
             "speed experiments: extra, encoders[].extra, encoders[].curves and every metric but "
-            "*_max_abs_error"}}};
+            "*_max_abs_error (also in seed_summaries)"}}};
 }
 
 std::string render_exact(const json& r, const std::string& a_name, const std::string& b_name) {

@@ -63,6 +63,41 @@ static std::string format_table(const ConsoleTable& t) {
   return out;
 }
 
+// Mean +- sample std across seeds (harness/run/seeds.h) of the metrics in the experiment's
+// summary (all when it names none), one table per seeded entry and sweep point.
+static std::string format_seed_summaries(const RunOutput& run) {
+  std::string out;
+  for (const SeedSummary& s : run.seed_summaries) {
+    const ExperimentResult& first = run.experiments[s.experiments.front()].result;
+    std::vector<std::string> columns;
+    for (const auto& enc : s.encoders)
+      for (const auto& m : enc.metrics)
+        if ((first.summary_columns.empty() ||
+             std::find(first.summary_columns.begin(), first.summary_columns.end(), m.metric) !=
+                 first.summary_columns.end()) &&
+            std::find(columns.begin(), columns.end(), m.metric) == columns.end())
+          columns.push_back(m.metric);
+    std::vector<std::vector<std::string>> table{{"scheme"}};
+    for (const auto& c : columns) table[0].push_back(c);
+    for (const auto& enc : s.encoders) {
+      std::vector<std::string> row{enc.label};
+      for (const auto& c : columns) {
+        std::string v = "-";
+        for (const auto& m : enc.metrics)
+          if (m.metric == c && m.n > 0) v = cell(m.mean) + (m.n > 1 ? " +- " + cell(m.std, 2) : "");
+        row.push_back(v);
+      }
+      table.push_back(row);
+    }
+    std::string seeds;
+    for (uint64_t seed : s.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(seed);
+    out += fmt::format("\n== {} {}{}: mean +- sample std over seeds {}\n", s.path, s.type,
+                       s.point.empty() ? "" : "[" + s.point + "]", seeds);
+    out += render(table);
+  }
+  return out;
+}
+
 std::string format_summary(const RunOutput& run) {
   std::string out;
   for (const auto& e : run.experiments) {
@@ -135,6 +170,7 @@ std::string format_summary(const RunOutput& run) {
     for (const auto& n : notes) out += "  note: " + n + "\n";
     for (const auto& t : e.result.tables) out += format_table(t);
   }
+  out += format_seed_summaries(run);
   return out;
 }
 

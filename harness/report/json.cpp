@@ -50,15 +50,61 @@ static json metric_declarations(const std::string& type, const ExperimentResult&
   return out;
 }
 
-static json experiment_json(const ExperimentRun& run, uint64_t seed) {
+static json experiment_json(const ExperimentRun& run, uint64_t config_seed) {
   const PlannedExperiment& e = *run.planned;
   json encoders = json::array();
   for (size_t k = 0; k < e.encoders.size() && k < run.result.outcomes.size(); ++k)
     encoders.push_back(outcome_json(e.encoders[k], run.result.outcomes[k]));
-  return {{"type", e.type},       {"metric_declarations", metric_declarations(e.type, run.result)},
-          {"path", e.path},       {"params", e.params},
-          {"seed", seed},         {"wall_seconds", run.wall_seconds},
-          {"encoders", encoders}, {"extra", run.result.extra}};
+  json out = {{"type", e.type},
+              {"metric_declarations", metric_declarations(e.type, run.result)},
+              {"path", e.path},
+              {"params", e.params},
+              {"seed", e.seeded ? e.seed : config_seed},
+              {"wall_seconds", run.wall_seconds},
+              {"hosts", run.hosts},
+              {"encoders", encoders},
+              {"extra", run.result.extra}};
+  if (!e.point.empty()) {
+    out["point"] = e.point;
+    out["sweep_point"] = e.sweep_values;
+  }
+  if (e.seeded) out["seeded"] = true;
+  return out;
+}
+
+// Mean and spread across seeds (harness/run/seeds.h), beside the per-seed values.
+static json seed_summaries_json(const std::vector<SeedSummary>& summaries) {
+  json out = json::array();
+  for (const auto& s : summaries) {
+    json encoders = json::array();
+    for (const auto& enc : s.encoders) {
+      json metrics = json::array();
+      for (const auto& m : enc.metrics) {
+        json values = json::array();
+        for (double v : m.values) values.push_back(number_or_null(v));
+        json one = {{"metric", m.metric},
+                    {"unit", m.unit},
+                    {"values", values},
+                    {"n", m.n},
+                    {"mean", number_or_null(m.mean)},
+                    {"std", number_or_null(m.std)},
+                    {"min", number_or_null(m.min)},
+                    {"max", number_or_null(m.max)}};
+        if (!m.at.empty()) one["at"] = m.at;
+        metrics.push_back(one);
+      }
+      encoders.push_back({{"label", enc.label}, {"metrics", metrics}});
+    }
+    json one = {{"type", s.type},
+                {"path", s.path},
+                {"point", s.point},
+                {"seeds", s.seeds},
+                {"experiments", s.experiments},
+                {"encoders", encoders}};
+    if (!s.host.empty()) one["host"] = s.host;
+    out.push_back(one);
+  }
+  return out;
 }
 
 json results_document(const RunOutput& run) {
@@ -69,11 +115,15 @@ json results_document(const RunOutput& run) {
           {"posbench_version", posbench_version()},
           {"context", run.context},
           {"config", plan.given},
+          {"config_hash", run.config_hash},
           {"resolved_config", plan.resolved},
           {"seeds", {{"config", plan.seed}}},
           {"threads", run.threads},
           {"max_memory_bytes", run.max_memory},
+          {"units", run.unit_ids},
+          {"unit_provenance", run.unit_provenance},
           {"experiments", experiments},
+          {"seed_summaries", seed_summaries_json(run.seed_summaries)},
           {"snapshots", run.snapshots},
           {"total_wall_seconds", run.total_wall_seconds}};
 }

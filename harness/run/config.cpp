@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "harness/run/hf_config.h"
+#include "harness/run/sweep.h"
 
 namespace posbench {
 
@@ -168,6 +169,9 @@ const std::vector<ParamSpec>& encoder_entry_specs() {
                       "rope only: a HuggingFace config.json (relative to this config file's "
                       "directory) whose rope fields are read as params; params given beside it "
                       "override the file's"),
+      ParamSpec::string("sweep", nullptr,
+                        "a grid: {\"param\": [values], \"nested.param\": [values]}, one entry "
+                        "per point of the cartesian product (harness/run/sweep.h)"),
   };
   return specs;
 }
@@ -193,6 +197,12 @@ std::vector<std::string> config_plugins(const json& config, Diagnostics& diag) {
     for (const auto& p : given)
       if (p.is_string()) out.push_back(p.get<std::string>());
   return out;
+}
+
+std::string PlannedExperiment::name() const {
+  if (point.empty() && !seeded) return "";
+  const std::string seed_text = seeded ? "seed=" + std::to_string(seed) : "";
+  return type + "[" + point + (point.empty() || seed_text.empty() ? "" : ",") + seed_text + "]";
 }
 
 Problem EntrySource::locate(const Problem& p, const std::string& params_path) const {
@@ -376,6 +386,246 @@ EncoderInstance build_encoder_entry(const json& spec, const std::string& path, D
   return inst;
 }
 
+namespace {
+
+// One encoder entry (or one point of its sweep, `point`), built, checked by the experiment and
+// added to `planned` and `resolved_spec`; problems go to `local`.
+void build_encoder_point(const json& entry, const std::string& epath, PlannedExperiment& planned,
+                         const Experiment* checker, const std::string& stood_in,
+                         std::set<std::string>& labels, json& resolved_spec, Diagnostics& local,
+                         const std::filesystem::path& base_dir, const SweepPoint* point) {
+  const std::string& path = planned.path;
+  EntrySource source;
+  EncoderInstance inst = build_encoder(entry, epath, local, base_dir, &source);
+  if (!inst.encoder) return;
+  if (!labels.insert(inst.label).second) {
+    local.error(join_path(epath, "label"), "label '" + inst.label +
+                                               "' is used twice in this experiment; give "
+                                               "each a distinct \"label\"");
+    return;
+  }
+  if (checker) {
+    const std::string params_path = join_path(epath, "params");
+    Diagnostics checked;
+    record_param_errors(checked, params_path, [&] { checker->check(inst); });
+    const json given =
+        entry.is_object() && entry.contains("params") ? entry["params"] : json::object();
+    for (const auto& p : checked.problems()) {
+      Problem q = source.locate(p, params_path);
+      if (!source.hf) q.message = with_default(q, params_path, given, inst.params);
+      if (!stood_in.empty())
+        q.message += " (checked with the default " + stood_in + " of " + path +
+                     ", whose given value has a problem reported here too)";
+      local.error(q.path, q.message);
+    }
+    if (!checked.ok()) return;
+  }
+  json resolved_entry = {{"name", inst.name},
+                         {"label", inst.label},
+                         {"version", inst.version},
+                         {"params", inst.params}};
+  if (point) resolved_entry["sweep_point"] = point->values;
+  if (source.hf) resolved_entry["hf_config"] = source.record();
+  if (entry.is_object() && entry.contains("reference")) {
+    const std::string rpath = join_path(epath, "reference");
+    if (planned.experiment && !planned.experiment->takes_reference()) {
+      local.error(rpath, "experiment '" + planned.type +
+                             "' does not compare with a reference; remove \"reference\" "
+                             "(length_extrapolation takes one)");
+      return;
+    }
+    if (!inst.reference) return;  // its problems are recorded
+    const EncoderReference& ref = *inst.reference;
+    if (planned.experiment && (!record_param_errors(local, join_path(rpath, "params"), [&] {
+          planned.experiment->check(ref.encoder);
+        }) || !record_param_errors(local, rpath, [&] {
+          planned.experiment->check_reference(inst, ref);
+        })))
+      return;
+    resolved_entry["reference"] = {{"name", ref.encoder.name},
+                                   {"version", ref.encoder.version},
+                                   {"params", ref.encoder.params},
+                                   {"length", ref.length}};
+  }
+  resolved_spec["encoders"].push_back(resolved_entry);
+  planned.encoders.push_back(std::move(inst));
+}
+
+// The encoders of one experiment instance: each entry, or each point of an entry's "sweep",
+// built and checked by the experiment (`checker`, null when even a stand-in could not be
+// built). Problems go to `local`; built ones to `planned` and `resolved_spec["encoders"]`.
+void build_instance_encoders(const json& spec, PlannedExperiment& planned,
+                             const Experiment* checker, const std::string& stood_in,
+                             json& resolved_spec, Diagnostics& local,
+                             const std::filesystem::path& base_dir) {
+  const std::string& path = planned.path;
+  std::set<std::string> labels;
+  for (size_t k = 0; k < spec["encoders"].size(); ++k) {
+    const std::string epath = index_path(join_path(path, "encoders"), k);
+    const json& given_entry = spec["encoders"][k];
+    const bool swept = given_entry.is_object() && given_entry.contains("sweep");
+    std::vector<SweepPoint> points = {SweepPoint{}};
+    if (swept) {
+      points = sweep_points(given_entry["sweep"], join_path(epath, "sweep"), local);
+      if (points.empty()) continue;
+    }
+    std::vector<std::vector<Problem>> point_problems(points.size());
+    std::vector<std::string> point_names(points.size());
+    for (size_t pt = 0; pt < points.size(); ++pt) {
+      Diagnostics here;
+      json entry = given_entry;
+      if (swept) {
+        entry.erase("sweep");
+        entry["params"] =
+            apply_point(entry.contains("params") ? entry["params"] : json(), points[pt]);
+        const std::string stem = entry.contains("label") && entry["label"].is_string()
+                                     ? entry["label"].get<std::string>()
+                                 : entry.contains("name") && entry["name"].is_string()
+                                     ? entry["name"].get<std::string>()
+                                     : std::string("?");
+        entry["label"] = point_label(stem, stem, points[pt], join_path(epath, "label"), here);
+        point_names[pt] = entry["label"].get<std::string>();
+      }
+      build_encoder_point(entry, epath, planned, checker, stood_in, labels, resolved_spec, here,
+                          base_dir, swept ? &points[pt] : nullptr);
+      for (const auto& p : here.problems())
+        point_problems[pt].push_back(swept ? locate_point_problem(p, join_path(epath, "params"),
+                                                                  join_path(epath, "sweep"),
+                                                                  points[pt])
+                                           : p);
+    }
+    for (const auto& p : merge_point_problems(point_problems, point_names))
+      local.error(p.path, p.message);
+  }
+}
+
+// One instance of an experiment entry: its params at one sweep point and one seed.
+void build_instance(const json& spec, const ExperimentInfo& info, const json& own,
+                    PlannedExperiment& planned, json& resolved_spec, Diagnostics& local,
+                    const std::filesystem::path& base_dir) {
+  const std::string& path = planned.path;
+  planned.params = resolve_params(info.params, own, path, local);
+  if (local.ok()) {
+    Diagnostics made;
+    record_param_errors(made, path,
+                        [&] { planned.experiment = info.factory(Params(planned.params)); });
+    for (const auto& p : made.problems())
+      local.error(p.path, with_default(p, path, own, planned.params));
+  }
+  std::string stood_in;
+  std::unique_ptr<Experiment> stand_in;
+  if (!planned.experiment) stand_in = make_stand_in(info, own, path, local.problems(), stood_in);
+  const Experiment* checker = planned.experiment ? planned.experiment.get() : stand_in.get();
+
+  resolved_spec = planned.params;
+  resolved_spec["type"] = planned.type;
+  if (!planned.point.empty()) resolved_spec["point"] = planned.point;
+  if (planned.seeded) resolved_spec["seed"] = planned.seed;
+  resolved_spec["encoders"] = json::array();
+  if (!spec.contains("encoders") || !spec["encoders"].is_array() || spec["encoders"].empty()) {
+    local.error(join_path(path, "encoders"),
+                "missing or empty: expected a list of {\"name\": ...}");
+    return;
+  }
+  build_instance_encoders(spec, planned, checker, stand_in ? stood_in : "", resolved_spec, local,
+                          base_dir);
+}
+
+// The seeds of an experiment entry's "seeds" (distinct unsigned integers), at `path`.
+std::vector<uint64_t> entry_seeds(const json& given, const std::string& path, Diagnostics& diag) {
+  static const ParamSpec spec =
+      ParamSpec::list_of("seeds", ParamSpec::unsigned_integer("", nullptr, "a seed"), nullptr,
+                         "the experiment is run once per seed (replacing the config's seed)")
+          .non_empty();
+  Diagnostics own;
+  const json seeds = resolve_value(spec, given, path, own);
+  for (const auto& p : own.problems()) diag.error(p.path, p.message);
+  if (!own.ok() || !seeds.is_array()) return {};
+  std::vector<uint64_t> out;
+  std::set<uint64_t> seen;
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    const uint64_t s = seeds[i].get<uint64_t>();
+    if (!seen.insert(s).second) {
+      diag.error(index_path(path, i),
+                 got_expected(seeds[i], "a seed not already in the list (each seed once)"));
+      return {};
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+// One entry of the config's "experiments": an instance per point of its "sweep" and per seed
+// of its "seeds" (one without either), each added to `plan` with its resolved config.
+void build_entry(const json& spec, size_t e, Plan& plan, Diagnostics& diag,
+                 const std::filesystem::path& base_dir) {
+  const auto& experiments = ExperimentRegistry::instance();
+  const std::string path = index_path("experiments", e);
+  if (!spec.is_object()) {
+    diag.error(path, "got " + show(spec) + R"(, expected {"type": ..., "encoders": [...]})");
+    return;
+  }
+  if (!spec.contains("type") || !spec["type"].is_string()) {
+    std::string names;
+    for (const auto& n : experiments.names()) names += (names.empty() ? "" : ", ") + n;
+    diag.error(join_path(path, "type"), "missing or not a string: expected one of " + names);
+    return;
+  }
+  const std::string type = spec["type"].get<std::string>();
+  const ExperimentInfo* info = experiments.find(type);
+  if (!info) {
+    diag.error(join_path(path, "type"),
+               unknown_name_message("experiment", type, experiments.names()));
+    return;
+  }
+  // The experiment's own params sit beside "type" and "encoders" (and "sweep", "seeds").
+  json own = json::object();
+  for (const auto& [key, value] : spec.items())
+    if (key != "type" && key != "encoders" && key != "sweep" && key != "seeds") own[key] = value;
+  std::vector<SweepPoint> points = {SweepPoint{}};
+  if (spec.contains("sweep")) {
+    points = sweep_points(spec["sweep"], join_path(path, "sweep"), diag);
+    if (points.empty()) return;
+  }
+  const bool seeded = spec.contains("seeds");
+  std::vector<uint64_t> seeds = {plan.seed};
+  if (seeded) {
+    seeds = entry_seeds(spec["seeds"], join_path(path, "seeds"), diag);
+    if (seeds.empty()) return;
+  }
+  if (points.size() * seeds.size() > kMaxSweepPoints) {
+    diag.error(path, "its sweep times its seeds gives " +
+                         std::to_string(points.size() * seeds.size()) +
+                         " instances; expected at most " + std::to_string(kMaxSweepPoints));
+    return;
+  }
+  std::vector<std::vector<Problem>> problems;
+  std::vector<std::string> names;
+  for (const SweepPoint& point : points)
+    for (const uint64_t seed : seeds) {
+      PlannedExperiment planned;
+      planned.path = path;
+      planned.type = type;
+      planned.entry = e;
+      planned.point = point.text;
+      planned.seed = seed;
+      planned.seeded = seeded;
+      planned.sweep_values = point.values;
+      Diagnostics local;
+      json resolved;
+      build_instance(spec, *info, apply_point(own, point), planned, resolved, local, base_dir);
+      problems.emplace_back();
+      for (const auto& p : local.problems())
+        problems.back().push_back(locate_point_problem(p, path, join_path(path, "sweep"), point));
+      names.push_back(planned.name());
+      plan.resolved["experiments"].push_back(std::move(resolved));
+      plan.experiments.push_back(std::move(planned));
+    }
+  for (const auto& p : merge_point_problems(problems, names)) diag.error(p.path, p.message);
+}
+
+}  // namespace
+
 Plan build_plan(const json& config, Diagnostics& diag, const std::filesystem::path& base_dir) {
   Plan plan;
   plan.given = config;
@@ -404,118 +654,8 @@ Plan build_plan(const json& config, Diagnostics& diag, const std::filesystem::pa
     diag.error("experiments", "missing or empty: expected a list of experiments");
     return plan;
   }
-  const auto& experiments = ExperimentRegistry::instance();
   const json& list = config["experiments"];
-  for (size_t e = 0; e < list.size(); ++e) {
-    const std::string path = index_path("experiments", e);
-    const json& spec = list[e];
-    PlannedExperiment planned;
-    planned.path = path;
-    if (!spec.is_object()) {
-      diag.error(path, "got " + show(spec) + R"(, expected {"type": ..., "encoders": [...]})");
-      continue;
-    }
-    if (!spec.contains("type") || !spec["type"].is_string()) {
-      std::string names;
-      for (const auto& n : experiments.names()) names += (names.empty() ? "" : ", ") + n;
-      diag.error(join_path(path, "type"), "missing or not a string: expected one of " + names);
-      continue;
-    }
-    planned.type = spec["type"].get<std::string>();
-    const ExperimentInfo* info = experiments.find(planned.type);
-    if (!info) {
-      diag.error(join_path(path, "type"),
-                 unknown_name_message("experiment", planned.type, experiments.names()));
-      continue;
-    }
-    // The experiment's own params sit beside "type" and "encoders".
-    json own = json::object();
-    for (const auto& [key, value] : spec.items())
-      if (key != "type" && key != "encoders") own[key] = value;
-    Diagnostics local;
-    planned.params = resolve_params(info->params, own, path, local);
-    if (local.ok()) {
-      Diagnostics made;
-      record_param_errors(made, path,
-                          [&] { planned.experiment = info->factory(Params(planned.params)); });
-      for (const auto& p : made.problems())
-        local.error(p.path, with_default(p, path, own, planned.params));
-    }
-    std::string stood_in;
-    std::unique_ptr<Experiment> stand_in;
-    if (!planned.experiment) stand_in = make_stand_in(*info, own, path, local.problems(), stood_in);
-    const Experiment* checker = planned.experiment ? planned.experiment.get() : stand_in.get();
-
-    json resolved_spec = planned.params;
-    resolved_spec["type"] = planned.type;
-    resolved_spec["encoders"] = json::array();
-    if (!spec.contains("encoders") || !spec["encoders"].is_array() || spec["encoders"].empty()) {
-      local.error(join_path(path, "encoders"),
-                  "missing or empty: expected a list of {\"name\": ...}");
-    } else {
-      std::set<std::string> labels;
-      for (size_t k = 0; k < spec["encoders"].size(); ++k) {
-        const std::string epath = index_path(join_path(path, "encoders"), k);
-        EntrySource source;
-        EncoderInstance inst = build_encoder(spec["encoders"][k], epath, local, base_dir, &source);
-        if (!inst.encoder) continue;
-        if (!labels.insert(inst.label).second) {
-          local.error(join_path(epath, "label"), "label '" + inst.label +
-                                                     "' is used twice in this experiment; give "
-                                                     "each a distinct \"label\"");
-          continue;
-        }
-        if (checker) {
-          const std::string params_path = join_path(epath, "params");
-          Diagnostics checked;
-          record_param_errors(checked, params_path, [&] { checker->check(inst); });
-          const json& entry = spec["encoders"][k];
-          const json given =
-              entry.is_object() && entry.contains("params") ? entry["params"] : json::object();
-          for (const auto& p : checked.problems()) {
-            Problem q = source.locate(p, params_path);
-            if (!source.hf) q.message = with_default(q, params_path, given, inst.params);
-            if (stand_in)
-              q.message += " (checked with the default " + stood_in + " of " + path +
-                           ", whose given value has a problem reported here too)";
-            local.error(q.path, q.message);
-          }
-          if (!checked.ok()) continue;
-        }
-        json resolved_entry = {{"name", inst.name},
-                               {"label", inst.label},
-                               {"version", inst.version},
-                               {"params", inst.params}};
-        if (source.hf) resolved_entry["hf_config"] = source.record();
-        if (spec["encoders"][k].is_object() && spec["encoders"][k].contains("reference")) {
-          const std::string rpath = join_path(epath, "reference");
-          if (planned.experiment && !planned.experiment->takes_reference()) {
-            local.error(rpath, "experiment '" + planned.type +
-                                   "' does not compare with a reference; remove \"reference\" "
-                                   "(length_extrapolation takes one)");
-            continue;
-          }
-          if (!inst.reference) continue;  // its problems are recorded
-          const EncoderReference& ref = *inst.reference;
-          if (planned.experiment && (!record_param_errors(local, join_path(rpath, "params"), [&] {
-                planned.experiment->check(ref.encoder);
-              }) || !record_param_errors(local, rpath, [&] {
-                planned.experiment->check_reference(inst, ref);
-              })))
-            continue;
-          resolved_entry["reference"] = {{"name", ref.encoder.name},
-                                         {"version", ref.encoder.version},
-                                         {"params", ref.encoder.params},
-                                         {"length", ref.length}};
-        }
-        resolved_spec["encoders"].push_back(resolved_entry);
-        planned.encoders.push_back(std::move(inst));
-      }
-    }
-    for (const auto& p : local.problems()) diag.error(p.path, p.message);
-    plan.resolved["experiments"].push_back(resolved_spec);
-    plan.experiments.push_back(std::move(planned));
-  }
+  for (size_t e = 0; e < list.size(); ++e) build_entry(list[e], e, plan, diag, base_dir);
   return plan;
 }
 

@@ -26,12 +26,22 @@
 
 namespace posbench {
 
+// One instance of an experiment entry: the entry itself, or one point of its "sweep" at one of
+// its "seeds" (harness/run/sweep.h). An encoder entry's sweep gives one EncoderInstance per
+// point, labelled by it ("rope[base=5e5,scaling.factor=4]").
 struct PlannedExperiment {
   std::string type;
-  std::string path;       // "experiments[2]"
+  std::string path;       // "experiments[2]": the entry in the config as given
   nlohmann::json params;  // resolved experiment params
   std::unique_ptr<Experiment> experiment;
   std::vector<EncoderInstance> encoders;
+  size_t entry = 0;   // index of the entry in the config's "experiments"
+  std::string point;  // its sweep point, "train_length=256" ("" without a sweep)
+  nlohmann::json sweep_values = nlohmann::json::object();  // dotted name -> value at the point
+  uint64_t seed = 0;    // one of "seeds" (RunContext::seed); without them, Plan::seed is
+  bool seeded = false;  // the entry has "seeds"
+  // "position_probe[train_length=256,seed=1]"; "" for an entry without sweep or seeds.
+  std::string name() const;
 };
 
 struct Plan {

@@ -14,12 +14,17 @@
 #include "encoders/checked_size.h"
 #include "harness/analysis/snapshot.h"
 #include "harness/run/context.h"
+#include "harness/run/progress.h"
 
 namespace posbench {
 
 using nlohmann::json;
 
 uint64_t default_memory_limit() { return physical_memory_bytes() / 2; }
+
+int effective_threads(const RunOptions& options) {
+  return options.threads > 0 ? options.threads : omp_get_max_threads();
+}
 
 namespace {
 
@@ -176,30 +181,128 @@ void load_encoders(const Plan& plan) {
   if (!problems.empty()) throw UserError(problems);
 }
 
-RunOutput run_plan(const Plan& plan, const RunOptions& options) {
+namespace {
+
+// A side file's or an extra's path written with one artifact prefix, written with another.
+std::string renamed(const std::string& path, const std::string& from, const std::string& to) {
+  if (from == to || path.compare(0, from.size(), from) != 0) return path;
+  return to + path.substr(from.size());
+}
+
+std::string artifact_prefix_of(const RunOptions& options, size_t experiment) {
+  return options.artifact_prefix.empty()
+             ? ""
+             : options.artifact_prefix + "." + std::to_string(experiment);
+}
+
+}  // namespace
+
+void run_units(const Plan& plan, const std::vector<Unit>& units, const std::vector<size_t>& todo,
+               const RunOptions& options, const std::function<void(UnitRecord&&)>& done,
+               Progress* progress) {
   const uint64_t limit = options.max_memory ? options.max_memory : default_memory_limit();
   check_memory(plan, limit);
   load_encoders(plan);  // weight files, only now (validate never reads them), on one thread
-  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  const int threads = effective_threads(options);
   omp_set_num_threads(threads);
+  const std::string host = run_context()["host"].get<std::string>();
+  for (size_t u : todo) {
+    const Unit& unit = units[u];
+    if (progress) progress->begin(unit.what);
+    UnitRecord record;
+    record.id = unit.id;
+    record.host = host;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (unit.snapshots) {
+      record.snapshots = plan_snapshots(plan);
+    } else {
+      const PlannedExperiment& e = plan.experiments[unit.experiment];
+      record.artifact_prefix = artifact_prefix_of(options, unit.experiment);
+      const RunContext ctx{e.seeded ? e.seed : plan.seed, threads, limit, record.artifact_prefix};
+      if (e.experiment->encoders_separable()) {
+        for (size_t k : unit.encoders)
+          record.result.outcomes.push_back(run_one(*e.experiment, e.encoders[k], ctx));
+      } else {
+        record.result = e.experiment->run_all(e.encoders, ctx);
+      }
+    }
+    record.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    done(std::move(record));
+    if (progress) progress->finish();
+  }
+}
 
+RunOutput assemble_run(const Plan& plan, const std::vector<Unit>& units,
+                       const std::map<std::string, UnitRecord>& records,
+                       const RunOptions& options) {
   RunOutput out;
   out.plan = &plan;
-  out.threads = threads;
-  out.max_memory = limit;
-  out.context = run_context();
-  const auto start = std::chrono::steady_clock::now();
+  out.config_hash = config_hash(plan);
+  out.experiments.resize(plan.experiments.size());
+  std::vector<std::set<std::string>> hosts(plan.experiments.size());
+  for (size_t i = 0; i < plan.experiments.size(); ++i)
+    out.experiments[i].planned = &plan.experiments[i];
+  for (const Unit& unit : units) {
+    const auto it = records.find(unit.id);
+    if (it == records.end())
+      throw std::logic_error("assemble_run: no record of unit " + unit.id + " (" + unit.what + ")");
+    const UnitRecord& r = it->second;
+    out.unit_ids.push_back(unit.id);
+    out.unit_provenance[unit.id] = {{"host", r.host}, {"wall_seconds", r.wall_seconds}};
+    if (unit.snapshots) {
+      out.snapshots = r.snapshots;
+      continue;
+    }
+    ExperimentRun& run = out.experiments[unit.experiment];
+    run.wall_seconds += r.wall_seconds;
+    hosts[unit.experiment].insert(r.host);
+    const std::string to = artifact_prefix_of(options, unit.experiment);
+    if (!plan.experiments[unit.experiment].experiment->encoders_separable()) {
+      run.result = r.result;
+      for (auto& side : run.result.side_files) {
+        const std::string old = side.path;
+        side.path = renamed(old, r.artifact_prefix, to);
+        // The experiment may name its side file in its extra (speed's google_benchmark_json).
+        for (auto& [key, value] : run.result.extra.items())
+          if (value.is_string() && value.get<std::string>() == old) value = side.path;
+      }
+      continue;
+    }
+    for (const auto& o : r.result.outcomes) run.result.outcomes.push_back(o);
+  }
   for (size_t i = 0; i < plan.experiments.size(); ++i) {
     const PlannedExperiment& e = plan.experiments[i];
-    RunContext ctx{
-        plan.seed, threads, limit,
-        options.artifact_prefix.empty() ? "" : options.artifact_prefix + "." + std::to_string(i)};
-    const auto t0 = std::chrono::steady_clock::now();
-    ExperimentRun run{&e, e.experiment->run_all(e.encoders, ctx), 0};
-    run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out.experiments.push_back(std::move(run));
+    if (e.experiment->encoders_separable())
+      e.experiment->summarize(e.encoders, out.experiments[i].result);
+    out.experiments[i].hosts.assign(hosts[i].begin(), hosts[i].end());
   }
-  out.snapshots = plan_snapshots(plan);
+  std::vector<const ExperimentResult*> results;
+  std::vector<std::string> timing_hosts;  // speed's seeds are summarised per host
+  for (const auto& run : out.experiments) {
+    results.push_back(&run.result);
+    std::string joined;
+    if (!run.planned->experiment->encoders_separable())
+      for (const auto& h : run.hosts) joined += (joined.empty() ? "" : ",") + h;
+    timing_hosts.push_back(joined);
+  }
+  out.seed_summaries = seed_summaries(plan, results, timing_hosts);
+  return out;
+}
+
+RunOutput run_plan(const Plan& plan, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<Unit> units = plan_units(plan);
+  std::vector<size_t> all(units.size());
+  for (size_t u = 0; u < units.size(); ++u) all[u] = u;
+  std::map<std::string, UnitRecord> records;
+  const nlohmann::json context = run_context();
+  run_units(plan, units, all, options,
+            [&](UnitRecord&& r) { records.emplace(r.id, std::move(r)); });
+  RunOutput out = assemble_run(plan, units, records, options);
+  out.threads = effective_threads(options);
+  out.max_memory = options.max_memory ? options.max_memory : default_memory_limit();
+  out.context = context;
   out.total_wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

@@ -8,4 +8,4 @@ A compiled extension (the pybind11 module, e.g. ``posbench._core``) may be added
 modules; nothing here imports it.
 """
 
-SUPPORTED_SCHEMA_VERSIONS = (4, 5)
+SUPPORTED_SCHEMA_VERSIONS = (4, 5, 6)

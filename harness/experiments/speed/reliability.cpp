@@ -200,10 +200,14 @@ std::vector<Reason> ratio_reasons(const std::string& figure, double v, const Thr
 
 namespace {
 double g_wait_for_quiet_s = 0;
+bool g_verbose = false;
 }  // namespace
 
 void set_wait_for_quiet_seconds(double seconds) { g_wait_for_quiet_s = seconds; }
 double wait_for_quiet_seconds() { return g_wait_for_quiet_s; }
+
+void set_verbose(bool verbose) { g_verbose = verbose; }
+bool verbose() { return g_verbose; }
 
 json wait_for_quiet(LoadSource& source, double seconds, const Thresholds& t) {
   const int cores = source.online_cores();

@@ -127,4 +127,10 @@ nlohmann::json wait_for_quiet(LoadSource& source, double seconds, const Threshol
 void set_wait_for_quiet_seconds(double seconds);
 double wait_for_quiet_seconds();
 
+// `posbench run --verbose`: one stderr line per benchmark (its median and repetitions) as each
+// group ends. Off by default: warnings (a busy machine, noisy repetitions summarised in the
+// results) and errors are printed either way. Process-wide for the same reason as above.
+void set_verbose(bool verbose);
+bool verbose();
+
 }  // namespace posbench::speed

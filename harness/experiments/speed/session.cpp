@@ -77,8 +77,9 @@ class Collector final : public benchmark::BenchmarkReporter {
     }
     if (json_) json_->ReportRuns(runs);
   }
-  // One line per benchmark of a group, once all its rounds have run, with a warning if its
-  // repetitions vary too much to be trusted (the machine's load is said per group, run_plan).
+  // With --verbose (speed::verbose()), one line per benchmark of a group, once all its rounds
+  // have run, with a warning if its repetitions vary too much to be trusted (the machine's load
+  // is said per group, run_plan); errors always.
   void print(const std::vector<size_t>& members, const Thresholds& thresholds) const {
     auto mark = [&](const Bench& b) {
       const auto why = cv_reasons(b.reps.seconds, thresholds);
@@ -88,7 +89,7 @@ class Collector final : public benchmark::BenchmarkReporter {
       const Bench& b = benches_[i];
       if (!b.error.empty())
         fmt::print(stderr, "speed: {}: error: {}\n", b.name, b.error);
-      else
+      else if (verbose())
         fmt::print(stderr, "speed: {}: median {:.4g} ms over {}{}\n", b.name,
                    median_of(b.reps.seconds) * 1e3,
                    count_of((long long)b.reps.seconds.size(), "repetition"), mark(b));
