@@ -21,7 +21,10 @@ namespace {
 // "experiments[0].encoders[1]" from {"experiments", "[0]", "encoders", "[1]"}.
 std::string path_text(const std::vector<std::string>& keys) {
   std::string out;
-  for (const auto& k : keys) out += (out.empty() || k.front() == '[' ? "" : ".") + k;
+  for (const auto& k : keys) {
+    if (!out.empty() && k.front() != '[') out += '.';
+    out += k;
+  }
   return out;
 }
 
@@ -109,7 +112,11 @@ class Differ {
     }
     if (a.is_array() && b.is_array()) {
       for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-        path.push_back("[" + std::to_string(i) + "]");
+        // Built by appending: "[" + std::string trips GCC 12's -Wrestrict false positive.
+        std::string key(1, '[');
+        key += std::to_string(i);
+        key += ']';
+        path.push_back(key);
         if (i >= a.size())
           one_side(path, "b", b[i]);
         else if (i >= b.size())
