@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "harness/cli/apply_command.h"
+#include "harness/cli/compare_command.h"
 #include "harness/cli/plot_command.h"
 #include "harness/cli/units_command.h"
 #include "harness/experiments/speed/reliability.h"
@@ -321,6 +322,8 @@ int main(int argc, char** argv) {
 
   PythonCommands python_commands;  // plot, report (harness/cli/plot_command.h)
   add_python_commands(app, python_commands);
+  CompareArgs compare_args;  // harness/cli/compare_command.h
+  add_compare_command(app, compare_args);
 
   try {
     app.parse(argc, argv);
@@ -353,6 +356,7 @@ int main(int argc, char** argv) {
     if (*plan) return plan_command(config_file, plan_json, plan_shards);
     if (*merge) return merge_command(merge_parts, merge_output, merge_force, 0, max_memory);
     if (const int rc = run_python_commands(python_commands); rc >= 0) return rc;
+    if (*compare_args.command) return compare_command(compare_args);
     if (*apply) {
       apply_args.max_memory = max_memory;
       apply_args.force = apply_force;

@@ -1,0 +1,127 @@
+// `posbench compare` on real speed runs (suite *Slow: ctest runs it alone, label `slow`).
+// A kernel that is genuinely slower under the same benchmark: the speed experiment's
+// `implementations` runs rope's table with the float64-libm reference kernel in one run and the
+// SIMD kernel in the other, and `--map simd=reference` compares the two (about 10x apart here).
+// Two runs of one config must show no significant change beyond 50% (why 50%: below).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/test_util.h"
+
+namespace posbench {
+namespace {
+
+using nlohmann::json;
+
+// One benchmark (rope's cos/sin table, 1024 x 128, 1 thread) and the bandwidth probe measured
+// next to it, 15 repetitions of >= 10 ms each: ~2 s per run on an idle machine.
+std::string config(const std::string& implementation) {
+  return R"({"name": "compare-speed", "seed": 0, "experiments": [{"type": "speed",
+    "operations": ["table"], "shapes": [{"seq": 1024, "dim": 128}], "threads": [1],
+    "implementations": [")" +
+         implementation + R"("], "min_time": 0.01, "repetitions": 15, "probe_mib": 1,
+    "attention_baseline": false, "encoders": [{"name": "rope"}]}]})";
+}
+
+class CompareSpeedSlow : public test::BinaryTest {
+ protected:
+  CompareSpeedSlow() : BinaryTest("posbench-compare-speed") {
+    write("simd.json", config("simd"));
+    write("reference.json", config("reference"));
+  }
+  void run_config(const std::string& cfg, const std::string& out) {
+    const auto r = run("run " + cfg + " -o " + out + " --force");
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  // `compare ARGS --json`, its exit code checked unless `expected_code` is -1.
+  json compare(const std::string& args, int expected_code) {
+    const auto r = run("compare " + args + " --json");
+    if (expected_code >= 0) {
+      EXPECT_EQ(r.code, expected_code) << args << "\n" << r.err;
+    }
+    EXPECT_TRUE(r.code == 0 || r.code == 1) << args << "\n" << r.err;
+    return json::parse(r.out);
+  }
+  // The rope table's seconds per repetition in a results file.
+  std::vector<double> seconds(const std::string& file) {
+    const json d = json::parse(test::read_file(work() / file));
+    return d["experiments"][0]["encoders"][0]["extra"]["benchmarks"][0]["time_s"]["all"];
+  }
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+const json& scheme_row(const json& c) {
+  for (const auto& r : c["experiments"][0]["benchmarks"]["rows"])
+    if (r["group"] == "scheme") return r;
+  throw std::runtime_error("no scheme benchmark compared: " + c.dump());
+}
+
+TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
+  run_config("simd.json", "a.json");
+  run_config("reference.json", "b.json");
+  // Without the map nothing of the scheme is aligned (simd vs reference), and saying so.
+  const json plain = compare("a.json b.json", 0);
+  EXPECT_EQ(plain["experiments"][0]["benchmarks"]["only_in_a"].size(), 1u);
+  // With it: A's simd table against B's reference table.
+  const json c = compare("a.json b.json --map simd=reference --fail-on-regression 100", 1);
+  const json& r = scheme_row(c);
+  EXPECT_EQ(r["implementation_a"], "simd");
+  EXPECT_EQ(r["implementation_b"], "reference");
+  EXPECT_EQ(r["verdict"], "slower");
+  EXPECT_LT(r["u_test"]["p"].get<double>(), 0.05);
+  EXPECT_TRUE(r["regression"].get<bool>());
+  ASSERT_EQ(c["summary"]["regressions"].size(), 1u);
+  // The figures from the files' repetitions, counted here: U of B (pairs where B's repetition
+  // is slower) and the change of the medians.
+  const std::vector<double> a = seconds("a.json"), b = seconds("b.json");
+  double u = 0;
+  for (double y : b)
+    for (double x : a) u += y > x ? 1 : y == x ? 0.5 : 0;
+  EXPECT_EQ(r["u_test"]["u_b"].get<double>(), u);
+  const double change = (median(b) - median(a)) / median(a) * 100;
+  EXPECT_NEAR(r["change_pct"].get<double>(), change, 1e-9 * std::abs(change));
+  EXPECT_GT(change, 100);  // float64 libm sin/cos per pair vs vectorised float32 sincos
+  // A file against itself: every value tied with its copy, U = n^2 / 2, p = 1.
+  const json same = compare("a.json a.json --fail-on-regression 0", 0);
+  EXPECT_EQ(scheme_row(same)["u_test"]["p"], 1);
+  EXPECT_EQ(scheme_row(same)["verdict"], "no significant change");
+}
+
+TEST_F(CompareSpeedSlow, TwoRunsOfOneConfigShowNoSignificantChangeBeyondFiftyPercent) {
+  // alpha = 0.05: an unchanged benchmark is called significant 1 time in 20 by chance, and two
+  // runs seconds apart on a shared machine really do differ (other processes, frequency, cache:
+  // on the 2-core machine this was written on, with other builds running, two runs of this
+  // config differed by up to +165% with p < 0.001). So the null case asks for no significant
+  // change beyond 50% (a real regression, like the one above, is +900% or more), and takes the
+  // best of 3 attempts (fresh pairs of runs): it fails only if compare calls three pairs of
+  // identical runs significantly different by more than 50%.
+  std::string attempts;
+  bool quiet = false;
+  for (int attempt = 0; attempt < 3 && !quiet; ++attempt) {
+    run_config("simd.json", "a.json");
+    run_config("simd.json", "a2.json");
+    const json c = compare("a.json a2.json --fail-on-regression 50", -1);
+    const json& r = scheme_row(c);
+    quiet = !(r["significant"].get<bool>() && std::abs(r["change_pct"].get<double>()) > 50);
+    attempts += "  attempt " + std::to_string(attempt + 1) + ": " +
+                std::to_string(r["change_pct"].get<double>()) + "%, p " + r["u_test"]["p"].dump() +
+                "\n";
+    if (quiet) {
+      const auto rc = run("compare a.json a2.json --fail-on-regression 50");
+      EXPECT_EQ(rc.code, 0) << rc.out;
+    }
+  }
+  EXPECT_TRUE(quiet) << attempts;
+}
+
+}  // namespace
+}  // namespace posbench
