@@ -38,13 +38,21 @@ class Heavy final : public Encoder {
   const Encoder& real_;
 };
 
-// Each registered experiment with its default params and one scheme per family.
+// A build without libtorch (CI's sanitizer stage) registers trained_extrapolation as an
+// unavailable stand-in that validation refuses; it has no memory to count.
+bool unavailable(const ExperimentInfo& info) {
+  return info.source.find("unavailable.cpp") != std::string::npos;
+}
+
+// Each registered experiment that this build can run, with its default params and one scheme
+// per family.
 Plan every_experiment() {
   json experiments = json::array();
   for (const ExperimentInfo* info : ExperimentRegistry::instance().all())
-    experiments.push_back(
-        {{"type", info->name},
-         {"encoders", {{{"name", "sinusoidal"}}, {{"name", "rope"}}, {{"name", "alibi"}}}}});
+    if (!unavailable(*info))
+      experiments.push_back(
+          {{"type", info->name},
+           {"encoders", {{{"name", "sinusoidal"}}, {{"name", "rope"}}, {{"name", "alibi"}}}}});
   Diagnostics diag;
   Plan plan = build_plan({{"experiments", experiments}}, diag);
   EXPECT_TRUE(diag.ok()) << (diag.ok() ? "" : diag.problems()[0].str());
@@ -53,7 +61,10 @@ Plan every_experiment() {
 
 TEST(SchemeMemory, EveryExperimentCountsTheSchemeAtEveryShapeItUses) {
   const Plan plan = every_experiment();
-  ASSERT_EQ(plan.experiments.size(), ExperimentRegistry::instance().all().size());
+  size_t runnable = 0;
+  for (const ExperimentInfo* info : ExperimentRegistry::instance().all())
+    runnable += unavailable(*info) ? 0 : 1;
+  ASSERT_EQ(plan.experiments.size(), runnable);
   for (const auto& e : plan.experiments)
     for (const auto& enc : e.encoders) {
       SCOPED_TRACE(e.type + " / " + enc.label);
