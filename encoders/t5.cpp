@@ -2,7 +2,7 @@
 // Transformer" (§2.1): a learned scalar per (distance bucket, head) added to the logits,
 //   b_h(i, j) = T[bucket(j - i), h],   T: [num_buckets, heads],
 // with relative_position = memory (key) position j - query position i, and bucket() exactly
-// HuggingFace's T5Attention._relative_position_bucket(relative_position, bidirectional,
+// HuggingFace's T5Attention._t5_relative_position_bucket(relative_position, bidirectional,
 // num_buckets, max_distance):
 //   nb = num_buckets;  ret = 0
 //   bidirectional : nb = nb // 2;  ret += nb if rel > 0;  r = |rel|
@@ -38,29 +38,11 @@
 #include "encoders/npy.h"
 #include "encoders/registry.h"
 #include "encoders/rng.h"
+#include "encoders/t5_bucket.h"
 #include "encoders/weight_init.h"
 
 namespace posbench {
 namespace {
-
-int64_t relative_position_bucket(int64_t relative_position, bool bidirectional, int64_t num_buckets,
-                                 int64_t max_distance) {
-  int64_t bucket = 0, r = 0;
-  if (bidirectional) {
-    num_buckets /= 2;
-    if (relative_position > 0) bucket += num_buckets;
-    r = relative_position < 0 ? -relative_position : relative_position;
-  } else {
-    r = relative_position < 0 ? -relative_position : 0;
-  }
-  const int64_t max_exact = num_buckets / 2;
-  if (r < max_exact) return bucket + r;
-  const float ratio = float(r) / float(max_exact);
-  const float scaled = std::log(ratio) / float(std::log(double(max_distance) / double(max_exact))) *
-                       float(num_buckets - max_exact);
-  const int64_t large = max_exact + static_cast<int64_t>(scaled);  // truncation toward zero
-  return bucket + std::min(large, num_buckets - 1);
-}
 
 class T5 final : public Encoder {
  public:
@@ -131,8 +113,8 @@ class T5 final : public Encoder {
     const size_t nq = q_positions.size(), nk = k_positions.size();
     for (size_t i = 0; i < nq; ++i)
       for (size_t j = 0; j < nk; ++j) {
-        const int64_t b = relative_position_bucket(k_positions[j] - q_positions[i], bidirectional_,
-                                                   num_buckets_, max_distance_);
+        const int64_t b = t5_relative_position_bucket(k_positions[j] - q_positions[i],
+                                                      bidirectional_, num_buckets_, max_distance_);
         for (int64_t h = 0; h < heads; ++h) out[(h * nq + i) * nk + j] = T[b * heads + h];
       }
   }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "encoders/rng.h"
+#include "encoders/t5_bucket.h"
 #include "harness/experiments/trained/model.h"
 
 namespace posbench::trained {
@@ -176,24 +177,6 @@ class LearnedTable final : public PositionInjector {
   Tensor w_;
 };
 
-// HuggingFace's T5 bucket (the same formula as encoders/t5.cpp, float32 log branch).
-int64_t t5_bucket(int64_t rel, bool bidirectional, int64_t num_buckets, int64_t max_distance) {
-  int64_t bucket = 0, r = 0;
-  if (bidirectional) {
-    num_buckets /= 2;
-    if (rel > 0) bucket += num_buckets;
-    r = rel < 0 ? -rel : rel;
-  } else {
-    r = rel < 0 ? -rel : 0;
-  }
-  const int64_t max_exact = num_buckets / 2;
-  if (r < max_exact) return bucket + r;
-  const float scaled = std::log(float(r) / float(max_exact)) /
-                       float(std::log(double(max_distance) / double(max_exact))) *
-                       float(num_buckets - max_exact);
-  return bucket + std::min(max_exact + static_cast<int64_t>(scaled), num_buckets - 1);
-}
-
 // ---- t5: T [num_buckets, heads] trainable, read back from the scheme's own bias ------------
 class T5Table final : public PositionInjector {
  public:
@@ -209,7 +192,7 @@ class T5Table final : public PositionInjector {
     s.encoder->bias(q, k, heads, b.data());
     std::vector<double> table(size_t(nb_ * heads), 0.0);
     for (int64_t j = 0; j <= 2 * maxd_; ++j) {
-      const int64_t bucket = t5_bucket(j - maxd_, bidi_, nb_, maxd_);
+      const int64_t bucket = t5_relative_position_bucket(j - maxd_, bidi_, nb_, maxd_);
       for (int64_t h = 0; h < heads; ++h)
         table[size_t(bucket * heads + h)] = b[size_t(h * (2 * maxd_ + 1) + j)];
     }
@@ -225,8 +208,8 @@ class T5Table final : public PositionInjector {
     for (int64_t r = 0; r < R; ++r)
       for (int64_t i = 0; i < T; ++i)
         for (int64_t j = 0; j < T; ++j)
-          a[r][i][j] = t5_bucket(pos.rows[size_t(r)][size_t(j)] - pos.rows[size_t(r)][size_t(i)],
-                                 bidi_, nb_, maxd_);
+          a[r][i][j] = t5_relative_position_bucket(
+              pos.rows[size_t(r)][size_t(j)] - pos.rows[size_t(r)][size_t(i)], bidi_, nb_, maxd_);
     return t_.index_select(0, buckets.flatten()).view({R, T, T, heads_}).permute({0, 3, 1, 2});
   }
 
