@@ -1,6 +1,6 @@
-// Declared parameters and metrics of trained_extrapolation, without torch: the experiment
-// (trained_extrapolation.cpp) and, in a build without libtorch, its unavailable stand-in
-// (unavailable.cpp) declare the same ones, so `validate` checks a config the same way in both.
+// Declared parameters and metrics of trained_extrapolation, without torch: registration.cpp
+// declares them in every build, with or without the torch module, so `validate` checks a config
+// the same way in both.
 #include "harness/experiments/trained/spec.h"
 
 #include "harness/experiments/trained/tasks.h"

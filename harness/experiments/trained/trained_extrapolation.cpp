@@ -284,13 +284,13 @@ class TrainedExtrapolation final : public Experiment {
   std::vector<int64_t> lengths_;  // sorted, unique, train_length first
 };
 
-const ExperimentRegistration kRegistration{{
-    .name = "trained_extrapolation",
-    .description = kDescription,
-    .params = param_specs(),
-    .metrics = metric_specs(),
-    .factory = [](const Params& p) { return std::make_unique<TrainedExtrapolation>(p); },
-}};
-
 }  // namespace
 }  // namespace posbench::trained
+
+// The module's one entry point: registration.cpp (torch-free, in every posbench) registers the
+// experiment and calls this through dlsym after loading the module, or directly where the module
+// is linked in. The caller owns the result.
+extern "C" __attribute__((visibility("default"))) posbench::Experiment* posbench_trained_create(
+    const posbench::Params& params) {
+  return new posbench::trained::TrainedExtrapolation(params);
+}

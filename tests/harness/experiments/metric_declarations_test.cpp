@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "harness/experiments/trained/spec.h"
 #include "property_test_util.h"
 #include "tests/test_util.h"
 
@@ -87,10 +88,10 @@ const std::vector<std::pair<std::string, json>> kSmallRuns = {
       {"eval_samples", 2}}},
 };
 
-// A build without libtorch registers trained_extrapolation as an unavailable stand-in
-// (harness/experiments/trained/unavailable.cpp), which refuses to run.
+// A build without libtorch lists trained_extrapolation as unavailable and refuses to run it
+// (harness/experiments/trained/registration.cpp).
 bool unavailable(const ExperimentInfo& info) {
-  return info.source.find("unavailable.cpp") != std::string::npos;
+  return info.name == "trained_extrapolation" && !trained::available();
 }
 
 TEST(MetricDeclarations, EveryReportedMetricIsDeclaredWithItsUnit) {

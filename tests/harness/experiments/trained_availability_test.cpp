@@ -1,23 +1,23 @@
 // trained_extrapolation is listed in every build. Without libtorch (POSBENCH_TORCH=OFF, as in
-// CI's sanitizer stage) its stand-in (harness/experiments/trained/unavailable.cpp) declares the
-// same parameters and refuses to be built, naming the package; `posbench validate` exits 2. With
-// libtorch, the real experiment builds from the same declarations. (No torch in this file: it is
-// compiled in both builds; the torch build's own tests are in trained/.)
+// CI's sanitizer stage) the registration (harness/experiments/trained/registration.cpp) declares
+// the same parameters and refuses to build it, naming the package; `posbench validate` exits 2.
+// With libtorch, the experiment builds from the same declarations, in this process without
+// libtorch linked: it loads the torch module libposbench_trained.so on first use. (No torch in this
+// file: it is compiled in both builds; the torch build's own tests are in trained/.)
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "encoders/experiment.h"
+#include "harness/experiments/trained/spec.h"
 #include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
-bool built_without_torch() {
-  const ExperimentInfo& info = ExperimentRegistry::instance().get("trained_extrapolation", "");
-  return info.source.find("unavailable.cpp") != std::string::npos;
-}
+bool built_without_torch() { return !trained::available(); }
 
 TEST(TrainedAvailability, ListedWithItsParamsAndRefusedWithoutTorch) {
   const ExperimentInfo& info = ExperimentRegistry::instance().get("trained_extrapolation", "");
@@ -38,7 +38,27 @@ TEST(TrainedAvailability, ListedWithItsParamsAndRefusedWithoutTorch) {
   } else {
     EXPECT_EQ(info.description.find("UNAVAILABLE"), std::string::npos);
     EXPECT_NE(info.factory(Params(resolved)), nullptr);
+    // Built here by the torch module, loaded on first use into this process, which does not
+    // link libtorch (the next test).
+    std::ifstream maps("/proc/self/maps");
+    std::stringstream text;
+    text << maps.rdbuf();
+    EXPECT_NE(text.str().find("libposbench_trained.so"), std::string::npos);
+    EXPECT_NE(text.str().find("libtorch"), std::string::npos);
   }
+}
+
+// posbench starts without libtorch (which costs ~0.9 s of start-up to every process): the
+// executable does not link it, in either build; only the module does.
+TEST(TrainedAvailability, PosbenchDoesNotLinkLibtorch) {
+  test::TempDir dir;
+  const std::string cmd =
+      "ldd " + std::string(POSBENCH_BINARY) + " >" + (dir / "ldd").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string ldd = test::read_file(dir / "ldd");
+  EXPECT_NE(ldd.find("libc.so"), std::string::npos) << ldd;  // ldd did list the libraries
+  EXPECT_EQ(ldd.find("libtorch"), std::string::npos) << ldd;
+  EXPECT_EQ(ldd.find("libc10"), std::string::npos) << ldd;
 }
 
 TEST(TrainedAvailability, ValidateExitCodeSaysWhetherThisBuildHasTorch) {
