@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -54,7 +55,8 @@ std::vector<fs::path> candidate_paths() {
     c.push_back(dir / POSBENCH_TRAINED_MODULE_NAME);
     c.push_back((dir / POSBENCH_TRAINED_MODULE_INSTALL_RELATIVE).lexically_normal());
   }
-  c.push_back(POSBENCH_TRAINED_MODULE_BUILD_PATH);
+  const fs::path build = POSBENCH_TRAINED_MODULE_BUILD_PATH;
+  if (std::find(c.begin(), c.end(), build) == c.end()) c.push_back(build);
   return c;
 #else
   return {};
