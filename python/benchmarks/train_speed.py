@@ -8,15 +8,29 @@ PyTorch Python (Debian python3-torch), same batch, same threads, in one run.
 The model is the experiment's default: decoder-only pre-LayerNorm transformer, layers 2,
 d_model 64, heads 4, ff_mult 4, GELU, untied output head, RoPE (half pairing, base 10000) on q
 and k of every layer, causal mask; task copy with n uniform in [1, 8] per example, right-padded
-batch of 32, loss on output tokens; AdamW (lr 1e-3, weight decay 0.01 on matrices), warm-up +
-cosine schedule, gradient clipping at 1. Each side runs `--repeats` times alternately, after an
-untimed warm-up of 20 steps; the median steps/s of each is reported, with the ratio C++ / Python.
+batch of 32, loss on output tokens; AdamW (weight decay 0.01 on matrices), warm-up + cosine
+schedule, gradient clipping at 1. Each side runs `--repeats` times alternately, after an untimed
+warm-up of 20 steps; the median steps/s of each is reported, with the ratio C++ / Python, by wall
+time and by CPU time of the process (user + sys: robust on a shared machine, where wall time
+counts the time other processes hold the core).
+
+Python runs twice per repeat: in this process with glibc malloc's defaults ("python"), and in a
+child process with the allocator settings the C++ trainer makes for itself (set_threads() in
+trainer.cpp: mmap threshold 256 MiB, trim threshold 512 MiB, top pad 64 MiB, here through
+glibc's MALLOC_*_ environment variables; "python_malloc_tuned"). With the defaults every freed
+activation of a few hundred KiB goes back to the kernel and is page-faulted in again at the next
+step, which costs Python a large share of its time on some machines: the tuned run is the fair
+comparison of the two trainers, the default run what a Python user gets out of the box.
+OPENBLAS_NUM_THREADS is set to 1 for every process (the C++ trainer sets OpenBLAS to one thread
+itself; Python would otherwise let OpenBLAS start a thread per core).
 """
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
+import sys
 import time
 
 import torch
@@ -92,18 +106,19 @@ def batch(gen, size=32, train_length=8, alphabet=10):
 
 
 def python_steps_per_second(steps, untimed=20):
+    """(wall steps/s, CPU steps/s) of `steps` training steps after `untimed` ones."""
     torch.manual_seed(0)
     model = Model()
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
+                             {"params": no_decay, "weight_decay": 0.0}], lr=3e-3)
     gen = torch.Generator().manual_seed(0)
 
     def run(n):
         for s in range(n):
             inputs, targets, mask = batch(gen)
-            lr = 1e-3 * 0.5 * (1 + math.cos(math.pi * s / n))
+            lr = 3e-3 * 0.5 * (1 + math.cos(math.pi * s / n))
             for g in opt.param_groups:
                 g["lr"] = lr
             opt.zero_grad()
@@ -116,9 +131,14 @@ def python_steps_per_second(steps, untimed=20):
             loss.item()
 
     run(untimed)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     run(steps)
-    return steps / (time.perf_counter() - t0)
+    return steps / (time.perf_counter() - t0), steps / (time.process_time() - c0)
+
+
+# What set_threads() in harness/experiments/trained/trainer.cpp sets with mallopt().
+MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20),
+                "MALLOC_TOP_PAD_": str(64 << 20)}
 
 
 def main():
@@ -127,19 +147,40 @@ def main():
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--python-only", action="store_true",
+                    help="print this process's Python steps/s as JSON and exit (used for the "
+                         "tuned-allocator run)")
     a = ap.parse_args()
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # must be set before torch loads OpenBLAS
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     torch.set_num_threads(a.threads)
-    cpp, py = [], []
+    if a.python_only:
+        wall, cpu = python_steps_per_second(a.steps)
+        print(json.dumps({"wall": wall, "cpu": cpu}))
+        return
+    runs = {"cpp": [], "python": [], "python_malloc_tuned": []}
     for _ in range(a.repeats):
-        out = subprocess.run([a.binary, str(a.steps), str(a.threads)], check=True,
-                             capture_output=True, text=True).stdout
-        cpp.append(json.loads(out)["steps_per_second"])
-        py.append(python_steps_per_second(a.steps))
-    c, p = statistics.median(cpp), statistics.median(py)
-    print(json.dumps({"threads": a.threads, "steps": a.steps, "torch": torch.__version__,
-                      "cpp_steps_per_second": cpp, "python_steps_per_second": py,
-                      "cpp_median": c, "python_median": p, "ratio_cpp_over_python": c / p},
-                     indent=1))
+        out = json.loads(subprocess.run([a.binary, str(a.steps), str(a.threads)], check=True,
+                                        capture_output=True, text=True).stdout)
+        runs["cpp"].append((out["steps_per_second"], out["cpu_steps_per_second"]))
+        runs["python"].append(python_steps_per_second(a.steps))
+        tuned = subprocess.run([sys.executable, __file__, "--python-only", "--steps", str(a.steps),
+                                "--threads", str(a.threads)], check=True, capture_output=True,
+                               text=True, env={**os.environ, **MALLOC_TUNED}).stdout
+        t = json.loads(tuned)
+        runs["python_malloc_tuned"].append((t["wall"], t["cpu"]))
+    result = {"threads": a.threads, "steps": a.steps, "repeats": a.repeats,
+              "torch": torch.__version__, "load_average": os.getloadavg()}
+    for clock, i in (("wall", 0), ("cpu", 1)):
+        med = {k: statistics.median(v[i] for v in runs[k]) for k in runs}
+        result[clock] = {
+            **{f"{k}_steps_per_second": [round(v[i], 2) for v in runs[k]] for k in runs},
+            **{f"{k}_median": round(med[k], 2) for k in runs},
+            "ratio_cpp_over_python": round(med["cpp"] / med["python"], 3),
+            "ratio_cpp_over_python_malloc_tuned": round(med["cpp"] / med["python_malloc_tuned"],
+                                                        3)}
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

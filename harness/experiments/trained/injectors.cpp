@@ -61,6 +61,24 @@ Tensor to_tensor(std::vector<double>& v, std::vector<int64_t> sizes, torch::Dtyp
   return torch::from_blob(v.data(), sizes, torch::kDouble).to(dtype).clone();
 }
 
+// A tensor that depends on the positions alone (no parameter), kept for single-row positions
+// (contiguous 0..T-1, one entry per length) so a training step does not rebuild it; rebuilt for
+// every call with one row per example (randomized positions differ at every step).
+class RowCache {
+ public:
+  template <class F>
+  const Tensor& get(const Positions& pos, F make) {
+    if (pos.rows.size() != 1) return last_ = make();
+    Tensor& slot = cache_[pos.rows[0]];
+    if (!slot.defined()) slot = make();
+    return slot;
+  }
+
+ private:
+  std::map<std::vector<int64_t>, Tensor> cache_;
+  Tensor last_;
+};
+
 // ---- frozen: every value from the Encoder, cached per length when rows are shared -----------
 class Frozen final : public PositionInjector {
  public:
@@ -203,20 +221,24 @@ class T5Table final : public PositionInjector {
 
   Tensor bias(const Positions& pos) override {
     const int64_t R = int64_t(pos.rows.size()), T = pos.length();
-    Tensor buckets = torch::empty({R, T, T}, torch::kLong);
-    auto a = buckets.accessor<int64_t, 3>();
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t i = 0; i < T; ++i)
-        for (int64_t j = 0; j < T; ++j)
-          a[r][i][j] = t5_relative_position_bucket(
-              pos.rows[size_t(r)][size_t(j)] - pos.rows[size_t(r)][size_t(i)], bidi_, nb_, maxd_);
-    return t_.index_select(0, buckets.flatten()).view({R, T, T, heads_}).permute({0, 3, 1, 2});
+    const Tensor& buckets = buckets_.get(pos, [&] {
+      Tensor b = torch::empty({R, T, T}, torch::kLong);
+      auto a = b.accessor<int64_t, 3>();
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t i = 0; i < T; ++i)
+          for (int64_t j = 0; j < T; ++j)
+            a[r][i][j] = t5_relative_position_bucket(
+                pos.rows[size_t(r)][size_t(j)] - pos.rows[size_t(r)][size_t(i)], bidi_, nb_, maxd_);
+      return b.flatten();  // [R * T * T]
+    });
+    return t_.index_select(0, buckets).view({R, T, T, heads_}).permute({0, 3, 1, 2});
   }
 
  private:
   int64_t heads_, nb_, maxd_;
   bool bidi_;
   Tensor t_;
+  RowCache buckets_;
 };
 
 // Pairwise |i - j| [R, T, T] in the model's dtype.
@@ -250,7 +272,9 @@ class KerpleParams final : public PositionInjector {
 
   // The reference code keeps r1, r2 >= eps = 0.01 (and r2 <= 2 for power) during training.
   Tensor bias(const Positions& pos) override {
-    const Tensor d = distances(pos, r1_.scalar_type()).unsqueeze(1);  // [R, 1, T, T]
+    const Tensor& d = distances_.get(pos, [&] {
+      return distances(pos, r1_.scalar_type()).unsqueeze(1);  // [R, 1, T, T]
+    });
     const Tensor r1 = r1_.clamp_min(0.01).view({1, -1, 1, 1});
     const Tensor r2 = (power_ ? r2_.clamp(0.01, 2.0) : r2_.clamp_min(0.01)).view({1, -1, 1, 1});
     return power_ ? -r1 * torch::pow(d, r2) : -r1 * torch::log1p(r2 * d);
@@ -259,6 +283,7 @@ class KerpleParams final : public PositionInjector {
  private:
   bool power_;
   Tensor r1_, r2_;
+  RowCache distances_;
 };
 
 // ---- fire: the MLP, c and L_thr trainable, drawn as the scheme draws them (encoders/fire.cpp)
@@ -291,8 +316,11 @@ class FireMlp final : public PositionInjector {
   // L_thr >= 1 are kept by clamping (the scheme's own parameter ranges).
   Tensor bias(const Positions& pos) override {
     const Tensor c = c_.clamp_min(1e-6);
-    const Tensor qi = pos.tensor().to(w1_.scalar_type()).unsqueeze(2);  // [R, T, 1]
-    const Tensor num = torch::log1p(c * distances(pos, w1_.scalar_type()));
+    const Tensor& qi = query_positions_.get(pos, [&] {
+      return pos.tensor().to(w1_.scalar_type()).unsqueeze(2);  // [R, T, 1]
+    });
+    const Tensor& dist = distances_.get(pos, [&] { return distances(pos, w1_.scalar_type()); });
+    const Tensor num = torch::log1p(c * dist);
     const Tensor den = torch::log1p(c * torch::maximum(qi, l_thr_.clamp_min(1.0)));
     const Tensor x = (num / den).unsqueeze(-1);                         // [R, T, T, 1]
     const Tensor act = torch::relu(x * w1_ + b1_);                      // [R, T, T, hidden]
@@ -301,6 +329,7 @@ class FireMlp final : public PositionInjector {
 
  private:
   Tensor w1_, b1_, w2_, b2_, c_, l_thr_;
+  RowCache query_positions_, distances_;
 };
 
 }  // namespace

@@ -19,19 +19,22 @@ BlockImpl::BlockImpl(const ModelOptions& o) : heads_(o.heads) {
 }
 
 Tensor BlockImpl::forward(const Tensor& x, const std::vector<Tensor>& rot, RotaryPairing pairing,
-                          const Tensor& bias, const Tensor& mask) {
+                          const Tensor& attn_bias) {
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2), hd = d / heads_;
   // qkv: [B, T, 3d] -> 3 x [B, H, T, hd]
   const Tensor qkv = qkv_(ln1_(x)).view({B, T, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
   Tensor q = qkv[0], k = qkv[1];
   const Tensor v = qkv[2];
-  if (!rot.empty()) {
+  if (!rot.empty() && rot[0].is_same(rot[2]) && rot[1].is_same(rot[3])) {
+    // Same coefficients for both roles (every scheme but xPos): [2, B, H, T, hd] in one rotation.
+    const Tensor qk = apply_rotary(qkv.narrow(0, 0, 2), rot[0], rot[1], pairing);
+    q = qk[0], k = qk[1];
+  } else if (!rot.empty()) {
     q = apply_rotary(q, rot[0], rot[1], pairing);
     k = apply_rotary(k, rot[2], rot[3], pairing);
   }
-  Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd));  // [B, H, T, T]
-  if (bias.defined()) logits = logits + bias;
-  logits = logits.masked_fill(mask, -std::numeric_limits<double>::infinity());
+  // [B, H, T, T]; masked entries are -inf after the add, so softmax gives them weight 0.
+  const Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + attn_bias;
   auto drop = [&](const Tensor& t) { return drop_ ? drop_(t) : t; };
   const Tensor att = drop(torch::softmax(logits, -1));
   const Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, d});
@@ -41,7 +44,7 @@ Tensor BlockImpl::forward(const Tensor& x, const std::vector<Tensor>& rot, Rotar
 
 TransformerImpl::TransformerImpl(const ModelOptions& o, std::shared_ptr<PositionInjector> position,
                                  torch::Dtype dtype)
-    : o_(o), position_(std::move(position)) {
+    : o_(o), dtype_(dtype), position_(std::move(position)) {
   embed_ = register_module("embed", torch::nn::Embedding(o.vocab, o.d_model));
   blocks_ = register_module("blocks", torch::nn::ModuleList());
   for (int64_t l = 0; l < o.layers; ++l) blocks_->push_back(Block(o));
@@ -64,6 +67,12 @@ Tensor TransformerImpl::forward(const Tensor& tokens, const Positions& pos) {
     case Family::rotary: {
       auto [cq, sq] = p.rotary(pos, Role::query);
       auto [ck, sk] = p.rotary(pos, Role::key);
+      // Equal frozen coefficients for both roles (all but xPos): pass the query's for both, so
+      // each block rotates q and k in one op. Never for tensors with a gradient: equal values
+      // need not have equal derivatives.
+      if (!cq.requires_grad() && !sq.requires_grad() && !ck.requires_grad() &&
+          !sk.requires_grad() && torch::equal(cq, ck) && torch::equal(sq, sk))
+        ck = cq, sk = sq;
       rot = {cq, sq, ck, sk};
       break;
     }
@@ -71,10 +80,18 @@ Tensor TransformerImpl::forward(const Tensor& tokens, const Positions& pos) {
       bias = p.bias(pos);
       break;
   }
-  const Tensor mask =
-      torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool)).triu(1);  // j > i
-  for (const auto& m : *blocks_) x = m->as<Block>()->forward(x, rot, p.pairing(), bias, mask);
+  const Tensor& mask = causal_mask(T);
+  const Tensor attn_bias = bias.defined() ? bias + mask : mask;  // [R, H, T, T] or [T, T]
+  for (const auto& m : *blocks_) x = m->as<Block>()->forward(x, rot, p.pairing(), attn_bias);
   return head_(ln_f_(x));
+}
+
+const Tensor& TransformerImpl::causal_mask(int64_t T) {
+  Tensor& m = masks_[T];
+  if (!m.defined())
+    m = torch::full({T, T}, -std::numeric_limits<double>::infinity(), torch::TensorOptions(dtype_))
+            .triu(1);  // j > i
+  return m;
 }
 
 int64_t TransformerImpl::parameter_count() {

@@ -76,11 +76,12 @@ struct ModelOptions {
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const ModelOptions& o);
-  // x [B, T, d]; rot = {cos_q, sin_q, cos_k, sin_k} or empty; bias [R, H, T, T] or undefined;
-  // mask [T, T] bool, true where attention is forbidden (j > i).
+  // x [B, T, d]; rot = {cos_q, sin_q, cos_k, sin_k} or empty (when cos_q, sin_q are the very
+  // tensors cos_k, sin_k, q and k are rotated in one op); attn_bias [R, H, T, T] or [T, T]: the
+  // scheme's bias (if any) plus the causal mask (0 where j <= i, -inf where j > i), added to the
+  // scaled logits. Built once per forward, not per layer.
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& rot,
-                        RotaryPairing pairing, const torch::Tensor& bias,
-                        const torch::Tensor& mask);
+                        RotaryPairing pairing, const torch::Tensor& attn_bias);
 
  private:
   int64_t heads_;
@@ -100,7 +101,13 @@ class TransformerImpl : public torch::nn::Module {
   int64_t parameter_count();
 
  private:
+  // The additive causal mask [T, T] (0 where j <= i, -inf where j > i), one per length: masking
+  // by adding -inf gives the same logits and gradients as masked_fill, in one op with the bias.
+  const torch::Tensor& causal_mask(int64_t T);
+
   ModelOptions o_;
+  torch::Dtype dtype_;
+  std::map<int64_t, torch::Tensor> masks_;
   torch::nn::Embedding embed_{nullptr};
   torch::nn::ModuleList blocks_;
   torch::nn::LayerNorm ln_f_{nullptr};

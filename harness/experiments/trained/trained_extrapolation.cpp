@@ -9,15 +9,21 @@
 // and token accuracy. A length at which the scheme cannot produce a position (learned with
 // out_of_range "error" past max_len) is unsupported there (NaN, with a note), not a failure.
 // Same config and seed give identical curves at any --threads (the model, the data and the
-// positions are seeded from the config seed; torch runs on one thread, see run_all).
+// positions are seeded from the config seed; each training runs torch on one thread, and
+// --threads trainings run at once, see run_all).
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "encoders/checked_size.h"
 #include "encoders/experiment.h"
@@ -30,13 +36,14 @@ namespace {
 using nlohmann::json;
 
 // Training progress on stderr: rewritten in place on a terminal, a line every 10% (or 30 s)
-// when piped.
+// when piped or when several trainings run at once.
 class Progress {
  public:
-  Progress(std::string what, int64_t steps)
+  // in_place: the only training running, so it may rewrite its line on a terminal.
+  Progress(std::string what, int64_t steps, bool in_place)
       : what_(std::move(what)),
         steps_(steps),
-        tty_(isatty(fileno(stderr)) != 0),
+        tty_(in_place && isatty(fileno(stderr)) != 0),
         start_(std::chrono::steady_clock::now()),
         last_(start_) {}
   void operator()(int64_t step, double loss) {
@@ -154,10 +161,12 @@ class TrainedExtrapolation final : public Experiment {
 
   ExperimentResult run_all(const std::vector<EncoderInstance>& encoders,
                            const RunContext& ctx) const override {
-    // One torch thread whatever --threads says: torch's parallel kernels split sums by thread
-    // count, so the curves changed in their last digits between 1 and 2 threads (the shipped
-    // suites must not; tests/harness/run/runner_thread_count_test.cpp). This small model gains
-    // little from a second thread.
+    // One torch thread per training whatever --threads says: torch's parallel kernels split sums
+    // by thread count, so the curves changed in their last digits between 1 and 2 threads (the
+    // shipped suites must not; tests/harness/run/runner_thread_count_test.cpp), and this small
+    // model gains little from a second thread. --threads instead trains that many (task, scheme)
+    // pairs at once, each on its own thread: every training is seeded on its own (run_task), so
+    // the numbers do not depend on the thread count or on the order the pairs finish in.
     set_threads(1);
     ExperimentResult r;
     r.extra["torch_threads"] = 1;
@@ -170,16 +179,30 @@ class TrainedExtrapolation final : public Experiment {
       o.metrics.push_back({"position_params_trained", trained ? 1.0 : 0.0, "1"});
       r.outcomes.push_back(std::move(o));
     }
-    for (TaskKind kind : tasks_) {
-      const TaskSpec task{kind, alphabet_, lsb_first_};
+    // Every (task, scheme) pair is one job; its outcome is merged in config order afterwards.
+    const size_t E = encoders.size(), jobs = tasks_.size() * E;
+    std::vector<TaskOutcome> done(jobs);
+    run_jobs(jobs, ctx.threads, [&](size_t j, bool in_place) {
+      const TaskSpec task{tasks_[j / E], alphabet_, lsb_first_};
+      done[j] = run_task(task, encoders[j % E], ctx, in_place);
+    });
+    for (size_t t = 0; t < tasks_.size(); ++t) {
       ConsoleTable table;
       table.title = fmt::format("{}: exact match by length n (train_length {}, {} positions)",
-                                to_string(kind), train_.train_length,
+                                to_string(tasks_[t]), train_.train_length,
                                 train_.sampling.randomized ? "randomized" : "contiguous");
       for (int64_t n : lengths_) table.columns.push_back(fmt::format("n={}", n));
-      for (size_t e = 0; e < encoders.size(); ++e) {
+      for (size_t e = 0; e < E; ++e) {
+        TaskOutcome& d = done[t * E + e];
+        EncoderOutcome& o = r.outcomes[e];
+        o.metrics.insert(o.metrics.end(), d.metrics.begin(), d.metrics.end());
+        o.curves.insert(o.curves.end(), d.curves.begin(), d.curves.end());
+        if (!d.parameter_count.is_null()) o.extra["parameter_count"] = d.parameter_count;
+        if (!d.unsupported.is_null()) o.extra["unsupported"][to_string(tasks_[t])] = d.unsupported;
+        if (d.training_unsupported) o.status = Status::unsupported, o.note = d.note;
+        if (d.side) r.side_files.push_back(std::move(*d.side));
         table.rows.push_back(encoders[e].label);
-        table.cells.push_back(run_task(task, encoders[e], ctx, r.outcomes[e], r.side_files));
+        table.cells.push_back(std::move(d.exact_match));
       }
       r.tables.push_back(std::move(table));
     }
@@ -208,30 +231,76 @@ class TrainedExtrapolation final : public Experiment {
     return m;
   }
 
-  // Trains and evaluates one scheme on one task; adds metrics and curves to `o` and returns
-  // the exact match per length (NaN where unsupported).
-  std::vector<double> run_task(const TaskSpec& task, const EncoderInstance& enc,
-                               const RunContext& ctx, EncoderOutcome& o,
-                               std::vector<SideFile>& side) const {
+  // What one (task, scheme) training adds to the scheme's outcome.
+  struct TaskOutcome {
+    std::vector<Metric> metrics;
+    std::vector<Curve> curves;
+    json parameter_count, unsupported;  // null: nothing to add
+    bool training_unsupported = false;
+    std::string note;
+    std::vector<double> exact_match;  // per length, NaN where unsupported
+    std::optional<SideFile> side;
+  };
+
+  // Runs job(j, in_place) for j in [0, jobs) on up to `threads` threads (one: on this thread, in
+  // order). in_place: progress may rewrite its terminal line (one training at a time). Dropout
+  // draws from torch's global generator during training, so with dropout the jobs run in order.
+  template <class F>
+  void run_jobs(size_t jobs, int threads, F job) const {
+    const size_t workers = model_.dropout > 0 ? 1 : std::min(jobs, size_t(std::max(1, threads)));
+    if (workers <= 1) {
+      for (size_t j = 0; j < jobs; ++j) job(j, true);
+      return;
+    }
+    std::atomic<size_t> next{0};
+    std::vector<std::exception_ptr> errors(workers);
+    std::vector<std::thread> pool;
+    for (size_t w = 0; w < workers; ++w)
+      pool.emplace_back([&, w] {
+        try {
+          for (size_t j; (j = next++) < jobs;) job(j, false);
+        } catch (...) {
+          errors[w] = std::current_exception();
+          next = jobs;  // the others stop after their current job
+        }
+      });
+    for (auto& t : pool) t.join();
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
+  // Trains and evaluates one scheme on one task.
+  TaskOutcome run_task(const TaskSpec& task, const EncoderInstance& enc, const RunContext& ctx,
+                       bool in_place) const {
     const std::string t = to_string(task.kind);
     const bool trainable = train_params_ && has_trainable_counterpart(enc);
-    torch::manual_seed(ctx.seed);  // the same transformer initialisation for every scheme
-    auto injector =
-        make_injector({enc.name, enc.params, enc.encoder}, model_.d_model, model_.heads, trainable);
-    Transformer model(model_, injector);
-    o.extra["parameter_count"] = model->parameter_count();
+    TaskOutcome out;
+    std::optional<Transformer> built;
+    {
+      // The same transformer initialisation for every scheme and task: torch's global generator,
+      // reseeded, drawn from by one job at a time.
+      static std::mutex init;
+      const std::lock_guard<std::mutex> lock(init);
+      torch::manual_seed(ctx.seed);
+      built.emplace(model_, make_injector({enc.name, enc.params, enc.encoder}, model_.d_model,
+                                          model_.heads, trainable));
+    }
+    Transformer& model = *built;
+    out.parameter_count = model->parameter_count();
     TrainOptions opt = train_;
     opt.seed = ctx.seed;
-    std::vector<double> em(lengths_.size(), std::nan("")), acc = em;
+    out.exact_match.assign(lengths_.size(), std::nan(""));
+    std::vector<double> acc = out.exact_match;
+    std::vector<double>& em = out.exact_match;
     TrainResult tr;
     try {
-      Progress progress(t + " " + enc.label, opt.steps);
+      Progress progress(t + " " + enc.label, opt.steps, in_place);
       tr = train(model, task, opt, [&](int64_t s, double l) { progress(s, l); });
     } catch (const UnsupportedPosition& e) {
-      o.extra["unsupported"][t] = std::string("training: ") + e.what();
-      o.status = Status::unsupported;
-      o.note = e.what();
-      return em;
+      out.unsupported = std::string("training: ") + e.what();
+      out.training_unsupported = true;
+      out.note = e.what();
+      return out;
     }
     std::vector<std::string> unsupported;
     for (size_t i = 0; i < lengths_.size(); ++i) try {
@@ -242,7 +311,7 @@ class TrainedExtrapolation final : public Experiment {
       } catch (const UnsupportedPosition& e) {
         unsupported.push_back(fmt::format("n={}: {}", lengths_[i], e.what()));
       }
-    if (!unsupported.empty()) o.extra["unsupported"][t] = unsupported;
+    if (!unsupported.empty()) out.unsupported = unsupported;
     const int64_t L = train_.train_length;
     auto at = [&](int64_t n) {
       for (size_t i = 0; i < lengths_.size(); ++i)
@@ -252,26 +321,27 @@ class TrainedExtrapolation final : public Experiment {
     int64_t longest_ok = 0;  // the longest length whose exact match is >= 0.9
     for (size_t i = 0; i < lengths_.size(); ++i)
       if (em[i] >= 0.9) longest_ok = lengths_[i];
-    o.metrics.push_back({t + "_exact_match_in_distribution", at(L), "1", fmt::format("n={}", L)});
-    o.metrics.push_back({t + "_exact_match_2x", at(2 * L), "1", fmt::format("n={}", 2 * L)});
-    o.metrics.push_back(
-        {t + "_exact_match_longest", em.back(), "1", fmt::format("n={}", lengths_.back())});
-    o.metrics.push_back({t + "_longest_length_em90", double(longest_ok), "n"});
-    o.metrics.push_back({t + "_final_train_loss", tr.final_loss, "nats"});
-    o.metrics.push_back({t + "_steps_per_second", tr.steps_per_second, "steps/s"});
-    o.metrics.push_back({t + "_parameter_count", double(model->parameter_count()), "parameters"});
+    auto& m = out.metrics;
+    m.push_back({t + "_exact_match_in_distribution", at(L), "1", fmt::format("n={}", L)});
+    m.push_back({t + "_exact_match_2x", at(2 * L), "1", fmt::format("n={}", 2 * L)});
+    m.push_back({t + "_exact_match_longest", em.back(), "1", fmt::format("n={}", lengths_.back())});
+    m.push_back({t + "_longest_length_em90", double(longest_ok), "n"});
+    m.push_back({t + "_final_train_loss", tr.final_loss, "nats"});
+    m.push_back({t + "_steps_per_second", tr.steps_per_second, "steps/s"});
+    m.push_back({t + "_parameter_count", double(model->parameter_count()), "parameters"});
     std::vector<double> x(lengths_.begin(), lengths_.end());
-    o.curves.push_back({t + "_exact_match", "n", "task length", "1", x, em});
-    o.curves.push_back({t + "_token_accuracy", "n", "task length", "1", x, acc});
-    o.curves.push_back({t + "_train_loss", "step", "steps", "nats", tr.steps, tr.losses});
+    out.curves.push_back({t + "_exact_match", "n", "task length", "1", x, em});
+    out.curves.push_back({t + "_token_accuracy", "n", "task length", "1", x, acc});
+    out.curves.push_back({t + "_train_loss", "step", "steps", "nats", tr.steps, tr.losses});
     if (checkpoint_ && !ctx.artifact_prefix.empty()) {
       std::ostringstream bytes;
       torch::serialize::OutputArchive archive;
       model->save(archive);
       archive.save_to(bytes);
-      side.push_back({fmt::format("{}.{}.{}.pt", ctx.artifact_prefix, enc.label, t), bytes.str()});
+      out.side =
+          SideFile{fmt::format("{}.{}.{}.pt", ctx.artifact_prefix, enc.label, t), bytes.str()};
     }
-    return em;
+    return out;
   }
 
   std::vector<TaskKind> tasks_;

@@ -23,9 +23,10 @@ struct PositionSampling {
   int64_t max_position = 0;  // randomized: positions from [0, max_position)
 };
 
+// Defaults: those of the experiment (spec.cpp).
 struct TrainOptions {
-  int64_t train_length = 8, steps = 1000, batch = 32, warmup_steps = 100;
-  double lr = 1e-3, weight_decay = 0.01, clip = 1.0;
+  int64_t train_length = 8, steps = 3000, batch = 32, warmup_steps = 200;
+  double lr = 3e-3, weight_decay = 0.01, clip = 1.0;
   PositionSampling sampling;
   uint64_t seed = 0;
   int64_t loss_points = 100;  // training-loss curve: about this many points (means of intervals)

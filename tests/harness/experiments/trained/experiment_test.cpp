@@ -52,6 +52,38 @@ TEST(TrainedExtrapolation, SameSeedAndThreadsGiveIdenticalCurves) {
   EXPECT_EQ(run_tiny(p, {{"name", "t5"}}, 3).outcomes[0].extra["position_params"], "trained");
 }
 
+// --threads trains several (task, scheme) pairs at once; each must give exactly the numbers of a
+// run on one thread, merged in config order (the independent truth: the one-thread run).
+TEST(TrainedExtrapolation, ThreadCountDoesNotChangeTheNumbers) {
+  json p = kTiny;
+  p["tasks"] = {"copy", "reverse"};
+  p["steps"] = 20;
+  p["warmup_steps"] = 5;
+  p["eval_samples"] = 16;
+  const auto e = test::make_experiment("trained_extrapolation", p);
+  std::vector<EncoderInstance> encs;
+  for (const json& enc : {json{{"name", "rope"}}, json{{"name", "t5"}}, json{{"name", "alibi"}}})
+    encs.push_back(test::make_encoder(enc));
+  for (const auto& enc : encs) e->check(enc);
+  const ExperimentResult one = e->run_all(encs, RunContext{3, 1, 0, ""});
+  const ExperimentResult two = e->run_all(encs, RunContext{3, 2, 0, ""});
+  ASSERT_EQ(one.outcomes.size(), 3u);
+  ASSERT_EQ(two.outcomes.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(two.outcomes[i].label, one.outcomes[i].label);
+    ASSERT_EQ(two.outcomes[i].curves.size(), 6u);  // 3 curves x 2 tasks
+    for (const char* name : {"copy_train_loss", "copy_exact_match", "copy_token_accuracy",
+                             "reverse_train_loss", "reverse_exact_match", "reverse_token_accuracy"})
+      EXPECT_EQ(curve(two.outcomes[i], name).y, curve(one.outcomes[i], name).y)
+          << one.outcomes[i].label << " " << name;
+  }
+  // The schemes differ from each other (so equal curves above are not all one curve).
+  EXPECT_NE(curve(one.outcomes[0], "copy_train_loss").y,
+            curve(one.outcomes[1], "copy_train_loss").y);
+  ASSERT_EQ(two.tables.size(), 2u);
+  EXPECT_EQ(two.tables[1].rows, (std::vector<std::string>{"rope", "t5", "alibi"}));
+}
+
 TEST(TrainedExtrapolation, TeacherForcedExactMatchEqualsGreedyDecoding) {
   ModelOptions mo;
   mo.d_model = 32, mo.heads = 2;
