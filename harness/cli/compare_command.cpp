@@ -29,9 +29,10 @@ void add_compare_command(CLI::App& app, CompareArgs& a) {
                   "faster only if the U test's p < alpha AND its medians differ by more than "
                   "this. Repetitions of one run are not independent draws (they share the "
                   "machine's state), so the U test alone calls run-to-run drift of unchanged "
-                  "code significant; {:g}% is what two runs of one config differed by on a busy "
-                  "2-core machine (harness/cli/README.md). Lower it on a quiet, dedicated one",
-                  kDefaultNoisePct, kDefaultNoisePct));
+                  "code significant; five runs of one config differed by up to 41% (CPU) / 50% "
+                  "(wall) on a busy shared 2-core machine (harness/cli/README.md). Lower it on "
+                  "a quiet, dedicated one (e.g. --noise 10)",
+                  kDefaultNoisePct));
   a.command->add_option("--time", a.time,
                         "clock the repetitions are compared on: auto (default: CPU time of the "
                         "timing thread for 1-thread benchmarks when both files have it, as it "
@@ -67,7 +68,7 @@ CompareOptions options_of(const CompareArgs& a) {
                  "a percentage >= 0 (e.g. 10 for 10% slower)");
   if (a.noise)
     check_number(*a.noise, "--noise", *a.noise >= 0,
-                 "a percentage >= 0 (e.g. 20: changes of the medians up to 20% are noise)");
+                 "a percentage >= 0 (e.g. 10: changes of the medians up to 10% are noise)");
   o.noise_pct = a.noise.value_or(kDefaultNoisePct);
   if (a.time == "auto")
     o.time = TimeBasis::automatic;

@@ -276,8 +276,8 @@ json by_label_tables(const ResultsInput& in) {
         flatten(enc.contains("params") ? enc["params"] : json::object(), "", r.params);
         r.params.erase("");
         // A swept param is a column even if the sweep had one value.
-        for (const auto& [k, v] : encoder_sweep_point(in.doc, i, enc["label"]).items())
-          add_unique(keys, k);
+        const json point = encoder_sweep_point(in.doc, i, enc["label"]);
+        for (const auto& [k, v] : point.items()) add_unique(keys, k);
         for (const auto& [m, v] : enc["metrics"].items()) add_unique(metrics, m);
         rows_in.push_back(std::move(r));
       }

@@ -26,7 +26,7 @@ std::string config(const std::string& implementation) {
   return R"({"name": "compare-speed", "seed": 0, "experiments": [{"type": "speed",
     "operations": ["table"], "shapes": [{"seq": 1024, "dim": 128}], "threads": [1],
     "implementations": [")" +
-         implementation + R"("], "min_time": 0.01, "repetitions": 15, "probe_mib": 1,
+         implementation + R"("], "min_time": 0.05, "repetitions": 15, "probe_mib": 1,
     "attention_baseline": false, "encoders": [{"name": "rope"}]}]})";
 }
 

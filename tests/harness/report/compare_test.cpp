@@ -149,7 +149,9 @@ TEST(Compare, SpeedUsesEveryRepetitionInAUTest) {
   // Above the threshold: significant, but no regression.
   o.fail_on_regression_pct = 80;
   EXPECT_FALSE(compare_results({"A", a}, {"B", b}, o)["fail"].get<bool>());
-  // B faster: significant, a speed-up, never a regression.
+  // B faster (24 -> 14: -41.7%, beyond a floor of 20%): significant, a speed-up, never a
+  // regression.
+  o.noise_pct = 20;
   const json f = compare_results({"A", b}, {"B", a}, o);
   EXPECT_EQ(f["experiments"][0]["benchmarks"]["rows"][0]["verdict"], "faster");
   EXPECT_FALSE(f["fail"].get<bool>());
@@ -182,7 +184,7 @@ TEST(Compare, SignificantNeedsBothTheUTestAndAChangeBeyondTheNoiseFloor) {
     return std::pair<json, json>{c["experiments"][0]["benchmarks"]["rows"][0], c};
   };
   // B about 10% slower, every repetition: U_B = 25 of 25, p = 2 / 252 < 0.05, but the medians
-  // (102 -> 112: +9.80%) are within the default floor of 20%: no significant change.
+  // (102 -> 112: +9.80%) are within the default floor of 50%: no significant change.
   CompareOptions o;
   o.fail_on_regression_pct = 5;
   const std::vector<double> ten = micro({110, 111, 112, 113, 114});
@@ -209,10 +211,11 @@ TEST(Compare, SignificantNeedsBothTheUTestAndAChangeBeyondTheNoiseFloor) {
   // within it.
   o.noise_pct = 10.0 / 102 * 100;
   EXPECT_FALSE(row(ten, o).first["beyond_noise"].get<bool>());
-  // About 30% slower (102 -> 132: +29.4%): beyond the default floor, and p = 2 / 252.
+  // About 70% slower (102 -> 172: +68.6%): beyond the default floor, and p = 2 / 252.
   o = CompareOptions{};
   o.fail_on_regression_pct = 10;
-  std::tie(r, c) = row(micro({130, 131, 132, 133, 134}), o);
+  std::tie(r, c) = row(micro({170, 171, 172, 173, 174}), o);
+  EXPECT_NEAR(r["change_pct"].get<double>(), 70.0 / 102 * 100, 1e-9);
   EXPECT_TRUE(r["significant"].get<bool>());
   EXPECT_TRUE(r["regression"].get<bool>());
   // A large change the U test does not support: B = {13, 38, 39, 42, 43} against A = {10, 11,
