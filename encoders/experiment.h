@@ -135,7 +135,7 @@ class Experiment {
   // plan` shows as a unit's cost and `run --shard` balances shards by (longest first), so a
   // guess within a factor of a few is enough; only its order across units matters much. It
   // must not run anything. Default: 1 ns per byte memory_bytes(enc) counts (most experiments
-  // touch what they allocate a bounded number of times); each unit adds 1 ms of its own start
+  // touch what they allocate a bounded number of times); each unit adds 10 ms of its own start
   // (harness/run/units.h). Override it
   // when the time is not tied to the memory: timed loops (speed: benchmarks x repetitions x
   // min_time), fits repeated over samples (position_probe), training steps.

@@ -217,7 +217,7 @@ int plan_command(const std::string& config, bool as_json, int shards) {
     fmt::print("{:<16}  {:>10}  {:>10.3g}{}  {}\n", units[u].id, human_bytes(units[u].memory_bytes),
                units[u].cost, shards > 1 ? fmt::format("  {:>5}", shard_of[u]) : "", units[u].what);
   fmt::print(
-      "cost: estimated seconds (each experiment's estimate + 1 ms per unit; a guess for balancing "
+      "cost: estimated seconds (each experiment's estimate + 10 ms per unit; a guess for balancing "
       "shards, harness/run/units.h); total {:.3g} s\n",
       total);
   return 0;

@@ -12,10 +12,10 @@
 // Cost (to balance shards): the unit's estimated seconds, the sum over its encoders of
 // Experiment::estimated_seconds (each experiment's own estimate: speed's benchmarks x rounds x
 // min_time, position_probe's fits; by default 1 ns per byte it allocates) plus 1 ns per byte of
-// the schemes' own memory, plus 1 ms for the unit itself; the snapshot unit 1 ms. A guess:
-// what matters for longest-first balancing is the order of the units, which on
-// configs/studies/sweep.json it gets right up to a rank correlation reported in
-// harness/run/README.md.
+// the schemes' own memory, plus 10 ms for the unit itself (its start and record); the snapshot
+// unit 10 ms. A guess: longest-first balancing needs the big units known as big; units that
+// differ by less than their start-up are interchangeable (harness/run/README.md: how it compares
+// with measured unit times).
 
 #include <cstdint>
 #include <string>

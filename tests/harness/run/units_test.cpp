@@ -107,15 +107,15 @@ TEST(Units, ShardsAreLongestProcessingTimeFirst) {
 
 TEST(Units, CostIsEstimatedSecondsThatGrowWithTheWork) {
   // offset_linearity keeps Experiment::estimated_seconds' default: 1 ns per byte it allocates,
-  // plus 1 ms per unit.
+  // plus 10 ms per unit.
   const Plan plan = plan_of(config(500000));
   const auto units = plan_units(plan);
   for (size_t k = 0; k < 3; ++k)
-    EXPECT_DOUBLE_EQ(units[k].cost, 1e-3 + 1e-9 * double(units[k].memory_bytes)) << k;
-  EXPECT_DOUBLE_EQ(units[4].cost, 1e-3);  // snapshots
-  // speed: benchmarks x (repetitions + 2) x min_time (an iteration of 8 x 8 is far below
-  // min_time), so the cost less the unit's 1 ms doubles with min_time and goes with
-  // repetitions + 2; alibi has no table (a bias scheme), so only rope's benchmarks count.
+    EXPECT_DOUBLE_EQ(units[k].cost, 0.01 + 1e-9 * double(units[k].memory_bytes)) << k;
+  EXPECT_DOUBLE_EQ(units[4].cost, 0.01);  // snapshots
+  // speed: benchmarks x (repetitions + 2) x (min_time + 5 ms) (an iteration of 8 x 8 is far
+  // below min_time), less the unit's 10 ms; alibi has no table (a bias scheme), so only rope's
+  // benchmarks count, sinusoidal's as many again.
   const auto speed_cost = [](double min_time, int repetitions, const char* encoders) {
     const json c =
         json::parse(std::string(R"({"name": "u", "seed": 1, "experiments": [
@@ -123,16 +123,18 @@ TEST(Units, CostIsEstimatedSecondsThatGrowWithTheWork) {
        "implementations": ["simd"], "threads": [1], "min_time": )") +
                     std::to_string(min_time) + R"(, "repetitions": )" +
                     std::to_string(repetitions) + R"(, "encoders": )" + encoders + "}]}");
-    return plan_units(plan_of(c)).at(0).cost - 1e-3;
+    return plan_units(plan_of(c)).at(0).cost - 0.01;
   };
   const double base = speed_cost(0.1, 3, R"([{"name": "rope"}])");
-  EXPECT_GT(base, 0);
-  EXPECT_NEAR(speed_cost(0.2, 3, R"([{"name": "rope"}])"), 2 * base, 1e-12);
-  EXPECT_NEAR(speed_cost(0.1, 8, R"([{"name": "rope"}])"), base * 10 / 5, 1e-12);
+  // A whole number of benchmarks (the rope table and the probe measured next to it), each
+  // (3 + 2) x (0.1 + 0.005) s.
+  const double n = std::round(base / (5 * 0.105));
+  EXPECT_GE(n, 1);
+  EXPECT_NEAR(base, n * 5 * 0.105, 1e-12);
+  EXPECT_NEAR(speed_cost(0.2, 3, R"([{"name": "rope"}])"), n * 5 * 0.205, 1e-12);
+  EXPECT_NEAR(speed_cost(0.1, 8, R"([{"name": "rope"}])"), n * 10 * 0.105, 1e-12);
   EXPECT_NEAR(speed_cost(0.1, 3, R"([{"name": "rope"}, {"name": "alibi"}])"), base, 1e-12);
   EXPECT_NEAR(speed_cost(0.1, 3, R"([{"name": "rope"}, {"name": "sinusoidal"}])"), 2 * base, 1e-12);
-  // Whole benchmarks of (3 + 2) x 0.1 s: the rope table and the probe measured next to it.
-  EXPECT_NEAR(base / (5 * 0.1), std::round(base / (5 * 0.1)), 1e-9);
 }
 
 }  // namespace
