@@ -48,8 +48,8 @@ json unit_content(const Plan& plan, size_t i, const std::vector<size_t>& encoder
 }
 
 // Seconds every unit costs besides its experiment's estimate: its start and its record (the
-// durable unit file). Measured on configs/studies/sweep.json (busy 2-core machine): 4-16 ms for
-// the snapshot unit, 26-74 ms for position_probe units estimated at 1-3 ms of work.
+// durable unit file). Measured on configs/studies/sweep.json (busy 2-core machine, medians of 3
+// runs): 8 ms for the snapshot unit, 6-39 ms for position_probe units of 0.3-1.6 ms of work.
 constexpr double kUnitSeconds = 0.01;
 // The schemes' own memory (a learned table) is filled once: 1 ns per byte, as that default.
 constexpr double kSecondsPerSchemeByte = 1e-9;
