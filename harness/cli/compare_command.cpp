@@ -20,8 +20,8 @@ void add_compare_command(CLI::App& app, CompareArgs& a) {
       ->required();
   a.command->add_flag("--json", a.json, "machine-readable output (harness/cli/README.md)");
   a.command->add_option("--fail-on-regression", a.fail_on_regression,
-                        "exit 1 if a scheme's benchmark is significantly slower in B by more "
-                        "than PCT percent");
+                        "exit 1 if a scheme's benchmark is significantly slower (see --noise) "
+                        "in B by more than PCT percent");
   a.command->add_option("--alpha", a.alpha, "significance level of the U test (default 0.05)");
   a.command->add_option(
       "--noise", a.noise,
