@@ -67,4 +67,9 @@ ExperimentResult Experiment::run_all(const std::vector<EncoderInstance>& encoder
 
 void Experiment::summarize(const std::vector<EncoderInstance>&, ExperimentResult&) const {}
 
+double Experiment::estimated_seconds(const EncoderInstance& enc) const {
+  // memory_bytes saturates at the largest uint64 (a run the guard refuses): still a number.
+  return double(memory_bytes(enc)) * 1e-9;
+}
+
 }  // namespace posbench

@@ -131,6 +131,16 @@ class Experiment {
   // the largest uint64 (never wrapped), so the guard refuses it.
   virtual uint64_t memory_bytes(const EncoderInstance& enc) const = 0;
 
+  // Estimated seconds a run on `enc` takes on one core of an ordinary machine: what `posbench
+  // plan` shows as a unit's cost and `run --shard` balances shards by (longest first), so a
+  // guess within a factor of a few is enough; only its order across units matters much. It
+  // must not run anything. Default: 1 ns per byte memory_bytes(enc) counts (most experiments
+  // touch what they allocate a bounded number of times); each unit adds 10 ms of its own start
+  // (harness/run/units.h). Override it
+  // when the time is not tied to the memory: timed loops (speed: benchmarks x repetitions x
+  // min_time), fits repeated over samples (position_probe), training steps.
+  virtual double estimated_seconds(const EncoderInstance& enc) const;
+
   // Reads the data files its params name (e.g. content vectors from a .npy), whose headers the
   // factory checked: `run` calls it once, on one thread, before any run_all; `validate` never
   // does. Throws UserError (path relative to the params). Default: nothing to read.

@@ -33,7 +33,8 @@ namespace posbench {
 // check_reference(), EncoderInstance::reference, ExperimentResult::summary_title / tables. 4:
 // ExperimentInfo::metrics (MetricSpec), Metric::at, Experiment::load(), ParamSpec::tag_shorthand.
 // 5: Experiment::summarize() and encoders_separable() (units of a run: shards, resume).
-inline constexpr int kInterfaceVersion = 5;
+// 6: Experiment::estimated_seconds() (a unit's cost for plan and shard balancing).
+inline constexpr int kInterfaceVersion = 6;
 
 // A second registration under a name already taken. Kept (not thrown) because registrations
 // run before main; the CLI reports them at start-up and refuses a plugin that causes one.

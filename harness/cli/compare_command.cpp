@@ -1,5 +1,7 @@
 #include "harness/cli/compare_command.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <iostream>
 
@@ -18,9 +20,24 @@ void add_compare_command(CLI::App& app, CompareArgs& a) {
       ->required();
   a.command->add_flag("--json", a.json, "machine-readable output (harness/cli/README.md)");
   a.command->add_option("--fail-on-regression", a.fail_on_regression,
-                        "exit 1 if a scheme's benchmark is significantly slower in B by more "
-                        "than PCT percent");
+                        "exit 1 if a scheme's benchmark is significantly slower (see --noise) "
+                        "in B by more than PCT percent");
   a.command->add_option("--alpha", a.alpha, "significance level of the U test (default 0.05)");
+  a.command->add_option(
+      "--noise", a.noise,
+      fmt::format("noise floor in percent (default {:g}): a benchmark is significantly slower or "
+                  "faster only if the U test's p < alpha AND its medians differ by more than "
+                  "this. Repetitions of one run are not independent draws (they share the "
+                  "machine's state), so the U test alone calls run-to-run drift of unchanged "
+                  "code significant; five runs of one config differed by up to 41% (CPU) / 50% "
+                  "(wall) on a busy shared 2-core machine (harness/cli/README.md). Lower it on "
+                  "a quiet, dedicated one (e.g. --noise 10)",
+                  kDefaultNoisePct));
+  a.command->add_option("--time", a.time,
+                        "clock the repetitions are compared on: auto (default: CPU time of the "
+                        "timing thread for 1-thread benchmarks when both files have it, as it "
+                        "leaves out time spent waiting for a core; wall time otherwise), cpu, "
+                        "wall");
   a.command->add_option("--rtol", a.rtol,
                         "a metric differs when |B - A| > atol + rtol |A| (default 1e-6)");
   a.command->add_option("--atol", a.atol, "see --rtol (default 1e-12)");
@@ -49,6 +66,18 @@ CompareOptions options_of(const CompareArgs& a) {
   if (a.fail_on_regression)
     check_number(*a.fail_on_regression, "--fail-on-regression", *a.fail_on_regression >= 0,
                  "a percentage >= 0 (e.g. 10 for 10% slower)");
+  if (a.noise)
+    check_number(*a.noise, "--noise", *a.noise >= 0,
+                 "a percentage >= 0 (e.g. 10: changes of the medians up to 10% are noise)");
+  o.noise_pct = a.noise.value_or(kDefaultNoisePct);
+  if (a.time == "auto")
+    o.time = TimeBasis::automatic;
+  else if (a.time == "cpu")
+    o.time = TimeBasis::cpu;
+  else if (a.time == "wall")
+    o.time = TimeBasis::wall;
+  else
+    throw UserError("--time", unknown_name_message("clock", a.time, {"auto", "cpu", "wall"}));
   o.alpha = a.alpha;
   o.rtol = a.rtol;
   o.atol = a.atol;

@@ -1,8 +1,8 @@
 #pragma once
-// `posbench compare A.json B.json [--json] [--fail-on-regression PCT] [--alpha A] [--rtol R]
-// [--atol T] [--map IMPL_A=IMPL_B]...`, `posbench compare A.json B.json --exact` and
-// `posbench compare RESULTS.json --by label` (harness/report/compare.h does the work; the
-// options and exit codes are in harness/cli/README.md).
+// `posbench compare A.json B.json [--json] [--fail-on-regression PCT] [--alpha A] [--noise PCT]
+// [--time auto|cpu|wall] [--rtol R] [--atol T] [--map IMPL_A=IMPL_B]...`, `posbench compare A.json
+// B.json --exact` and `posbench compare RESULTS.json --by label` (harness/report/compare.h does the
+// work; the options and exit codes are in harness/cli/README.md).
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
@@ -17,6 +17,8 @@ struct CompareArgs {
   std::string by;
   std::optional<double> fail_on_regression;
   double alpha = 0.05, rtol = 1e-6, atol = 1e-12;
+  std::optional<double> noise;  // percent; unset: kDefaultNoisePct (harness/report/compare.h)
+  std::string time = "auto";    // auto | cpu | wall
   std::vector<std::string> maps;
 };
 

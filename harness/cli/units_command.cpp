@@ -211,13 +211,15 @@ int plan_command(const std::string& config, bool as_json, int shards) {
   fmt::print("{}: {} (config hash {}), {} experiment instance{}\n", config,
              count_of((long long)units.size(), "unit"), config_hash(plan), plan.experiments.size(),
              plan.experiments.size() == 1 ? "" : "s");
-  fmt::print("{:<16}  {:>10}  {:>10}{}  {}\n", "id", "memory", "cost", shards > 1 ? "  shard" : "",
-             "what");
+  fmt::print("{:<16}  {:>10}  {:>10}{}  {}\n", "id", "memory", "cost [s]",
+             shards > 1 ? "  shard" : "", "what");
   for (size_t u = 0; u < units.size(); ++u)
     fmt::print("{:<16}  {:>10}  {:>10.3g}{}  {}\n", units[u].id, human_bytes(units[u].memory_bytes),
                units[u].cost, shards > 1 ? fmt::format("  {:>5}", shard_of[u]) : "", units[u].what);
-  fmt::print("cost: bytes the unit allocates, at least 1 MiB (harness/run/units.h); total {:.3g}\n",
-             total);
+  fmt::print(
+      "cost: estimated seconds (each experiment's estimate + 10 ms per unit; a guess for balancing "
+      "shards, harness/run/units.h); total {:.3g} s\n",
+      total);
   return 0;
 }
 

@@ -83,6 +83,17 @@ class PositionProbe final : public Experiment {
     return (shared + per_fit * std::min(threads, fits) + n * fits * 2 * 8).saturated();
   }
 
+  // Per fit (rotary: `samples` of them, else 1): the Gram matrix of [L, dim] (L dim^2), its
+  // LDLT (dim^3 / 3) and predictions on [0, 2L); plus the encodings of [0, L) and [0, 2L)
+  // (~30 flops per value: trigonometry). At ~1 GFLOP/s of float64 Eigen on small matrices.
+  double estimated_seconds(const EncoderInstance& enc) const override {
+    if (enc.family == Family::bias) return 0;  // not applicable: nothing runs
+    const double d = double(dim_), n = double(train_);
+    const double fits = enc.family == Family::rotary ? double(samples_) : 1.0;
+    const double flops = fits * (n * d * d + d * d * d / 3 + 4 * n * d) + 3 * n * d * 30;
+    return flops * 1e-9;
+  }
+
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
     EncoderOutcome out;
     if (enc.family == Family::bias) {

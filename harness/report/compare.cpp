@@ -85,23 +85,33 @@ json metric_row(const std::string& name, const json& ma, const json& mb, const C
   return row;
 }
 
-// A benchmark record's times (time_s.all, seconds per iteration of each repetition), checked.
-std::vector<double> repetition_seconds(const json& r, const std::string& file,
+// A benchmark record's times (`field`.all: time_s or cpu_time_s, seconds per iteration of each
+// repetition), checked.
+std::vector<double> repetition_seconds(const json& r, const char* field, const std::string& file,
                                        const std::string& path) {
   const json all =
-      r.contains("time_s") && r["time_s"].is_object() ? r["time_s"].value("all", json()) : json();
+      r.contains(field) && r[field].is_object() ? r[field].value("all", json()) : json();
   std::vector<double> out;
   bool ok = all.is_array() && !all.empty();
   for (const auto& v : ok ? all : json::array()) {
-    ok &= v.is_number() && v.get<double>() > 0 && std::isfinite(v.get<double>());
+    // CPU time may be 0 for a loop shorter than the clock's tick; wall time never is.
+    const bool cpu = std::string(field) == "cpu_time_s";
+    ok &= v.is_number() && (cpu ? v.get<double>() >= 0 : v.get<double>() > 0) &&
+          std::isfinite(v.get<double>());
     if (ok) out.push_back(v.get<double>());
   }
   if (!ok)
-    throw UserError(file + ": " + path + ".time_s.all",
-                    got_expected(all,
-                                 "an array of positive numbers (the seconds of each "
-                                 "repetition)"));
+    throw UserError(
+        file + ": " + path + "." + field + ".all",
+        got_expected(
+            all, std::string("an array of ") +
+                     (std::string(field) == "cpu_time_s" ? "numbers >= 0" : "positive numbers") +
+                     " (the seconds of each repetition)"));
   return out;
+}
+
+bool has_cpu_times(const json& r) {
+  return r.contains("cpu_time_s") && r["cpu_time_s"].is_object() && r["cpu_time_s"].contains("all");
 }
 
 json unreliable_checks(const json& r) {
@@ -163,11 +173,22 @@ std::vector<Record> speed_records(const json& e, const std::string& ep) {
   return out;
 }
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 json benchmark_row(const Record& ra, const Record& rb, const std::string& a_file,
                    const std::string& b_file, const CompareOptions& o) {
-  const std::vector<double> ta = repetition_seconds(*ra.r, a_file, ra.path),
-                            tb = repetition_seconds(*rb.r, b_file, rb.path);
   const json& r = *ra.r;
+  const int threads = r.value("threads", 0);
+  // The clock (CompareOptions::time): CPU time for 1 thread when both records have it.
+  const bool cpu = o.time == TimeBasis::cpu || (o.time == TimeBasis::automatic && threads == 1 &&
+                                                has_cpu_times(*ra.r) && has_cpu_times(*rb.r));
+  const char* field = cpu ? "cpu_time_s" : "time_s";
+  const std::vector<double> ta = repetition_seconds(*ra.r, field, a_file, ra.path),
+                            tb = repetition_seconds(*rb.r, field, b_file, rb.path);
   json row = {{"group", ra.group},
               {"label", ra.label},
               {"name_a", r.value("name", "")},
@@ -175,35 +196,36 @@ json benchmark_row(const Record& ra, const Record& rb, const std::string& a_file
               {"operation", r.value("operation", "")},
               {"implementation_a", ra.impl()},
               {"implementation_b", rb.impl()},
-              {"threads", r.value("threads", 0)},
+              {"threads", threads},
               {"dtype", r.value("dtype", "")},
               {"shape", r.value("shape", json())},
+              {"time", cpu ? "cpu" : "wall"},
               {"repetitions", json::array({ta.size(), tb.size()})}};
-  std::vector<double> sa = ta, sb = tb;
-  std::sort(sa.begin(), sa.end());
-  std::sort(sb.begin(), sb.end());
-  const auto median = [](const std::vector<double>& v) {
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  };
-  const double ma = median(sa), mb = median(sb);
+  const double ma = median_of(ta), mb = median_of(tb);
   row["median_s"] = json::array({ma, mb});
-  row["change_pct"] = (mb - ma) / ma * 100;
-  bool significant = false;
+  // A median CPU time of 0 (a loop below the clock's tick) has no relative change.
+  const double change = ma > 0 ? (mb - ma) / ma * 100 : mb > 0 ? HUGE_VAL : 0;
+  row["change_pct"] = std::isfinite(change) ? json(change) : json(nullptr);
+  const bool beyond_noise = std::abs(change) > o.noise_pct;
+  bool tested_significant = false;
   if (std::min(ta.size(), tb.size()) >= kMinRepetitions) {
     const MannWhitney u = mann_whitney_u(tb, ta);  // U of B: pairs where B is slower
     row["u_test"] = {{"u_b", u.u1}, {"p", u.p}, {"exact", u.exact}};
-    significant = u.p < o.alpha;
+    tested_significant = u.p < o.alpha;
   } else {
     row["u_test"] = nullptr;
   }
+  // Both: a U test alone calls run-to-run drift of unchanged code significant (compare.h).
+  const bool significant = tested_significant && beyond_noise;
+  row["p_below_alpha"] = tested_significant;
+  row["beyond_noise"] = beyond_noise;
   row["significant"] = significant;
   row["verdict"] = !significant ? "no significant change" : mb > ma ? "slower" : "faster";
   row["few_repetitions"] = std::min(ta.size(), tb.size()) < kOptimalRepetitions;
   // json::array: a brace list of two [string, string] arrays would make an object.
   row["unreliable"] = json::array({unreliable_checks(*ra.r), unreliable_checks(*rb.r)});
   row["regression"] = significant && mb > ma && ra.group != "probe" && o.fail_on_regression_pct &&
-                      row["change_pct"].get<double>() > *o.fail_on_regression_pct;
+                      change > *o.fail_on_regression_pct;
   return row;
 }
 
@@ -348,6 +370,10 @@ json compare_results(const ResultsInput& a, const ResultsInput& b, const Compare
           {"b", file_summary(b)},
           {"options",
            {{"alpha", o.alpha},
+            {"noise_pct", o.noise_pct},
+            {"time", o.time == TimeBasis::automatic ? "auto"
+                     : o.time == TimeBasis::cpu     ? "cpu"
+                                                    : "wall"},
             {"rtol", o.rtol},
             {"atol", o.atol},
             {"fail_on_regression_pct",

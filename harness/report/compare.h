@@ -12,8 +12,27 @@
 
 namespace posbench {
 
+// Which clock a benchmark's repetitions are compared on: `cpu_time_s.all` (CPU seconds of the
+// timing thread) or `time_s.all` (wall). automatic: CPU time for 1-thread benchmarks when both
+// files have it (results schema 7), else wall time (with more threads the timing thread's CPU
+// time leaves out the other threads' work).
+enum class TimeBasis { automatic, wall, cpu };
+
+// The default noise floor of a speed change, in percent: five runs of one config on the shared
+// 2-core machine this was written on (load average 8-10) differed by up to 41% in median CPU
+// time (a memory-bound probe; 9% for rope's compute-bound table) and 50% in median wall time,
+// without any change of code (harness/cli/README.md#posbench-compare: the measurement).
+inline constexpr double kDefaultNoisePct = 50;
+
 struct CompareOptions {
   double alpha = 0.05;  // significance level of the Mann-Whitney U test
+  // A speed change is significant only when the U test's p < alpha AND the medians differ by
+  // more than this many percent: the U test treats repetitions as independent draws, but
+  // repetitions of one process share its machine state (neighbours, frequency, placement), so
+  // two runs of unchanged code differ by real-but-irrelevant amounts the U test calls
+  // significant. google/benchmark's compare.py likewise reports the U test beside the change.
+  double noise_pct = kDefaultNoisePct;
+  TimeBasis time = TimeBasis::automatic;
   // A non-timing metric differs when |B - A| > atol + rtol |A| (numpy.isclose's rule).
   double rtol = 1e-6, atol = 1e-12;
   // Exit 1 when a scheme's benchmark is significantly slower by more than this many percent.

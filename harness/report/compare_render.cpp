@@ -76,15 +76,19 @@ std::string differ_text(const json& d) {
 
 std::string speed_table(const json& bench, const json& options) {
   std::vector<std::vector<std::string>> rows = {{"label", "operation", "implementation", "threads",
-                                                 "shape", "reps", "A median", "B median", "change",
-                                                 "p", ""}};
-  bool few = false, marked = false;
+                                                 "shape", "reps", "time", "A median", "B median",
+                                                 "change", "p", ""}};
+  bool few = false, marked = false, within_noise = false;
   for (const auto& r : bench["rows"]) {
     const std::string ia = r["implementation_a"], ib = r["implementation_b"];
     std::string verdict = r["verdict"] == "slower"   ? "SLOWER"
                           : r["verdict"] == "faster" ? "faster"
                                                      : "";
     if (r["regression"].get<bool>()) verdict += " (regression)";
+    if (r["p_below_alpha"].get<bool>() && !r["beyond_noise"].get<bool>()) {
+      verdict += "(within noise)";
+      within_noise = true;
+    }
     if (!r["unreliable"][0].empty() || !r["unreliable"][1].empty()) {
       verdict += " [unreliable]";
       marked = true;
@@ -102,8 +106,9 @@ std::string speed_table(const json& bench, const json& options) {
          }())
                                 : "",
          fmt::format("{}/{}", num(r["repetitions"][0]), num(r["repetitions"][1])),
-         seconds(r["median_s"][0].get<double>()), seconds(r["median_s"][1].get<double>()),
-         fmt::format("{:+.1f}%", r["change_pct"].get<double>()),
+         r["time"].get<std::string>(), seconds(r["median_s"][0].get<double>()),
+         seconds(r["median_s"][1].get<double>()),
+         r["change_pct"].is_null() ? "-" : fmt::format("{:+.1f}%", r["change_pct"].get<double>()),
          r["u_test"].is_null() ? "-" : fmt::format("{:.3g}", r["u_test"]["p"].get<double>()),
          verdict});
   }
@@ -112,13 +117,17 @@ std::string speed_table(const json& bench, const json& options) {
     out +=
         "    note: fewer than 9 repetitions on a side; the U test then has little power (as "
         "in google/benchmark's compare.py)\n";
+  if (within_noise)
+    out += fmt::format(
+        "    note: (within noise): p < alpha, but the medians differ by no more than the noise "
+        "floor ({}%, --noise): not significant\n",
+        num(options["noise_pct"]));
   if (marked)
     out +=
         "    note: [unreliable]: a record was marked unreliable in its run (results/README.md, "
         "\"Speed reliability\")\n";
   if (!bench["only_in_a"].empty()) out += "    only in A: " + list_text(bench["only_in_a"]) + "\n";
   if (!bench["only_in_b"].empty()) out += "    only in B: " + list_text(bench["only_in_b"]) + "\n";
-  (void)options;
   return out;
 }
 
@@ -169,9 +178,10 @@ std::string render_comparison(const json& c) {
     if (!e["encoders_only_in_b"].empty())
       out += "  encoders only in B: " + list_text(e["encoders_only_in_b"]) + "\n";
     if (e.contains("benchmarks")) {
-      out +=
-          fmt::format("  benchmarks (Mann-Whitney U over every repetition, two-sided, alpha {}):\n",
-                      num(o["alpha"]));
+      out += fmt::format(
+          "  benchmarks (significant: Mann-Whitney U over every repetition, two-sided, p < {}, "
+          "and the medians more than {}% apart; time: CPU of the timing thread or wall):\n",
+          num(o["alpha"]), num(o["noise_pct"]));
       out += speed_table(e["benchmarks"], o);
     }
   }
@@ -209,50 +219,107 @@ void flatten(const json& v, const std::string& prefix, std::map<std::string, jso
 
 }  // namespace
 
+namespace {
+
+void add_unique(std::vector<std::string>& list, const std::string& x) {
+  if (std::find(list.begin(), list.end(), x) == list.end()) list.push_back(x);
+}
+
+// The resolved config's entry of result experiment i (the instances are listed in the same order
+// in both) and in it the encoder entry labelled `label`: its "sweep_point", or an empty object.
+json encoder_sweep_point(const json& doc, size_t i, const json& label) {
+  const json& rc = doc.contains("resolved_config") ? doc["resolved_config"] : json();
+  if (!rc.is_object() || !rc.contains("experiments") || !rc["experiments"].is_array() ||
+      rc["experiments"].size() != doc["experiments"].size())
+    return json::object();
+  const json& e = rc["experiments"][i];
+  if (!e.is_object() || !e.contains("encoders") || !e["encoders"].is_array()) return json::object();
+  for (const auto& enc : e["encoders"])
+    if (enc.is_object() && enc.value("label", json()) == label && enc.contains("sweep_point") &&
+        enc["sweep_point"].is_object())
+      return enc["sweep_point"];
+  return json::object();
+}
+
+}  // namespace
+
 json by_label_tables(const ResultsInput& in) {
-  json experiments = json::array();
   const json& xs = in.doc["experiments"];
+  // One table per experiment of the config: its instances (sweep points and seeds of a swept or
+  // seeded experiment) share it, in order of first appearance.
+  std::vector<std::string> paths;
+  std::map<std::string, std::vector<size_t>> instances;
   for (size_t i = 0; i < xs.size(); ++i) {
-    const json& e = xs[i];
-    std::vector<std::map<std::string, json>> params;
-    std::vector<std::string> keys, metrics;
-    for (const auto& enc : e["encoders"]) {
-      params.emplace_back();
-      flatten(enc.contains("params") ? enc["params"] : json::object(), "", params.back());
-      params.back().erase("");
-      for (const auto& [k, v] : params.back())
-        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
-      for (const auto& [m, v] : enc["metrics"].items())
-        if (std::find(metrics.begin(), metrics.end(), m) == metrics.end()) metrics.push_back(m);
-    }
-    // The swept params: those whose value is not the same in every row (absent counts).
-    json swept = json::array();
-    for (const auto& k : keys) {
-      std::set<std::string> seen;
-      for (const auto& p : params) seen.insert(p.count(k) ? p.at(k).dump() : "<absent>");
-      if (seen.size() > 1) swept.push_back(k);
-    }
-    std::set<std::string> names;
-    for (const auto& enc : e["encoders"]) names.insert(enc["name"].get<std::string>());
-    json rows = json::array();
-    for (size_t k = 0; k < e["encoders"].size(); ++k) {
-      const json& enc = e["encoders"][k];
-      json p = json::object(), m = json::object();
-      for (const auto& s : swept) {
-        const std::string key = s.get<std::string>();
-        p[key] = params[k].count(key) ? params[k].at(key) : json(nullptr);
+    const json& p = xs[i].contains("path") ? xs[i]["path"] : json();
+    const std::string path = p.is_string() ? p.get<std::string>() : index_path("experiments", i);
+    add_unique(paths, path);
+    instances[path].push_back(i);
+  }
+  json experiments = json::array();
+  for (const auto& path : paths) {
+    // Row = (instance, encoder): its flattened params, the experiment's sweep point and seed.
+    struct Row {
+      size_t experiment;
+      const json* enc;
+      std::map<std::string, json> params;
+    };
+    std::vector<Row> rows_in;
+    std::vector<std::string> keys, metrics, experiment_swept;
+    bool seeded = false;
+    for (size_t i : instances[path]) {
+      const json& e = xs[i];
+      seeded |= e.value("seeded", false);
+      if (e.contains("sweep_point") && e["sweep_point"].is_object())
+        for (const auto& [k, v] : e["sweep_point"].items()) add_unique(experiment_swept, k);
+      for (const auto& enc : e["encoders"]) {
+        Row r{i, &enc, {}};
+        flatten(enc.contains("params") ? enc["params"] : json::object(), "", r.params);
+        r.params.erase("");
+        // A swept param is a column even if the sweep had one value.
+        const json point = encoder_sweep_point(in.doc, i, enc["label"]);
+        for (const auto& [k, v] : point.items()) add_unique(keys, k);
+        for (const auto& [m, v] : enc["metrics"].items()) add_unique(metrics, m);
+        rows_in.push_back(std::move(r));
       }
+    }
+    // Besides the swept params, any param two rows of one scheme differ in (variants written by
+    // hand, e.g. rope-10k and rope-500k): what tells rows of one scheme apart. A param another
+    // scheme lacks is not a column (it would be null in every row of that scheme).
+    for (const auto& row : rows_in)
+      for (const auto& [k, v] : row.params)
+        for (const auto& other : rows_in)
+          if ((*other.enc)["name"] == (*row.enc)["name"] &&
+              (!other.params.count(k) || other.params.at(k) != v))
+            add_unique(keys, k);
+    std::sort(keys.begin(), keys.end());
+    std::set<std::string> names;
+    for (const auto& r : rows_in) names.insert((*r.enc)["name"].get<std::string>());
+    json rows = json::array();
+    for (const auto& r : rows_in) {
+      const json& enc = *r.enc;
+      const json& e = xs[r.experiment];
+      json p = json::object(), m = json::object(), ep = json::object();
+      for (const auto& key : keys)
+        if (r.params.count(key)) p[key] = r.params.at(key);  // absent: not this scheme's param
+      for (const auto& key : experiment_swept)
+        ep[key] = e.contains("sweep_point") ? e["sweep_point"].value(key, json()) : json();
       for (const auto& name : metrics)
         m[name] = enc["metrics"].contains(name) ? enc["metrics"][name]["value"] : json(nullptr);
-      rows.push_back({{"label", enc["label"]},
-                      {"name", enc["name"]},
-                      {"status", enc.value("status", "")},
-                      {"params", p},
-                      {"metrics", m}});
+      json row = {{"label", enc["label"]},
+                  {"name", enc["name"]},
+                  {"status", enc.value("status", "")},
+                  {"experiment", index_path("experiments", r.experiment)},
+                  {"experiment_params", ep},
+                  {"params", p},
+                  {"metrics", m}};
+      if (seeded) row["seed"] = e.value("seed", json());
+      rows.push_back(row);
     }
-    experiments.push_back({{"path", index_path("experiments", i)},
-                           {"type", e["type"]},
-                           {"swept", swept},
+    experiments.push_back({{"path", path},
+                           {"type", xs[instances[path].front()]["type"]},
+                           {"experiment_swept", experiment_swept},
+                           {"seeded", seeded},
+                           {"swept", keys},
                            {"several_schemes", names.size() > 1},
                            {"metrics", metrics},
                            {"rows", rows}});
@@ -263,18 +330,30 @@ json by_label_tables(const ResultsInput& in) {
 std::string render_by_label(const json& t) {
   std::string out = t["file"].get<std::string>() + "\n";
   for (const auto& e : t["experiments"]) {
+    json all_swept = e["experiment_swept"];
+    if (e["seeded"].get<bool>()) all_swept.push_back("seed");
+    for (const auto& s : e["swept"]) all_swept.push_back(s);
     out += fmt::format("\n{} {}{}\n", e["path"].get<std::string>(), e["type"].get<std::string>(),
-                       e["swept"].empty() ? " (no param differs between the encoders)"
-                                          : " (swept: " + list_text(e["swept"]) + ")");
+                       all_swept.empty() ? " (no param differs between the encoders)"
+                                         : " (swept: " + list_text(all_swept) + ")");
     std::vector<std::string> header = {"label"};
+    for (const auto& s : e["experiment_swept"]) header.push_back(s.get<std::string>());
+    if (e["seeded"].get<bool>()) header.push_back("seed");
     if (e["several_schemes"].get<bool>()) header.push_back("scheme");
     for (const auto& s : e["swept"]) header.push_back(s.get<std::string>());
     for (const auto& m : e["metrics"]) header.push_back(m.get<std::string>());
     std::vector<std::vector<std::string>> rows = {header};
     for (const auto& r : e["rows"]) {
       std::vector<std::string> row = {r["label"].get<std::string>()};
+      for (const auto& s : e["experiment_swept"])
+        row.push_back(num(r["experiment_params"][s.get<std::string>()]));
+      if (e["seeded"].get<bool>()) row.push_back(num(r["seed"]));
       if (e["several_schemes"].get<bool>()) row.push_back(r["name"].get<std::string>());
-      for (const auto& s : e["swept"]) row.push_back(num(r["params"][s.get<std::string>()]));
+      // "-": the param is not one of this row's scheme.
+      for (const auto& s : e["swept"])
+        row.push_back(r["params"].contains(s.get<std::string>())
+                          ? num(r["params"][s.get<std::string>()])
+                          : "-");
       for (const auto& m : e["metrics"]) row.push_back(num(r["metrics"][m.get<std::string>()]));
       rows.push_back(row);
     }

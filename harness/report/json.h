@@ -9,7 +9,7 @@
 namespace posbench {
 
 // Bump when a field changes meaning, and add a line to results/README.md's schema history.
-inline constexpr int kResultsSchemaVersion = 6;
+inline constexpr int kResultsSchemaVersion = 7;
 
 nlohmann::json results_document(const RunOutput& run);
 

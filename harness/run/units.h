@@ -9,10 +9,13 @@
 // params, and the unit's encoders' labels and resolved entries), so the same config gives the
 // same ids on every machine, and a changed value gives a new id.
 //
-// Cost (to balance shards): the bytes the unit allocates (Experiment::memory_bytes plus the
-// schemes' own, as the memory guard counts them), at least 1 MiB: every experiment touches what
-// it allocates a bounded number of times, so this grows with the work. It knows nothing of
-// time-based work (speed's min_time x repetitions), which it underestimates.
+// Cost (to balance shards): the unit's estimated seconds, the sum over its encoders of
+// Experiment::estimated_seconds (each experiment's own estimate: speed's benchmarks x rounds x
+// min_time, position_probe's fits; by default 1 ns per byte it allocates) plus 1 ns per byte of
+// the schemes' own memory, plus 10 ms for the unit itself (its start and record); the snapshot
+// unit 10 ms. A guess: longest-first balancing needs the big units known as big; units that
+// differ by less than their start-up are interchangeable (harness/run/README.md: how it compares
+// with measured unit times).
 
 #include <cstdint>
 #include <string>
@@ -28,7 +31,7 @@ struct Unit {
   size_t experiment = 0;         // index in Plan::experiments
   std::vector<size_t> encoders;  // indices in its encoders, in config order
   uint64_t memory_bytes = 0;     // peak bytes (saturated), as the memory guard counts
-  double cost = 0;               // see above
+  double cost = 0;               // estimated seconds, see above
   std::string what;  // "experiments[1] position_probe[train_length=256,seed=0]: rope[base=1e4]"
 };
 

@@ -18,7 +18,7 @@ matplotlib (Debian: python3-matplotlib) and work without it:
 import os as _os
 import sys as _sys
 
-SUPPORTED_SCHEMA_VERSIONS = (4, 5, 6)
+SUPPORTED_SCHEMA_VERSIONS = (4, 5, 6, 7)
 
 _CORE_NAMES = ("Encoder", "schemes", "experiments", "describe", "validate", "run", "load_plugin",
                "non_timing_differences")

@@ -15,7 +15,7 @@ from conftest import run
 
 def test_round_trip_run_plot_report(tiny_run, binary, tmp_path):
     _, results, doc = tiny_run
-    assert doc["schema_version"] == 6
+    assert doc["schema_version"] == 7
     out = tmp_path / "figs"
     r = run([binary, "plot", str(results), "-o", str(out), "--format", "png,svg"])
     assert r.returncode == 0, r.stderr

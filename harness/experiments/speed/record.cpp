@@ -129,6 +129,9 @@ class Recorder {
     for (double w : repetition_times(b.reps))
       at.push_back(std::isfinite(w) ? json(w - index_.epoch()) : json(nullptr));
     r["time_s"]["at"] = at;  // mid-time of each repetition (null: unknown)
+    // The timing thread's CPU seconds per iteration of each repetition (statistics.h: why).
+    if (b.reps.cpu_seconds.size() == b.reps.seconds.size())
+      r["cpu_time_s"] = stats_of(b.reps.cpu_seconds).to_json(b.reps.cpu_seconds);
     r["elements"] = b.elements;
     r["ns_per_element"] = t.median * 1e9 / b.elements;
     if (b.bytes > 0) {

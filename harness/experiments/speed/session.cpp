@@ -71,8 +71,9 @@ class Collector final : public benchmark::BenchmarkReporter {
         if (b.error.empty()) b.error = r.error_message;
         continue;
       }
-      b.reps.seconds.push_back(r.real_accumulated_time /
-                               double(std::max<int64_t>(1, r.iterations)));
+      const double iterations = double(std::max<int64_t>(1, r.iterations));
+      b.reps.seconds.push_back(r.real_accumulated_time / iterations);
+      b.reps.cpu_seconds.push_back(r.cpu_accumulated_time / iterations);
       b.reps.iterations.push_back(r.iterations);
     }
     if (json_) json_->ReportRuns(runs);

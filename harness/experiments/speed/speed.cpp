@@ -116,6 +116,23 @@ class Speed final : public Experiment {
         c_.dtype, [&](auto t) { return Typed<decltype(t)>::memory_bytes(c_, &enc); });
   }
 
+  // Its benchmarks of `enc` and the probes measured next to them, each run in `repetitions`
+  // rounds of at least min_time (an iteration longer than min_time: guessed at 1 ns per byte
+  // and flop), plus Google Benchmark's estimation of the iteration count in the first round
+  // (about two more), plus 5 ms per call (Google Benchmark's and the round's own work: 0.64 s
+  // for ~64 calls of min_time 1 ms in configs/studies/sweep.json on a busy machine). The
+  // reference probes and the attention baseline, shared by all encoders, are left out.
+  double estimated_seconds(const EncoderInstance& enc) const override {
+    const size_t elem = speed::with_storage_type(c_.dtype, [](auto t) { return sizeof(t); });
+    const speed::Plan plan = speed::make_plan(c_, {enc}, elem);
+    double seconds = 0;
+    for (const speed::Bench& b : plan.benches)
+      if (b.encoder == 0 || !b.next_to.empty())
+        seconds +=
+            (c_.repetitions + 2) * (std::max(c_.min_time, (b.bytes + b.flops) * 1e-9) + 5e-3);
+    return seconds;
+  }
+
   EncoderOutcome run(const EncoderInstance& enc, const RunContext& ctx) const override {
     return run_all({enc}, ctx).outcomes.at(0);
   }

@@ -31,7 +31,12 @@ struct Call {
 // What Google Benchmark reported for one benchmark, per repetition in order, and every call of
 // its function in time order (it also calls it while it estimates the iteration count).
 struct Repetitions {
-  std::vector<double> seconds;      // seconds per iteration
+  std::vector<double> seconds;  // seconds per iteration (wall clock)
+  // CPU seconds per iteration of the thread that ran the timed loop (Google Benchmark's
+  // cpu_time): unlike the wall clock it does not count time the thread waited for a core, which
+  // on a shared machine is most of the run-to-run variation (`compare` tests 1-thread
+  // benchmarks on it).
+  std::vector<double> cpu_seconds;
   std::vector<int64_t> iterations;  // iterations
   std::vector<Call> calls;
 };

@@ -110,6 +110,52 @@ TEST_F(CompareCli, ByLabelShowsARopeBaseSweepAsATable) {
   EXPECT_TRUE(has(r.out, "rope-500k  500000")) << r.out;
 }
 
+TEST_F(CompareCli, ByLabelOfARealSweepHasTheSweptParamsAsColumnsOnly) {
+  // A swept and seeded experiment with an unswept scheme beside a swept one: one table, whose
+  // columns are train_length, seed, the scheme and base; none of the params that are not swept
+  // (rope's layout, scaling..., sinusoidal's own), which were columns of nulls before.
+  write("grid.json", R"({"name": "grid", "seed": 0, "experiments": [
+    {"type": "position_probe", "dim": 16, "heads": 2, "samples": 2,
+     "sweep": {"train_length": [16, 32]}, "seeds": [0, 1],
+     "encoders": [{"name": "sinusoidal"},
+                  {"name": "rope", "params": {"scaling": {"rope_type": "linear", "factor": 2}},
+                   "sweep": {"base": [10000, 500000]}}]}]})");
+  auto r = run("run grid.json -o grid-results.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json results = json::parse(read_file(work() / "grid-results.json"));
+  ASSERT_EQ(results["experiments"].size(), 4u);  // 2 lengths x 2 seeds
+  r = run("compare grid-results.json --by label --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json t = json::parse(r.out);
+  ASSERT_EQ(t["experiments"].size(), 1u);
+  const json& e = t["experiments"][0];
+  EXPECT_EQ(e["experiment_swept"], json({"train_length"}));
+  EXPECT_TRUE(e["seeded"].get<bool>());
+  EXPECT_EQ(e["swept"], json({"base"}));
+  ASSERT_EQ(e["rows"].size(), 12u);
+  size_t k = 0;
+  for (size_t i = 0; i < 4; ++i)
+    for (const auto& enc : results["experiments"][i]["encoders"]) {
+      SCOPED_TRACE(k);
+      const json& row = e["rows"][k++];
+      EXPECT_EQ(row["label"], enc["label"]);
+      EXPECT_EQ(row["experiment"], "experiments[" + std::to_string(i) + "]");
+      EXPECT_EQ(row["seed"], results["experiments"][i]["seed"]);
+      EXPECT_EQ(row["experiment_params"]["train_length"],
+                results["experiments"][i]["params"]["train_length"]);
+      // sinusoidal has a base of its own (10000): shown, as any param of the row's scheme that
+      // is a column.
+      EXPECT_EQ(row["params"], json({{"base", enc["params"]["base"]}}));
+      for (const auto& [name, m] : enc["metrics"].items())
+        EXPECT_EQ(row["metrics"][name], m["value"]) << name;
+    }
+  r = run("compare grid-results.json --by label");
+  ASSERT_EQ(r.code, 0);
+  EXPECT_TRUE(has(r.out, "experiments[0] position_probe (swept: train_length, seed, base)"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "rope[base=5e5]  32            1     rope        500000")) << r.out;
+}
+
 TEST_F(CompareCli, MistakesExitTwoNamingWhatWasWrong) {
   run_sweep("ok.json");
   const auto expect_error = [&](const std::string& args, const std::string& message) {
@@ -130,6 +176,9 @@ TEST_F(CompareCli, MistakesExitTwoNamingWhatWasWrong) {
   expect_error("ok.json ok.json --map simd", "--map: got \"simd\", expected IMPL_A=IMPL_B");
   expect_error("ok.json ok.json --alpha 1.5", "--alpha: got 1.5, expected a probability in (0, 1)");
   expect_error("ok.json ok.json --rtol -1", "--rtol: got -1");
+  expect_error("ok.json ok.json --noise -5", "--noise: got -5");
+  expect_error("ok.json ok.json --noise -5", "expected a percentage >= 0");
+  expect_error("ok.json ok.json --time wal", "--time: unknown clock 'wal'; did you mean 'wall'?");
   expect_error("ok.json ok.json --fail-on-regression 10",
                "--fail-on-regression: no speed benchmark of A matches one of B");
   expect_error("ok.json ok.json --exact --fail-on-regression 10", "--exact: compares values");

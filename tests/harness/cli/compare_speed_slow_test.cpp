@@ -1,8 +1,11 @@
 // `posbench compare` on real speed runs (suite *Slow: ctest runs it alone, label `slow`).
 // A kernel that is genuinely slower under the same benchmark: the speed experiment's
 // `implementations` runs rope's table with the float64-libm reference kernel in one run and the
-// SIMD kernel in the other, and `--map simd=reference` compares the two (about 10x apart here).
-// Two runs of one config must show no significant change beyond 50% (why 50%: below).
+// SIMD kernel in the other, and `--map simd=reference` compares the two (about 10x apart here):
+// a significant regression, and --fail-on-regression exits 1. Two runs of one config: no
+// significant change for any benchmark, and --fail-on-regression exits 0 (compare's rule: U
+// test p < alpha AND a change of the medians beyond the noise floor, 1-thread benchmarks on CPU
+// time; harness/cli/README.md).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,7 +26,7 @@ std::string config(const std::string& implementation) {
   return R"({"name": "compare-speed", "seed": 0, "experiments": [{"type": "speed",
     "operations": ["table"], "shapes": [{"seq": 1024, "dim": 128}], "threads": [1],
     "implementations": [")" +
-         implementation + R"("], "min_time": 0.01, "repetitions": 15, "probe_mib": 1,
+         implementation + R"("], "min_time": 0.05, "repetitions": 15, "probe_mib": 1,
     "attention_baseline": false, "encoders": [{"name": "rope"}]}]})";
 }
 
@@ -46,10 +49,11 @@ class CompareSpeedSlow : public test::BinaryTest {
     EXPECT_TRUE(r.code == 0 || r.code == 1) << args << "\n" << r.err;
     return json::parse(r.out);
   }
-  // The rope table's seconds per repetition in a results file.
-  std::vector<double> seconds(const std::string& file) {
+  // The rope table's CPU seconds per repetition in a results file (what compare tests a
+  // 1-thread benchmark on).
+  std::vector<double> cpu_seconds(const std::string& file) {
     const json d = json::parse(test::read_file(work() / file));
-    return d["experiments"][0]["encoders"][0]["extra"]["benchmarks"][0]["time_s"]["all"];
+    return d["experiments"][0]["encoders"][0]["extra"]["benchmarks"][0]["cpu_time_s"]["all"];
   }
 };
 
@@ -74,15 +78,19 @@ TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
   // With it: A's simd table against B's reference table.
   const json c = compare("a.json b.json --map simd=reference --fail-on-regression 100", 1);
   const json& r = scheme_row(c);
+  EXPECT_EQ(r["time"], "cpu");
   EXPECT_EQ(r["implementation_a"], "simd");
   EXPECT_EQ(r["implementation_b"], "reference");
   EXPECT_EQ(r["verdict"], "slower");
   EXPECT_LT(r["u_test"]["p"].get<double>(), 0.05);
   EXPECT_TRUE(r["regression"].get<bool>());
+  EXPECT_TRUE(r["beyond_noise"].get<bool>());
   ASSERT_EQ(c["summary"]["regressions"].size(), 1u);
+  EXPECT_EQ(compare("a.json b.json --map simd=reference --fail-on-regression 10", 1)["fail"], true);
+  EXPECT_EQ(run("compare a.json b.json --map simd=reference --fail-on-regression 10").code, 1);
   // The figures from the files' repetitions, counted here: U of B (pairs where B's repetition
   // is slower) and the change of the medians.
-  const std::vector<double> a = seconds("a.json"), b = seconds("b.json");
+  const std::vector<double> a = cpu_seconds("a.json"), b = cpu_seconds("b.json");
   double u = 0;
   for (double y : b)
     for (double x : a) u += y > x ? 1 : y == x ? 0.5 : 0;
@@ -96,31 +104,33 @@ TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
   EXPECT_EQ(scheme_row(same)["verdict"], "no significant change");
 }
 
-TEST_F(CompareSpeedSlow, TwoRunsOfOneConfigShowNoSignificantChangeBeyondFiftyPercent) {
-  // alpha = 0.05: an unchanged benchmark is called significant 1 time in 20 by chance, and two
-  // runs seconds apart on a shared machine really do differ (other processes, frequency, cache:
-  // on the 2-core machine this was written on, with other builds running, two runs of this
-  // config differed by up to +165% with p < 0.001). So the null case asks for no significant
-  // change beyond 50% (a real regression, like the one above, is +900% or more), and takes the
-  // best of 3 attempts (fresh pairs of runs): it fails only if compare calls three pairs of
-  // identical runs significantly different by more than 50%.
-  std::string attempts;
-  bool quiet = false;
-  for (int attempt = 0; attempt < 3 && !quiet; ++attempt) {
-    run_config("simd.json", "a.json");
-    run_config("simd.json", "a2.json");
-    const json c = compare("a.json a2.json --fail-on-regression 50", -1);
-    const json& r = scheme_row(c);
-    quiet = !(r["significant"].get<bool>() && std::abs(r["change_pct"].get<double>()) > 50);
-    attempts += "  attempt " + std::to_string(attempt + 1) + ": " +
-                std::to_string(r["change_pct"].get<double>()) + "%, p " + r["u_test"]["p"].dump() +
-                "\n";
-    if (quiet) {
-      const auto rc = run("compare a.json a2.json --fail-on-regression 50");
-      EXPECT_EQ(rc.code, 0) << rc.out;
-    }
+TEST_F(CompareSpeedSlow, TwoRunsOfOneConfigShowNoSignificantChange) {
+  // The null case, strictly: one pair of runs of one config, every benchmark compared (the
+  // scheme's table and each bandwidth probe) shows no significant change under the default
+  // rule, and --fail-on-regression 10 exits 0. (The U test alone on wall time called such pairs
+  // significant, +165% with p < 0.001 on a busy machine: the noise floor and CPU time are why
+  // this holds; harness/cli/README.md has the measurement.)
+  run_config("simd.json", "a.json");
+  run_config("simd.json", "a2.json");
+  const json c = compare("a.json a2.json --fail-on-regression 10", 0);
+  const json& rows = c["experiments"][0]["benchmarks"]["rows"];
+  ASSERT_GE(rows.size(), 2u);  // the table and at least the probe measured next to it
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r["name_a"].get<std::string>());
+    EXPECT_EQ(r["time"], "cpu");  // 1 thread, both files schema 7
+    EXPECT_FALSE(r["significant"].get<bool>())
+        << "change " << r["change_pct"] << "%, p " << r["u_test"]["p"];
+    EXPECT_EQ(r["verdict"], "no significant change");
+    EXPECT_FALSE(r["regression"].get<bool>());
   }
-  EXPECT_TRUE(quiet) << attempts;
+  EXPECT_EQ(c["summary"]["benchmarks_slower"], 0);
+  EXPECT_EQ(c["summary"]["benchmarks_faster"], 0);
+  EXPECT_TRUE(c["summary"]["regressions"].empty());
+  EXPECT_FALSE(c["fail"].get<bool>());
+  const auto text = run("compare a.json a2.json --fail-on-regression 10");
+  EXPECT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("0 significantly slower, 0 significantly faster"), std::string::npos)
+      << text.out;
 }
 
 }  // namespace

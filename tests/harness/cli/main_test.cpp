@@ -279,7 +279,7 @@ TEST_F(Cli, RunWritesCompleteResultsFile) {
   EXPECT_EQ(entries(work() / "results"), std::vector<std::string>{"out.json"});  // no temp files
   const json doc = json::parse(read_file(work() / "results" / "out.json"));
 
-  EXPECT_EQ(doc["schema_version"], 6);
+  EXPECT_EQ(doc["schema_version"], 7);
   EXPECT_TRUE(
       std::regex_match(doc["posbench_version"].get<std::string>(), std::regex(R"(\d+\.\d+\.\d+)")))
       << doc["posbench_version"];

@@ -89,7 +89,7 @@ TEST_F(UnitsCli, ThreeShardsMergedEqualTheUnshardedRun) {
   ASSERT_EQ(r.code, 0) << r.err;
   const json full = read("full.json"), merged = read("merged.json");
   EXPECT_EQ(differences(full, merged), "");
-  EXPECT_EQ(full["schema_version"], 6);
+  EXPECT_EQ(full["schema_version"], 7);
   EXPECT_EQ(full["units"].size(), 22u);
   // Speed (experiment instance 4, after position_probe's 4) wrote its side file beside the
   // part; merge writes it beside the merged file, under its name.

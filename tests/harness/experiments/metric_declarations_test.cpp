@@ -162,7 +162,7 @@ TEST_F(DescribeMetrics, ResultsCarryTheDeclarationsAndTheConsoleTheDistance) {
     EXPECT_NE(r.out.find(col), std::string::npos) << r.out;
   std::ifstream in(work() / "out.json");
   const json doc = json::parse(in);
-  EXPECT_EQ(doc["schema_version"], 6);
+  EXPECT_EQ(doc["schema_version"], 7);
   const json& x = doc["experiments"][0];
   std::set<std::string> declared;
   for (const json& d : x["metric_declarations"]) {

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
+
+#include "encoders/error.h"
 
 namespace posbench {
 namespace {
@@ -146,7 +149,9 @@ TEST(Compare, SpeedUsesEveryRepetitionInAUTest) {
   // Above the threshold: significant, but no regression.
   o.fail_on_regression_pct = 80;
   EXPECT_FALSE(compare_results({"A", a}, {"B", b}, o)["fail"].get<bool>());
-  // B faster: significant, a speed-up, never a regression.
+  // B faster (24 -> 14: -41.7%, beyond a floor of 20%): significant, a speed-up, never a
+  // regression.
+  o.noise_pct = 20;
   const json f = compare_results({"A", b}, {"B", a}, o);
   EXPECT_EQ(f["experiments"][0]["benchmarks"]["rows"][0]["verdict"], "faster");
   EXPECT_FALSE(f["fail"].get<bool>());
@@ -167,6 +172,116 @@ TEST(Compare, OverlappingRepetitionsAreNoSignificantChange) {
   EXPECT_EQ(r["verdict"], "no significant change");
   EXPECT_NEAR(r["change_pct"].get<double>(), (13.0 - 14.0) / 14.0 * 100, 1e-9);
   EXPECT_TRUE(r["few_repetitions"].get<bool>());
+}
+
+TEST(Compare, SignificantNeedsBothTheUTestAndAChangeBeyondTheNoiseFloor) {
+  // 5 vs 5, no ties: the exact distribution of U over the C(10, 5) = 252 arrangements, whose
+  // counts for U = 0, 1, 2, ... are 1 1 2 3 5 7 9 11 14 16 18 ... ([10 choose 5]_q).
+  const std::vector<double> ta = micro({100, 101, 102, 103, 104});
+  const auto row = [&](const std::vector<double>& tb, const CompareOptions& o) {
+    const json c = compare_results({"A", document({speed_experiment({bench("simd", ta)})})},
+                                   {"B", document({speed_experiment({bench("simd", tb)})})}, o);
+    return std::pair<json, json>{c["experiments"][0]["benchmarks"]["rows"][0], c};
+  };
+  // B about 10% slower, every repetition: U_B = 25 of 25, p = 2 / 252 < 0.05, but the medians
+  // (102 -> 112: +9.80%) are within the default floor of 50%: no significant change.
+  CompareOptions o;
+  o.fail_on_regression_pct = 5;
+  const std::vector<double> ten = micro({110, 111, 112, 113, 114});
+  auto [r, c] = row(ten, o);
+  EXPECT_EQ(r["u_test"]["u_b"], 25);
+  EXPECT_NEAR(r["u_test"]["p"].get<double>(), 2.0 / 252, 1e-15);
+  EXPECT_NEAR(r["change_pct"].get<double>(), 10.0 / 102 * 100, 1e-9);
+  EXPECT_TRUE(r["p_below_alpha"].get<bool>());
+  EXPECT_FALSE(r["beyond_noise"].get<bool>());
+  EXPECT_FALSE(r["significant"].get<bool>());
+  EXPECT_EQ(r["verdict"], "no significant change");
+  EXPECT_FALSE(r["regression"].get<bool>());  // 9.8% > 5%, but not significant
+  EXPECT_FALSE(c["fail"].get<bool>());
+  EXPECT_EQ(c["options"]["noise_pct"], kDefaultNoisePct);
+  EXPECT_NE(render_comparison(c).find("(within noise)"), std::string::npos);
+  // With a floor of 5% the same samples are a significant regression.
+  o.noise_pct = 5;
+  std::tie(r, c) = row(ten, o);
+  EXPECT_TRUE(r["significant"].get<bool>());
+  EXPECT_EQ(r["verdict"], "slower");
+  EXPECT_TRUE(r["regression"].get<bool>());
+  EXPECT_TRUE(c["fail"].get<bool>());
+  // The floor is exclusive: a change of exactly 10/102 * 100 % with the floor at that value is
+  // within it.
+  o.noise_pct = 10.0 / 102 * 100;
+  EXPECT_FALSE(row(ten, o).first["beyond_noise"].get<bool>());
+  // About 70% slower (102 -> 172: +68.6%): beyond the default floor, and p = 2 / 252.
+  o = CompareOptions{};
+  o.fail_on_regression_pct = 10;
+  std::tie(r, c) = row(micro({170, 171, 172, 173, 174}), o);
+  EXPECT_NEAR(r["change_pct"].get<double>(), 70.0 / 102 * 100, 1e-9);
+  EXPECT_TRUE(r["significant"].get<bool>());
+  EXPECT_TRUE(r["regression"].get<bool>());
+  // A large change the U test does not support: B = {13, 38, 39, 42, 43} against A = {10, 11,
+  // 12, 40, 41}: pairs with B slower 3 + 3 + 3 + 5 + 5 = 19, p = 2 P(U <= 25 - 19 = 6) =
+  // 2 (1+1+2+3+5+7+9) / 252 = 56 / 252, not below 0.05; the medians 12 -> 39 (+225%).
+  const json big = compare_results(
+      {"A", document({speed_experiment({bench("simd", micro({10, 11, 12, 40, 41}))})})},
+      {"B", document({speed_experiment({bench("simd", micro({13, 38, 39, 42, 43}))})})}, o);
+  const json& b = big["experiments"][0]["benchmarks"]["rows"][0];
+  EXPECT_EQ(b["u_test"]["u_b"], 19);
+  EXPECT_NEAR(b["u_test"]["p"].get<double>(), 56.0 / 252, 1e-15);
+  EXPECT_NEAR(b["change_pct"].get<double>(), 27.0 / 12 * 100, 1e-9);
+  EXPECT_TRUE(b["beyond_noise"].get<bool>());
+  EXPECT_FALSE(b["significant"].get<bool>());
+  EXPECT_FALSE(big["fail"].get<bool>());
+}
+
+TEST(Compare, OneThreadBenchmarksAreComparedOnCpuTimeWhenBothFilesHaveIt) {
+  // Wall times 3x apart (the run waited for a core), CPU times equal but for noise: the 1-thread
+  // benchmark is no change on CPU time; at 2 threads, or with --time wall, the wall times count.
+  const auto with_cpu = [](json b, std::vector<double> cpu) {
+    b["cpu_time_s"] = {{"median", nullptr}, {"all", cpu}};
+    return b;
+  };
+  const std::vector<double> wall_a = micro({10, 11, 12, 13, 14, 15, 16, 17, 18}),
+                            wall_b = micro({30, 31, 32, 33, 34, 35, 36, 37, 38}),
+                            cpu_a = micro({9, 9.1, 9.2, 9.3, 9.4, 9.5, 9.6, 9.7, 9.8}),
+                            cpu_b = micro({9.05, 9.15, 9.25, 9.35, 9.45, 9.55, 9.65, 9.75, 9.85});
+  json ba = with_cpu(bench("simd", wall_a), cpu_a), bb = with_cpu(bench("simd", wall_b), cpu_b);
+  const auto compare = [&](const json& x, const json& y, const CompareOptions& o) {
+    return compare_results({"A", document({speed_experiment({x})})},
+                           {"B", document({speed_experiment({y})})},
+                           o)["experiments"][0]["benchmarks"]["rows"][0];
+  };
+  json r = compare(ba, bb, {});
+  EXPECT_EQ(r["time"], "cpu");
+  EXPECT_NEAR(r["median_s"][0].get<double>(), 9.4e-6, 1e-18);
+  EXPECT_NEAR(r["median_s"][1].get<double>(), 9.45e-6, 1e-18);
+  // U of B: each B value is above the A values up to its own, 1 + 2 + ... + 9 = 45 of 81.
+  EXPECT_EQ(r["u_test"]["u_b"], 45);
+  EXPECT_EQ(r["verdict"], "no significant change");
+  CompareOptions wall;
+  wall.time = TimeBasis::wall;
+  r = compare(ba, bb, wall);
+  EXPECT_EQ(r["time"], "wall");
+  EXPECT_EQ(r["u_test"]["u_b"], 81);
+  EXPECT_NEAR(r["change_pct"].get<double>(), (34.0 - 14.0) / 14 * 100, 1e-9);
+  EXPECT_EQ(r["verdict"], "slower");
+  // Two threads: the timing thread's CPU time leaves out the other's work, so wall time.
+  ba["threads"] = bb["threads"] = 2;
+  EXPECT_EQ(compare(ba, bb, {})["time"], "wall");
+  // A file without CPU times (schema 6): wall time, unless --time cpu asks for it.
+  ba["threads"] = bb["threads"] = 1;
+  const json old = bench("simd", wall_a);
+  EXPECT_EQ(compare(old, bb, {})["time"], "wall");
+  CompareOptions cpu;
+  cpu.time = TimeBasis::cpu;
+  try {
+    compare(old, bb, cpu);
+    ADD_FAILURE() << "--time cpu on a record without cpu_time_s was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("A: experiments[0].encoders[0].extra.benchmarks[0]."
+                                         "cpu_time_s.all"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Compare, CarriesEachSidesUnreliableMarksAndRendersThem) {
@@ -278,6 +393,89 @@ TEST(Compare, ByLabelMakesTheSweptParamsColumns) {
   EXPECT_EQ(x["rows"][2]["metrics"]["max_relative_residual"], 1e6 * 1e-20);
   const std::string text = render_by_label(t);
   EXPECT_NE(text.find("label         base     scaling.factor  max_relative_residual"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Compare, ByLabelShowsASweepAsOneTableWithOnlyTheSweptParams) {
+  // configs/studies/sweep.json's shape: position_probe swept over train_length with 2 seeds (4
+  // instances of experiments[0]), sinusoidal beside rope swept over base (scaling.factor swept
+  // over one value); then an experiment without sweeps.
+  json doc = document({});
+  doc["resolved_config"] = {{"experiments", json::array()}};
+  const json rope_params = {
+      {"base", 1e4}, {"layout", "half"}, {"scaling", {{"rope_type", "linear"}, {"factor", 2}}}};
+  for (int length : {64, 128})
+    for (int seed : {0, 1}) {
+      json e = {{"type", "position_probe"},
+                {"path", "experiments[0]"},
+                {"point", "train_length=" + std::to_string(length)},
+                {"sweep_point", {{"train_length", length}}},
+                {"seed", seed},
+                {"seeded", true},
+                {"encoders", json::array()}};
+      json resolved = {{"type", "position_probe"}, {"encoders", json::array()}};
+      e["encoders"].push_back(
+          encoder("sinusoidal", "sinusoidal", {{"max_len", 512}}, {{"r2", metric(length + seed)}}));
+      resolved["encoders"].push_back({{"label", "sinusoidal"}, {"name", "sinusoidal"}});
+      for (double base : {1e4, 5e5}) {
+        const std::string label = base == 1e4 ? "rope[base=1e4]" : "rope[base=5e5]";
+        json p = rope_params;
+        p["base"] = base;
+        e["encoders"].push_back(encoder("rope", label, p, {{"r2", metric(base + length + seed)}}));
+        resolved["encoders"].push_back({{"label", label},
+                                        {"name", "rope"},
+                                        {"sweep_point", {{"base", base}, {"scaling.factor", 2}}}});
+      }
+      doc["experiments"].push_back(e);
+      doc["resolved_config"]["experiments"].push_back(resolved);
+    }
+  doc["experiments"].push_back(properties_experiment(1, 2));
+  doc["experiments"].back()["path"] = "experiments[1]";
+  doc["resolved_config"]["experiments"].push_back({{"type", "offset_linearity"}});
+  const json t = by_label_tables({"R", doc});
+  ASSERT_EQ(t["experiments"].size(), 2u);
+  const json& x = t["experiments"][0];
+  EXPECT_EQ(x["path"], "experiments[0]");
+  EXPECT_EQ(x["experiment_swept"], json({"train_length"}));
+  EXPECT_TRUE(x["seeded"].get<bool>());
+  // Neither max_len (sinusoidal's), layout nor scaling.rope_type (rope's, the same in every
+  // rope row): only what was swept.
+  EXPECT_EQ(x["swept"], json({"base", "scaling.factor"}));
+  EXPECT_TRUE(x["several_schemes"].get<bool>());
+  ASSERT_EQ(x["rows"].size(), 12u);
+  size_t k = 0;
+  for (int length : {64, 128})
+    for (int seed : {0, 1})
+      for (const char* label : {"sinusoidal", "rope[base=1e4]", "rope[base=5e5]"}) {
+        SCOPED_TRACE(k);
+        const json& r = x["rows"][k++];
+        EXPECT_EQ(r["label"], label);
+        EXPECT_EQ(r["experiment_params"], json({{"train_length", length}}));
+        EXPECT_EQ(r["seed"], seed);
+        const bool rope = r["label"] != "sinusoidal";
+        const double base = std::string(label) == "rope[base=5e5]" ? 5e5 : 1e4;
+        EXPECT_EQ(r["params"],
+                  rope ? json({{"base", base}, {"scaling.factor", 2}}) : json::object());
+        EXPECT_EQ(r["metrics"]["r2"], (rope ? base : 0) + length + seed);
+      }
+  // The second experiment: two schemes, nothing swept, no param is a column.
+  EXPECT_EQ(t["experiments"][1]["swept"], json::array());
+  EXPECT_EQ(t["experiments"][1]["experiment_swept"], json::array());
+  EXPECT_FALSE(t["experiments"][1]["seeded"].get<bool>());
+  const std::string text = render_by_label(t);
+  EXPECT_NE(text.find("experiments[0] position_probe (swept: train_length, seed, base, "
+                      "scaling.factor)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("label           train_length  seed  scheme      base    scaling.factor  r2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("sinusoidal      128           1     sinusoidal  -       -               129"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("experiments[1] offset_linearity (no param differs between the encoders)"),
             std::string::npos)
       << text;
 }

@@ -238,7 +238,7 @@ TEST(RunPlan, DocumentOfARealPlan) {
        {"schema_version", "posbench_version", "context", "config", "resolved_config", "seeds",
         "threads", "max_memory_bytes", "experiments", "snapshots", "total_wall_seconds"})
     EXPECT_TRUE(d.contains(key)) << key;
-  EXPECT_EQ(d.at("schema_version"), 6);
+  EXPECT_EQ(d.at("schema_version"), 7);
   EXPECT_EQ(d.at("posbench_version"), project_version());
   EXPECT_EQ(d.at("config"), config);  // exactly as given, no defaults
   EXPECT_FALSE(d.at("config").at("experiments").at(0).contains("samples"));

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -46,7 +47,7 @@ TEST(Units, SeparableExperimentsSplitPerEncoderOthersStayTogether) {
   std::set<std::string> ids;
   for (const auto& u : units) {
     EXPECT_EQ(u.id.size(), 16u);
-    EXPECT_GE(u.cost, 1024.0 * 1024);
+    EXPECT_GE(u.cost, 1e-3);  // seconds: 1 ms per unit at least
     ids.insert(u.id);
   }
   EXPECT_EQ(ids.size(), units.size());
@@ -102,6 +103,38 @@ TEST(Units, ShardsAreLongestProcessingTimeFirst) {
   for (auto& u : same) u.cost = 1;
   EXPECT_EQ(shard_units(same, 0, 2), (std::vector<size_t>{0, 1}));  // "a" then "c"
   EXPECT_EQ(shard_units(same, 1, 2), (std::vector<size_t>{2}));     // "b"
+}
+
+TEST(Units, CostIsEstimatedSecondsThatGrowWithTheWork) {
+  // offset_linearity keeps Experiment::estimated_seconds' default: 1 ns per byte it allocates,
+  // plus 10 ms per unit.
+  const Plan plan = plan_of(config(500000));
+  const auto units = plan_units(plan);
+  for (size_t k = 0; k < 3; ++k)
+    EXPECT_DOUBLE_EQ(units[k].cost, 0.01 + 1e-9 * double(units[k].memory_bytes)) << k;
+  EXPECT_DOUBLE_EQ(units[4].cost, 0.01);  // snapshots
+  // speed: benchmarks x (repetitions + 2) x (min_time + 5 ms) (an iteration of 8 x 8 is far
+  // below min_time), less the unit's 10 ms; alibi has no table (a bias scheme), so only rope's
+  // benchmarks count, sinusoidal's as many again.
+  const auto speed_cost = [](double min_time, int repetitions, const char* encoders) {
+    const json c =
+        json::parse(std::string(R"({"name": "u", "seed": 1, "experiments": [
+      {"type": "speed", "operations": ["table"], "shapes": [{"seq": 8, "dim": 8}],
+       "implementations": ["simd"], "threads": [1], "min_time": )") +
+                    std::to_string(min_time) + R"(, "repetitions": )" +
+                    std::to_string(repetitions) + R"(, "encoders": )" + encoders + "}]}");
+    return plan_units(plan_of(c)).at(0).cost - 0.01;
+  };
+  const double base = speed_cost(0.1, 3, R"([{"name": "rope"}])");
+  // A whole number of benchmarks (the rope table and the probe measured next to it), each
+  // (3 + 2) x (0.1 + 0.005) s.
+  const double n = std::round(base / (5 * 0.105));
+  EXPECT_GE(n, 1);
+  EXPECT_NEAR(base, n * 5 * 0.105, 1e-12);
+  EXPECT_NEAR(speed_cost(0.2, 3, R"([{"name": "rope"}])"), n * 5 * 0.205, 1e-12);
+  EXPECT_NEAR(speed_cost(0.1, 8, R"([{"name": "rope"}])"), n * 10 * 0.105, 1e-12);
+  EXPECT_NEAR(speed_cost(0.1, 3, R"([{"name": "rope"}, {"name": "alibi"}])"), base, 1e-12);
+  EXPECT_NEAR(speed_cost(0.1, 3, R"([{"name": "rope"}, {"name": "sinusoidal"}])"), 2 * base, 1e-12);
 }
 
 }  // namespace
