@@ -182,7 +182,14 @@ class TrainedExtrapolation final : public Experiment {
     // Every (task, scheme) pair is one job; its outcome is merged in config order afterwards.
     const size_t E = encoders.size(), jobs = tasks_.size() * E;
     std::vector<TaskOutcome> done(jobs);
-    run_jobs(jobs, ctx.threads, [&](size_t j, bool in_place) {
+    // The memory guard checked one training per scheme; trainings that run at once add up, so
+    // no more run at once than fit in --max-memory together (the guard ensures one does).
+    uint64_t per_job = 1;
+    for (const auto& enc : encoders) per_job = std::max(per_job, memory_bytes(enc));
+    const uint64_t fit =
+        ctx.max_memory == 0 ? jobs : std::max<uint64_t>(1, ctx.max_memory / per_job);
+    const int threads = int(std::min<uint64_t>(uint64_t(std::max(1, ctx.threads)), fit));
+    run_jobs(jobs, threads, [&](size_t j, bool in_place) {
       const TaskSpec task{tasks_[j / E], alphabet_, lsb_first_};
       done[j] = run_task(task, encoders[j % E], ctx, in_place);
     });
