@@ -69,6 +69,16 @@ const json& scheme_row(const json& c) {
   throw std::runtime_error("no scheme benchmark compared: " + c.dump());
 }
 
+// Whether this build's timings rank kernels: an AddressSanitizer build (CI's sanitizer stage,
+// -O1) checks every memory access and inlines little of xsimd's small functions, so there the
+// SIMD table was measured slower than the float64 reference. Compare's figures are still checked
+// against the files in that build; which kernel is faster is checked where it is a fact.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kTimingsRankKernels = false;
+#else
+constexpr bool kTimingsRankKernels = true;
+#endif
+
 TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
   run_config("simd.json", "a.json");
   run_config("reference.json", "b.json");
@@ -76,18 +86,12 @@ TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
   const json plain = compare("a.json b.json", 0);
   EXPECT_EQ(plain["experiments"][0]["benchmarks"]["only_in_a"].size(), 1u);
   // With it: A's simd table against B's reference table.
-  const json c = compare("a.json b.json --map simd=reference --fail-on-regression 100", 1);
+  const json c = compare("a.json b.json --map simd=reference --fail-on-regression 100",
+                         kTimingsRankKernels ? 1 : -1);
   const json& r = scheme_row(c);
   EXPECT_EQ(r["time"], "cpu");
   EXPECT_EQ(r["implementation_a"], "simd");
   EXPECT_EQ(r["implementation_b"], "reference");
-  EXPECT_EQ(r["verdict"], "slower");
-  EXPECT_LT(r["u_test"]["p"].get<double>(), 0.05);
-  EXPECT_TRUE(r["regression"].get<bool>());
-  EXPECT_TRUE(r["beyond_noise"].get<bool>());
-  ASSERT_EQ(c["summary"]["regressions"].size(), 1u);
-  EXPECT_EQ(compare("a.json b.json --map simd=reference --fail-on-regression 10", 1)["fail"], true);
-  EXPECT_EQ(run("compare a.json b.json --map simd=reference --fail-on-regression 10").code, 1);
   // The figures from the files' repetitions, counted here: U of B (pairs where B's repetition
   // is slower) and the change of the medians.
   const std::vector<double> a = cpu_seconds("a.json"), b = cpu_seconds("b.json");
@@ -97,7 +101,23 @@ TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
   EXPECT_EQ(r["u_test"]["u_b"].get<double>(), u);
   const double change = (median(b) - median(a)) / median(a) * 100;
   EXPECT_NEAR(r["change_pct"].get<double>(), change, 1e-9 * std::abs(change));
-  EXPECT_GT(change, 100);  // float64 libm sin/cos per pair vs vectorised float32 sincos
+  if (kTimingsRankKernels) {
+    EXPECT_GT(change, 100);  // float64 libm sin/cos per pair vs vectorised float32 sincos
+    EXPECT_EQ(r["verdict"], "slower");
+    EXPECT_LT(r["u_test"]["p"].get<double>(), 0.05);
+    EXPECT_TRUE(r["regression"].get<bool>());
+    EXPECT_TRUE(r["beyond_noise"].get<bool>());
+    ASSERT_EQ(c["summary"]["regressions"].size(), 1u);
+    EXPECT_EQ(compare("a.json b.json --map simd=reference --fail-on-regression 10", 1)["fail"],
+              true);
+    EXPECT_EQ(run("compare a.json b.json --map simd=reference --fail-on-regression 10").code, 1);
+  } else {  // the verdict follows the sign of the change counted here
+    const bool significant = r["significant"].get<bool>();
+    EXPECT_EQ(r["verdict"], !significant ? "no significant change"
+                            : change > 0 ? "slower"
+                                         : "faster");
+    EXPECT_EQ(r["regression"].get<bool>(), significant && change > 100);
+  }
   // A file against itself: every value tied with its copy, U = n^2 / 2, p = 1.
   const json same = compare("a.json a.json --fail-on-regression 0", 0);
   EXPECT_EQ(scheme_row(same)["u_test"]["p"], 1);
