@@ -8,6 +8,10 @@
     PYTHONPATH=build/python /usr/bin/python3 python/benchmarks/apply_speed.py \
         [--threads 2] [--seq 4096 --heads 32 --head-dim 128] [--rounds 5] [--reps 15]
 
+q is allocated with posbench.empty (64-byte aligned, as the speed experiment's buffers and
+PyTorch's CPU tensors are); the in-place apply is also timed on the same values in numpy's own
+allocation (16-byte aligned), where every 64-byte vector load straddles two cache lines.
+
 Every figure is a median over repetitions and rounds, after warm-up calls (which also pre-fault every
 buffer). GB/s counts what the speed experiment counts for apply: the rotated channels read and
 written once (2 * seq * heads * d' * 4 bytes per array). The speed experiment rotates q and k in
@@ -81,29 +85,40 @@ def main():
 
     # 1 and 2, in alternating rounds: the speed experiment (2 repetitions per round; q and k in
     # place: twice the bytes of one array per call), then posbench.apply in place and into out.
+    # q: 64-byte aligned (posbench.empty; as the speed experiment's buffers and PyTorch's CPU
+    # tensors are); q_np: the same values in numpy's own allocation, which is 16-byte aligned,
+    # so that every 64-byte vector load of the kernel straddles two cache lines.
     rng = np.random.default_rng(0)
-    q = rng.uniform(-1, 1, shape).astype(np.float32)
-    out = np.empty_like(q)
+    q_np = rng.uniform(-1, 1, shape).astype(np.float32)
+    q = posbench.empty(shape, np.float32)
+    q[...] = q_np
+    out = posbench.empty(shape, np.float32)
     out.fill(0)  # pre-fault
     enc = posbench.Encoder("rope")
-    cli, inplace, into_out, ratios, unreliable = [], [], [], [], 0
+    cli, inplace, inplace_np, into_out, ratios, ratios_np, unreliable = [], [], [], [], [], [], 0
     for _ in range(args.rounds):
         rec = speed_experiment(seq, heads, hd, threads, 2)
         unreliable += bool(rec.get("unreliable"))
         t_in, _ = median_seconds(lambda: enc.apply(q, out=q, threads=threads), args.reps)
+        t_np, _ = median_seconds(lambda: enc.apply(q_np, out=q_np, threads=threads), args.reps)
         t_out, _ = median_seconds(lambda: enc.apply(q, out=out, threads=threads), args.reps)
         cli.append(rec["gb_per_s"]["median"])
         inplace.append(array_bytes / t_in / 1e9)
+        inplace_np.append(array_bytes / t_np / 1e9)
         into_out.append(array_bytes / t_out / 1e9)
         ratios.append(inplace[-1] / cli[-1])
-    cli_gbs, py_gbs, py_out_gbs = (statistics.median(v) for v in (cli, inplace, into_out))
+        ratios_np.append(inplace_np[-1] / cli[-1])
+    cli_gbs, py_gbs, py_np_gbs, py_out_gbs = (statistics.median(v)
+                                              for v in (cli, inplace, inplace_np, into_out))
     t_inplace, t_out = array_bytes / py_gbs / 1e9, array_bytes / py_out_gbs / 1e9
     print(f"speed experiment (posbench.run; apply, simd): {cli_gbs:7.2f} GB/s  median over "
           f"{args.rounds} rounds (per round: " + ", ".join(f"{v:.1f}" for v in cli) + "); "
           f"{unreliable} of {args.rounds} rounds marked unreliable by the experiment")
     print(f"posbench.Encoder('rope').apply(q, out=q):     {py_gbs:7.2f} GB/s  "
-          f"{t_inplace * 1e3:.2f} ms  (per round: " + ", ".join(f"{v:.1f}" for v in inplace)
-          + ")")
+          f"{t_inplace * 1e3:.2f} ms  (q from posbench.empty, 64-byte aligned; per round: "
+          + ", ".join(f"{v:.1f}" for v in inplace) + ")")
+    print(f"  the same on numpy's own array (16-byte aligned): {py_np_gbs:7.2f} GB/s  "
+          f"{array_bytes / py_np_gbs / 1e6:.2f} ms")
     print(f"posbench.Encoder('rope').apply(q, out=out):   {py_out_gbs:7.2f} GB/s  "
           f"{t_out * 1e3:.2f} ms  (a second array written)")
 
@@ -148,6 +163,8 @@ def main():
     load_after = os.getloadavg()
     print(f"ratio posbench in place / speed experiment: {statistics.median(ratios):.3f}  (>= 0.9; "
           "median of the rounds' ratios: " + ", ".join(f"{r:.2f}" for r in ratios) + ")")
+    print(f"  the same on numpy's own array:            {statistics.median(ratios_np):.3f}  "
+          "(rounds: " + ", ".join(f"{r:.2f}" for r in ratios_np) + ")")
     print(f"ratio posbench out= / speed experiment:     {py_out_gbs / cli_gbs:.3f}  (of medians)")
     print(f"speedup posbench (in place) over HF torch:      {t_torch / t_inplace:.1f}x  (>= 10)")
     print(f"speedup posbench (out=) over HF torch:          {t_torch / t_out:.1f}x")

@@ -147,6 +147,41 @@ def test_zero_copy_with_out_and_in_place():
     np.testing.assert_allclose(e, s.table(6, 8), atol=1e-15)
 
 
+@pytest.mark.parametrize("shape,dtype", [((4096, 3, 5), "float32"), ((7,), "float64"),
+                                         ((0, 4), "float32"), (5, "int64")])
+def test_empty_is_64_byte_aligned_c_order(shape, dtype):
+    a = posbench.empty(shape, dtype)
+    want = (shape,) if isinstance(shape, int) else shape
+    assert a.shape == want and a.dtype == np.dtype(dtype)
+    assert a.flags.c_contiguous and a.flags.writeable
+    assert a.size == 0 or a.ctypes.data % 64 == 0  # an empty array has no data to align
+    a[...] = 1  # the whole extent is writable memory of its own
+    assert a.sum() == a.size
+
+
+def test_new_results_are_64_byte_aligned_and_equal_on_any_alignment():
+    enc = posbench.Encoder("rope")
+    x = np.random.default_rng(6).uniform(-1, 1, (33, 4, 64)).astype(np.float32)
+    r = enc.apply(x)  # a new array: posbench allocates it aligned
+    assert r.ctypes.data % 64 == 0 and r.flags.c_contiguous and r.flags.owndata is False
+    ref = rotate_ref(x, *enc.rotary_coefficients(33, 64), 64, False)
+    np.testing.assert_allclose(r, ref, rtol=0, atol=2e-6)
+    # the kernel gives the same numbers on an aligned and on a misaligned (16 bytes off) input
+    a = posbench.empty(x.shape)
+    a[...] = x
+    buf = np.empty(x.size + 32, np.float32)
+    off = ((-buf.ctypes.data) % 64) // 4 + 4  # 16 bytes past a 64-byte boundary
+    m = buf[off:off + x.size].reshape(x.shape)
+    m[...] = x
+    assert m.ctypes.data % 64 == 16
+    np.testing.assert_array_equal(enc.apply(a, out=a), r)
+    np.testing.assert_array_equal(enc.apply(m, out=m), r)
+    del x  # the result outlives its input and the encoder's cache
+    r2 = np.array(r)
+    del enc
+    np.testing.assert_array_equal(r, r2)
+
+
 def test_arrays_it_would_copy_are_refused():
     enc = posbench.Encoder("rope")
     x = np.ones((8, 2, 16), dtype=np.float32)

@@ -24,6 +24,9 @@ std::vector<ParamSpec> param_specs() {
           .at_most(4096),
       ParamSpec::choice("digit_order", "lsb_first", {"lsb_first", "msb_first"},
                         "addition: order of the digits of both operands and of the sum"),
+      ParamSpec::boolean("bos", true,
+                         "a beginning-of-sequence token before every example (Kazemnejad et al. "
+                         "2023: the fixed token a causal model reads absolute positions off)"),
       ParamSpec::integer("train_length", 8, "training lengths n are uniform in [1, train_length]")
           .at_least(1)
           .at_most(1 << 16),

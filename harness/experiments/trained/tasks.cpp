@@ -23,17 +23,18 @@ const char* to_string(TaskKind kind) { return task_names()[size_t(kind)].c_str()
 int64_t TaskSpec::vocab() const { return kFirstSymbol + std::max<int64_t>(alphabet, 10); }
 
 int64_t TaskSpec::sequence_length(int64_t n) const {
+  const int64_t first = bos ? 1 : 0;
   switch (kind) {
     case TaskKind::duplicate:
-      return 3 * n + 1;
+      return first + 3 * n + 1;
     case TaskKind::addition:
-      return 3 * n + 3;
+      return first + 3 * n + 3;
     case TaskKind::parity:
-      return n + 2;
+      return first + n + 2;
     case TaskKind::lookup:
-      return 2 * n + 3;
+      return first + 2 * n + 3;
     default:
-      return 2 * n + 1;
+      return first + 2 * n + 1;
   }
 }
 
@@ -64,6 +65,7 @@ Example make_example(const TaskSpec& task, int64_t n, Rng& rng) {
   Example ex;
   auto& t = ex.tokens;
   t.reserve(size_t(task.sequence_length(n)));
+  if (task.bos) t.push_back(kBos);
   auto sym = [](int64_t s) { return kFirstSymbol + s; };
   std::vector<int64_t> x;
   switch (task.kind) {

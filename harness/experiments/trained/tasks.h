@@ -2,13 +2,16 @@
 // Algorithmic tasks of the trained length-generalization experiment (trained_extrapolation),
 // generated on the fly from a seed (no torch here: plain token vectors).
 //
-// Every example is one token sequence  input ... SEP output ...  ; a decoder-only model reads it
-// left to right and the loss counts only the output tokens (predicted from the token before each).
-// Vocabulary (ids):  0 PAD (right padding in a batch), 1 SEP, 2 PLUS, then the symbols from
-// kFirstSymbol = 3: symbol s in [0, alphabet) is id 3 + s. Addition and parity use the symbols
-// 0..9 / 0..1 as digits / bits, so the vocabulary is 3 + max(alphabet, 10) ids.
+// Every example is one token sequence  [BOS] input ... SEP output ...  ; a decoder-only model
+// reads it left to right and the loss counts only the output tokens (predicted from the token
+// before each). BOS (a beginning-of-sequence token, `TaskSpec::bos`) is Kazemnejad et al. 2023's
+// setup: it is the one token at a fixed place, so a causal model can read absolute positions off
+// it (attention to it is 1/(t+1) at position t) even without a positional encoding.
+// Vocabulary (ids):  0 PAD (right padding in a batch), 1 SEP, 2 PLUS, 3 BOS, then the symbols from
+// kFirstSymbol = 4: symbol s in [0, alphabet) is id 4 + s. Addition and parity use the symbols
+// 0..9 / 0..1 as digits / bits, so the vocabulary is 4 + max(alphabet, 10) ids.
 //
-// What the length n means, per task (sequence length T in brackets):
+// What the length n means, per task (sequence length T in brackets, one more with BOS):
 //   copy      : n symbols x -> x                                          [2n + 1]
 //   reverse   : n symbols x -> x reversed                                 [2n + 1]
 //   sort      : n symbols x -> x sorted ascending                         [2n + 1]
@@ -31,7 +34,7 @@ namespace posbench::trained {
 
 enum class TaskKind { copy, reverse, sort, duplicate, addition, parity, lookup };
 
-inline constexpr int64_t kPad = 0, kSep = 1, kPlus = 2, kFirstSymbol = 3;
+inline constexpr int64_t kPad = 0, kSep = 1, kPlus = 2, kBos = 3, kFirstSymbol = 4;
 
 const std::vector<std::string>& task_names();      // in TaskKind order
 TaskKind task_from_name(const std::string& name);  // name must be one of task_names()
@@ -41,8 +44,9 @@ struct TaskSpec {
   TaskKind kind = TaskKind::copy;
   int64_t alphabet = 10;                     // symbols of copy/reverse/sort/duplicate/lookup
   bool lsb_first = true;                     // addition's digit order
-  int64_t vocab() const;                     // 3 + max(alphabet, 10)
-  int64_t sequence_length(int64_t n) const;  // T above
+  bool bos = false;                          // a BOS token first (the experiment's default: yes)
+  int64_t vocab() const;                     // 4 + max(alphabet, 10)
+  int64_t sequence_length(int64_t n) const;  // T above, + 1 with BOS
   int64_t output_length(int64_t n) const;    // number of output tokens
 };
 

@@ -78,12 +78,13 @@ class TrainedExtrapolation final : public Experiment {
   explicit TrainedExtrapolation(const Params& p)
       : alphabet_(p.integer("alphabet")),
         lsb_first_(p.string("digit_order") == "lsb_first"),
+        bos_(p.boolean("bos")),
         samples_(p.integer("eval_samples")),
         eval_batch_(p.integer("eval_batch")),
         train_params_(p.boolean("train_position_params")),
         checkpoint_(p.boolean("checkpoint")) {
     for (const auto& t : p.strings("tasks")) tasks_.push_back(task_from_name(t));
-    model_ = {TaskSpec{TaskKind::copy, alphabet_, true}.vocab(),
+    model_ = {TaskSpec{TaskKind::copy, alphabet_, true, bos_}.vocab(),
               p.integer("layers"),
               p.integer("d_model"),
               p.integer("heads"),
@@ -190,7 +191,7 @@ class TrainedExtrapolation final : public Experiment {
         ctx.max_memory == 0 ? jobs : std::max<uint64_t>(1, ctx.max_memory / per_job);
     const int threads = int(std::min<uint64_t>(uint64_t(std::max(1, ctx.threads)), fit));
     run_jobs(jobs, threads, [&](size_t j, bool in_place) {
-      const TaskSpec task{tasks_[j / E], alphabet_, lsb_first_};
+      const TaskSpec task{tasks_[j / E], alphabet_, lsb_first_, bos_};
       done[j] = run_task(task, encoders[j % E], ctx, in_place);
     });
     for (size_t t = 0; t < tasks_.size(); ++t) {
@@ -228,13 +229,13 @@ class TrainedExtrapolation final : public Experiment {
   int64_t longest_train_sequence() const {
     int64_t m = 0;
     for (TaskKind k : tasks_)
-      m = std::max(m, TaskSpec{k, alphabet_, true}.sequence_length(train_.train_length));
+      m = std::max(m, TaskSpec{k, alphabet_, true, bos_}.sequence_length(train_.train_length));
     return m;
   }
   int64_t longest_sequence() const {
     int64_t m = 0;
     for (TaskKind k : tasks_)
-      m = std::max(m, TaskSpec{k, alphabet_, true}.sequence_length(lengths_.back()));
+      m = std::max(m, TaskSpec{k, alphabet_, true, bos_}.sequence_length(lengths_.back()));
     return m;
   }
 
@@ -354,6 +355,7 @@ class TrainedExtrapolation final : public Experiment {
   std::vector<TaskKind> tasks_;
   int64_t alphabet_;
   bool lsb_first_;
+  bool bos_;
   int64_t samples_, eval_batch_;
   bool train_params_, checkpoint_;
   ModelOptions model_;

@@ -110,6 +110,31 @@ TEST(TrainedTasks, ParityAndLookup) {
   }
 }
 
+// With BOS (the experiment's default) every task is the same example, drawn from the same
+// random numbers, with one BOS token in front: T and output_start one more.
+TEST(TrainedTasks, BosPrependsOneTokenToEveryTask) {
+  for (const auto& name : task_names()) {
+    const TaskSpec plain{task_from_name(name), 7, true, false};
+    const TaskSpec with{task_from_name(name), 7, true, true};
+    EXPECT_EQ(with.vocab(), plain.vocab()) << name;  // BOS has its id either way
+    for (int64_t n : {1, 4, 11}) {
+      Rng a(9, "bos"), b(9, "bos");
+      const Example ep = make_example(plain, n, a), ew = make_example(with, n, b);
+      ASSERT_EQ(int64_t(ew.tokens.size()), with.sequence_length(n)) << name;
+      EXPECT_EQ(with.sequence_length(n), plain.sequence_length(n) + 1);
+      EXPECT_EQ(ew.tokens.front(), kBos);
+      EXPECT_EQ(slice(ew.tokens, 1, int64_t(ew.tokens.size())), ep.tokens) << name << " " << n;
+      EXPECT_EQ(ew.output_start, ep.output_start + 1);
+      EXPECT_EQ(std::count(ew.tokens.begin(), ew.tokens.end(), kBos), 1) << name;
+    }
+  }
+  // The ids: PAD 0, SEP 1, PLUS 2, BOS 3, symbols from 4.
+  EXPECT_EQ(kBos, 3);
+  EXPECT_EQ(kFirstSymbol, 4);
+  EXPECT_EQ((TaskSpec{TaskKind::copy, 10, true, true}.vocab()), 14);
+  EXPECT_EQ((TaskSpec{TaskKind::copy, 20, true, true}.vocab()), 24);
+}
+
 TEST(TrainedTasks, BatchShiftsTargetsPadsAndMasksOnlyOutputs) {
   const TaskSpec copy{TaskKind::copy, 10, true};
   Rng rng(4, "b");
