@@ -67,7 +67,7 @@ def rotate(x, cos, sin):
 
 
 class Model(torch.nn.Module):
-    def __init__(self, vocab=13, layers=2, d=64, heads=4, ff=4):
+    def __init__(self, vocab=14, layers=2, d=64, heads=4, ff=4):
         super().__init__()
         self.heads = heads
         self.embed = torch.nn.Embedding(vocab, d)
@@ -92,8 +92,9 @@ def batch(gen, size=32, train_length=8, alphabet=10):
     rows = []
     for _ in range(size):
         n = int(torch.randint(1, train_length + 1, (1,), generator=gen))
-        x = (torch.randint(0, alphabet, (n,), generator=gen) + 3).tolist()
-        rows.append((x + [1] + x, n + 1))
+        # the experiment's layout: BOS (3), x, SEP (1), x; symbols from id 4
+        x = (torch.randint(0, alphabet, (n,), generator=gen) + 4).tolist()
+        rows.append(([3] + x + [1] + x, n + 2))
     cols = max(len(t) for t, _ in rows) - 1
     inputs = torch.zeros(size, cols, dtype=torch.long)
     targets = torch.zeros(size, cols, dtype=torch.long)

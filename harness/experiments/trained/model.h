@@ -69,7 +69,7 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
                            const torch::Tensor& sin, RotaryPairing pairing);
 
 struct ModelOptions {
-  int64_t vocab = 13, layers = 2, d_model = 64, heads = 4, ff_mult = 4;
+  int64_t vocab = 14, layers = 2, d_model = 64, heads = 4, ff_mult = 4;
   double dropout = 0.0;
 };
 

@@ -40,7 +40,7 @@ std::vector<ParamSpec> param_specs() {
       ParamSpec::integer("heads", 4, "attention heads (divides d_model)").at_least(1),
       ParamSpec::integer("ff_mult", 4, "feed-forward width / d_model").at_least(1).at_most(64),
       ParamSpec::number("dropout", 0.0, "dropout rate").at_least(0).below(1),
-      ParamSpec::integer("steps", 3000, "training steps").at_least(1),
+      ParamSpec::integer("steps", 6000, "training steps").at_least(1),
       ParamSpec::integer("batch", 32, "examples per training step").at_least(1),
       ParamSpec::number("lr", 3e-3, "peak learning rate of AdamW").above(0),
       ParamSpec::integer("warmup_steps", 200, "linear warm-up steps, then cosine decay to 0")

@@ -25,7 +25,7 @@ struct PositionSampling {
 
 // Defaults: those of the experiment (spec.cpp).
 struct TrainOptions {
-  int64_t train_length = 8, steps = 3000, batch = 32, warmup_steps = 200;
+  int64_t train_length = 8, steps = 6000, batch = 32, warmup_steps = 200;
   double lr = 3e-3, weight_decay = 0.01, clip = 1.0;
   PositionSampling sampling;
   uint64_t seed = 0;

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   ModelOptions mo;  // the experiment's defaults
   torch::manual_seed(0);
   Transformer model(mo, make_injector(rope, mo.d_model, mo.heads, false));
-  const TaskSpec copy{TaskKind::copy, 10, true};
+  const TaskSpec copy{TaskKind::copy, 10, true, true};  // with BOS, as the experiment
   TrainOptions o;  // the experiment's defaults: train_length 8, batch 32, lr 3e-3, clip 1
   o.steps = untimed;
   o.warmup_steps = 1;

@@ -156,7 +156,7 @@ TEST(TrainedExtrapolation, BadParametersAreErrorsWithTheirJsonPath) {
                  "experiments[0].heads", {"got 4", "d_model = 30"});
   expect_problem(config_problems("trained_extrapolation",
                                  {{"position_sampling", "randomized"}, {"max_position", 20}}),
-                 "experiments[0].max_position", {"got 20", "max_position >= 65"});
+                 "experiments[0].max_position", {"got 20", "max_position >= 66"});
 }
 
 }  // namespace
