@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "harness/analysis/svd.h"
+
 namespace posbench::interference {
 namespace {
 
@@ -80,7 +82,7 @@ RidgeScore ridge_fit_score(const RowMatrix& Xtr, const Eigen::VectorXd& ytr, con
 
 Eigen::MatrixXd principal_directions(const RowMatrix& X, int64_t k) {
   const Eigen::MatrixXd Xc = X.rowwise() - X.colwise().mean();
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(Xc, Eigen::ComputeThinV);
+  Svd svd(Xc, Eigen::ComputeThinV);
   const Eigen::VectorXd& sv = svd.singularValues();
   int64_t keep = 0;
   const double top = sv.size() > 0 ? sv[0] : 0.0;
@@ -91,7 +93,7 @@ Eigen::MatrixXd principal_directions(const RowMatrix& X, int64_t k) {
 Eigen::VectorXd principal_angle_cosines(const Eigen::MatrixXd& U, const Eigen::MatrixXd& V) {
   if (U.cols() == 0 || V.cols() == 0) return Eigen::VectorXd(0);
   const Eigen::MatrixXd M = U.transpose() * V;  // [ku, kv]
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(M);
+  Svd svd(M);
   // Rounding can put a cosine of parallel directions a few ulps above 1.
   return svd.singularValues().cwiseMin(1.0);
 }
@@ -138,7 +140,7 @@ RowMatrix first_two_principal_components(const RowMatrix& X, double explained[2]
   explained[0] = explained[1] = 0;
   const double total = Xc.squaredNorm();
   if (!(total > 0)) return out;
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(Xc, Eigen::ComputeThinV);
+  Svd svd(Xc, Eigen::ComputeThinV);
   const Eigen::VectorXd& sv = svd.singularValues();
   for (int64_t c = 0; c < std::min<int64_t>(2, sv.size()); ++c) {
     if (!(sv[c] > 1e-10 * sv[0])) break;

@@ -18,6 +18,7 @@
 #include "encoders/experiment.h"
 #include "encoders/rng.h"
 #include "harness/analysis/apply.h"
+#include "harness/analysis/svd.h"
 
 namespace posbench {
 namespace {
@@ -89,7 +90,7 @@ class OffsetLinearity final : public Experiment {
       // which is zero exactly when some orthogonal M_k fits as well as M_ls (an isometry on a
       // subspace extends to an orthogonal map). For a full-rank table (r = dim) it equals
       // ||M^T M - I||_F / sqrt(dim).
-      Eigen::BDCSVD<Matrix> svd(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
+      RowMajorSvd svd(A, Eigen::ComputeThinU | Eigen::ComputeThinV);  // svd.h
       const double rel = (B - A * svd.solve(B)).norm() / B.norm();
       // Directions with singular value below 1e-9 of the largest count as undetermined: their
       // least-squares coefficients would be rounding noise amplified by up to 1e9.

@@ -72,7 +72,7 @@ constexpr CostRow kCosts[] = {
     {Op::attention_none, std::nullopt, Count::causal, 1, 0, 0, 4, Op::probe_fill, false},
 };
 
-double count_of(Count count, const Encoder* enc, const Shape& sh) {
+double elements_of(Count count, const Encoder* enc, const Shape& sh) {
   const double seq = double(sh.seq), heads = double(sh.heads);
   switch (count) {
     case Count::embedding:
@@ -108,7 +108,7 @@ Cost cost_of(Op op, const Encoder* enc, const Shape& shape, size_t elem_bytes) {
     if (row.op != op || (row.family && (!enc || enc->family() != *row.family))) continue;
     const double s = double(elem_bytes);
     Cost c;
-    c.elements = row.tensors * count_of(row.count, enc, shape);
+    c.elements = row.tensors * elements_of(row.count, enc, shape);
     c.bytes = row.bytes_per_element * c.elements * s;
     c.working_set = uint64_t(row.working_set_per_element * c.elements * s);
     c.flops = row.flops_per_element_per_head_dim * double(shape.head_dim) * c.elements;
