@@ -33,6 +33,7 @@
 #include "encoders/npy.h"
 #include "encoders/registry.h"
 #include "harness/analysis/apply.h"
+#include "harness/kernels/buffer.h"
 #include "harness/kernels/ops.h"
 #include "harness/python/convert.h"
 #include "harness/run/config.h"
@@ -316,9 +317,9 @@ class PyEncoder {
       serving("offset", [&] {
         if (inst_.family == Family::rotary) {
           const auto cache = rotary_cache<T>(offset, s.n, s.dim, role);
-          const auto& [c, sn] = cache->template table<T>();
           kernels::rotate(kernels::Impl::simd, threads, src, dst, s.n, s.heads, s.dim,
-                          enc().rotary_dims(s.dim), enc().rotary_pairing(), c.data(), sn.data());
+                          enc().rotary_dims(s.dim), enc().rotary_pairing(),
+                          cache->cos.template as<T>(), cache->sin.template as<T>());
           return;
         }
         if (dst != src) std::memcpy(dst, src, count * sizeof(T));
@@ -336,20 +337,14 @@ class PyEncoder {
     return out;
   }
 
-  // The cos/sin cache of the last rotary apply(): [n, rotary_dims / 2] each, in x's dtype.
+  // The cos/sin cache of the last rotary apply(): [n, rotary_dims / 2] each, in x's dtype, in
+  // 2 MiB-aligned buffers as the speed experiment's caches (a 16-byte aligned std::vector made
+  // the kernel's 64-byte loads of the table straddle cache lines).
   struct RotaryCache {
     bool f32 = false;
     int64_t offset = 0, n = 0, head_dim = 0;
     Role role = Role::query;
-    std::vector<float> c32, s32;
-    std::vector<double> c64, s64;
-    template <class T>
-    std::pair<const std::vector<T>&, const std::vector<T>&> table() const {
-      if constexpr (std::is_same_v<T, float>)
-        return {c32, s32};
-      else
-        return {c64, s64};
-    }
+    kernels::Buffer cos, sin;
   };
 
   template <class T>
@@ -363,18 +358,16 @@ class PyEncoder {
     auto c = std::make_shared<RotaryCache>();
     c->f32 = f32, c->offset = offset, c->n = n, c->head_dim = head_dim, c->role = role;
     const size_t size = size_t(n) * size_t(enc().rotary_dims(head_dim) / 2);
-    c->c64.resize(size);
-    c->s64.resize(size);
+    std::vector<double> c64(size), s64(size);
     std::vector<int64_t> positions(static_cast<size_t>(n));
     std::iota(positions.begin(), positions.end(), offset);
     // seq_len = offset + n, as `posbench apply` (only dynamic NTK scaling reads it).
-    enc().rotary_coefficients(positions, head_dim, RotaryContext{role, offset + n}, c->c64.data(),
-                              c->s64.data());
-    if (f32) {
-      c->c32.assign(c->c64.begin(), c->c64.end());
-      c->s32.assign(c->s64.begin(), c->s64.end());
-      c->c64 = {}, c->s64 = {};
-    }
+    enc().rotary_coefficients(positions, head_dim, RotaryContext{role, offset + n}, c64.data(),
+                              s64.data());
+    c->cos = kernels::Buffer(std::max<size_t>(1, size) * sizeof(T), false);
+    c->sin = kernels::Buffer(std::max<size_t>(1, size) * sizeof(T), false);
+    std::copy(c64.begin(), c64.end(), c->cos.as<T>());  // rounded once to x's dtype
+    std::copy(s64.begin(), s64.end(), c->sin.as<T>());
     cache_ = c;
     return cache_;
   }
