@@ -403,7 +403,8 @@ Applies the scheme to x and returns the result (a new array, or `out`).
 x: numpy float32 or float64, C order (used without copying; anything else raises ValueError).
 out: None (a new array, 64-byte aligned), x itself (in place), or an array of x's dtype and
 shape that shares no memory with x. Arrays from posbench.empty() (or PyTorch's .numpy()) are
-64-byte aligned, numpy's own only 16-byte: the SIMD kernel is ~10% faster on aligned arrays. threads: OpenMP threads (None: all cores). The GIL is released meanwhile.)doc")
+64-byte aligned, numpy's own only 16-byte: the SIMD kernel is ~10% faster on aligned arrays.
+threads: OpenMP threads (None: all cores). The GIL is released meanwhile.)doc")
       .def("table", &PyEncoder::table, py::arg("positions"), py::arg("dim"), R"doc(
 Additive schemes: PE(p) for each position, float64 [len(positions), dim].
 positions: an int n (0..n-1) or a 1-D array of integers >= 0.)doc")
