@@ -1,6 +1,7 @@
 // The transformer of trained_extrapolation (see model.h for how position enters).
 #include "harness/experiments/trained/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace posbench::trained {
@@ -18,11 +19,48 @@ BlockImpl::BlockImpl(const ModelOptions& o) : heads_(o.heads) {
   if (o.dropout > 0) drop_ = register_module("drop", torch::nn::Dropout(o.dropout));
 }
 
-Tensor BlockImpl::forward(const Tensor& x, const std::vector<Tensor>& rot, RotaryPairing pairing,
-                          const Tensor& attn_bias) {
-  const int64_t B = x.size(0), T = x.size(1), d = x.size(2), hd = d / heads_;
-  // qkv: [B, T, 3d] -> 3 x [B, H, T, hd]
-  const Tensor qkv = qkv_(ln1_(x)).view({B, T, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
+namespace {
+
+// [N, c] real cells -> [B * T, c] all cells, zeros at the padding.
+Tensor pad(const Tensor& packed, const Packing& pack) {
+  if (pack.dense()) return packed;
+  return torch::cat({packed, packed.new_zeros({1, packed.size(1)})}).index_select(0, pack.scatter);
+}
+
+// [B * T, c] all cells -> [N, c] real cells.
+Tensor unpad(const Tensor& cells, const Packing& pack) {
+  return pack.dense() ? cells : cells.index_select(0, pack.real);
+}
+
+}  // namespace
+
+Packing Packing::of(const std::vector<int64_t>& lengths, int64_t cols) {
+  Packing p;
+  p.rows = int64_t(lengths.size()), p.cols = cols;
+  std::vector<int64_t> real, scatter(size_t(p.rows * cols), -1);
+  for (int64_t r = 0; r < p.rows; ++r)
+    for (int64_t t = 0; t < cols; ++t)
+      if (t < lengths[size_t(r)]) {
+        scatter[size_t(r * cols + t)] = int64_t(real.size());
+        real.push_back(r * cols + t);
+      }
+  p.count = int64_t(real.size());
+  std::replace(scatter.begin(), scatter.end(), int64_t(-1), p.count);  // padding: the zero row
+  p.real = torch::tensor(real, torch::kLong);
+  p.scatter = torch::tensor(scatter, torch::kLong);
+  return p;
+}
+
+Packing Packing::full(int64_t rows, int64_t cols) {
+  return {rows, cols, rows * cols, torch::arange(rows * cols, torch::kLong),
+          torch::arange(rows * cols, torch::kLong)};
+}
+
+Tensor BlockImpl::forward(const Tensor& x, const Packing& pack, const std::vector<Tensor>& rot,
+                          RotaryPairing pairing, const Tensor& attn_bias) {
+  const int64_t B = pack.rows, T = pack.cols, d = x.size(1), hd = d / heads_;
+  // qkv: [N, 3d] -> [B, T, 3d] -> 3 x [B, H, T, hd]
+  const Tensor qkv = pad(qkv_(ln1_(x)), pack).view({B, T, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
   Tensor q = qkv[0], k = qkv[1];
   const Tensor v = qkv[2];
   if (!rot.empty() && rot[0].is_same(rot[2]) && rot[1].is_same(rot[3])) {
@@ -37,7 +75,7 @@ Tensor BlockImpl::forward(const Tensor& x, const std::vector<Tensor>& rot, Rotar
   const Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + attn_bias;
   auto drop = [&](const Tensor& t) { return drop_ ? drop_(t) : t; };
   const Tensor att = drop(torch::softmax(logits, -1));
-  const Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, d});
+  const Tensor y = unpad(torch::matmul(att, v).transpose(1, 2).reshape({B * T, d}), pack);
   const Tensor h = x + drop(out_(y));
   return h + drop(fc2_(torch::gelu(fc1_(ln2_(h)))));
 }
@@ -55,7 +93,17 @@ TransformerImpl::TransformerImpl(const ModelOptions& o, std::shared_ptr<Position
 }
 
 Tensor TransformerImpl::forward(const Tensor& tokens, const Positions& pos) {
-  const int64_t T = tokens.size(1);
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  return head_(ln_f_(hidden(tokens, pos, Packing::full(B, T)))).view({B, T, o_.vocab});
+}
+
+Tensor TransformerImpl::forward(const Tensor& tokens, const Positions& pos, const Packing& pack,
+                                const Tensor& wanted) {
+  return head_(ln_f_(hidden(tokens, pos, pack).index_select(0, wanted)));  // LayerNorm: per row
+}
+
+Tensor TransformerImpl::hidden(const Tensor& tokens, const Positions& pos, const Packing& pack) {
+  const int64_t B = tokens.size(0), T = tokens.size(1);
   Tensor x = embed_(tokens);  // [B, T, d]
   PositionInjector& p = *position_;
   std::vector<Tensor> rot;
@@ -82,8 +130,9 @@ Tensor TransformerImpl::forward(const Tensor& tokens, const Positions& pos) {
   }
   const Tensor& mask = causal_mask(T);
   const Tensor attn_bias = bias.defined() ? bias + mask : mask;  // [R, H, T, T] or [T, T]
-  for (const auto& m : *blocks_) x = m->as<Block>()->forward(x, rot, p.pairing(), attn_bias);
-  return head_(ln_f_(x));
+  x = unpad(x.reshape({B * T, x.size(2)}), pack);                // [N, d]
+  for (const auto& m : *blocks_) x = m->as<Block>()->forward(x, pack, rot, p.pairing(), attn_bias);
+  return x;
 }
 
 const Tensor& TransformerImpl::causal_mask(int64_t T) {

@@ -68,6 +68,21 @@ std::shared_ptr<PositionInjector> make_injector(const SchemeRef& scheme, int64_t
 torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
                            const torch::Tensor& sin, RotaryPairing pairing);
 
+// The real (non-padding) cells of a right-padded batch [B, T]. The position-wise layers
+// (LayerNorms, projections, MLP, output head) compute only these; attention pads them back to
+// [B, T]. Under the causal mask a real token never attends to the padding after it, so the real
+// tokens' outputs are those of the padded computation (up to rounding), for about 60% of the
+// work at train_length 8, where padding is ~40% of a training batch's cells.
+struct Packing {
+  int64_t rows = 0, cols = 0, count = 0;  // B, T, N = the number of real cells
+  torch::Tensor real;     // int64 [N]: flat index r * T + t of each real cell, row-major
+  torch::Tensor scatter;  // int64 [B * T]: each cell's row in the packed [N, .]; N for padding
+  bool dense() const { return count == rows * cols; }
+  // Row r holds lengths[r] real cells (its first ones) of cols.
+  static Packing of(const std::vector<int64_t>& lengths, int64_t cols);
+  static Packing full(int64_t rows, int64_t cols);  // every cell real
+};
+
 struct ModelOptions {
   int64_t vocab = 14, layers = 2, d_model = 64, heads = 4, ff_mult = 4;
   double dropout = 0.0;
@@ -76,12 +91,13 @@ struct ModelOptions {
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const ModelOptions& o);
-  // x [B, T, d]; rot = {cos_q, sin_q, cos_k, sin_k} or empty (when cos_q, sin_q are the very
-  // tensors cos_k, sin_k, q and k are rotated in one op); attn_bias [R, H, T, T] or [T, T]: the
-  // scheme's bias (if any) plus the causal mask (0 where j <= i, -inf where j > i), added to the
-  // scaled logits. Built once per forward, not per layer.
-  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& rot,
-                        RotaryPairing pairing, const torch::Tensor& attn_bias);
+  // x [N, d]: the real cells of `pack`; rot = {cos_q, sin_q, cos_k, sin_k} or empty (when cos_q,
+  // sin_q are the very tensors cos_k, sin_k, q and k are rotated in one op); attn_bias [R, H, T, T]
+  // or [T, T]: the scheme's bias (if any) plus the causal mask (0 where j <= i, -inf where j > i),
+  // added to the scaled logits. Built once per forward, not per layer. Returns [N, d].
+  torch::Tensor forward(const torch::Tensor& x, const Packing& pack,
+                        const std::vector<torch::Tensor>& rot, RotaryPairing pairing,
+                        const torch::Tensor& attn_bias);
 
  private:
   int64_t heads_;
@@ -97,6 +113,10 @@ class TransformerImpl : public torch::nn::Module {
                   torch::Dtype dtype = torch::kFloat32);
   // tokens int64 [B, T] -> logits [B, T, vocab]
   torch::Tensor forward(const torch::Tensor& tokens, const Positions& pos);
+  // Training's forward: logits [M, vocab] at `wanted` (int64 [M], rows of the packed [N] real
+  // cells, e.g. the output tokens), every position-wise layer computed on the real cells only.
+  torch::Tensor forward(const torch::Tensor& tokens, const Positions& pos, const Packing& pack,
+                        const torch::Tensor& wanted);
   PositionInjector& position() { return *position_; }
   int64_t parameter_count();
 
@@ -104,6 +124,8 @@ class TransformerImpl : public torch::nn::Module {
   // The additive causal mask [T, T] (0 where j <= i, -inf where j > i), one per length: masking
   // by adding -inf gives the same logits and gradients as masked_fill, in one op with the bias.
   const torch::Tensor& causal_mask(int64_t T);
+  // The last block's output [N, d] on the real cells of `pack`.
+  torch::Tensor hidden(const torch::Tensor& tokens, const Positions& pos, const Packing& pack);
 
   ModelOptions o_;
   torch::Dtype dtype_;

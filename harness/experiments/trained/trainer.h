@@ -57,6 +57,10 @@ Positions sample_positions(const PositionSampling& s, int64_t rows, int64_t T, R
 // Masked mean cross-entropy of logits [B, T, V] against the batch's targets.
 torch::Tensor masked_loss(const torch::Tensor& logits, const Batch& batch);
 
+// The training loss: masked_loss(model->forward(inputs, pos), batch), computed on the batch's
+// real cells only (model.h's Packing) and the output head on the output tokens only.
+torch::Tensor training_loss(Transformer& model, const Batch& batch, const Positions& pos);
+
 TrainResult train(Transformer& model, const TaskSpec& task, const TrainOptions& o,
                   const TrainProgress& progress = {});
 
