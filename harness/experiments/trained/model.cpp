@@ -1,6 +1,8 @@
 // The transformer of trained_extrapolation (see model.h for how position enters).
 #include "harness/experiments/trained/model.h"
 
+#include "harness/experiments/trained/attention.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -71,11 +73,17 @@ Tensor BlockImpl::forward(const Tensor& x, const Packing& pack, const std::vecto
     q = apply_rotary(q, rot[0], rot[1], pairing);
     k = apply_rotary(k, rot[2], rot[3], pairing);
   }
-  // [B, H, T, T]; masked entries are -inf after the add, so softmax gives them weight 0.
-  const Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + attn_bias;
   auto drop = [&](const Tensor& t) { return drop_ ? drop_(t) : t; };
-  const Tensor att = drop(torch::softmax(logits, -1));
-  const Tensor y = unpad(torch::matmul(att, v).transpose(1, 2).reshape({B * T, d}), pack);
+  Tensor y;     // [B * T, d]
+  if (drop_) {  // dropout on the attention weights: the op-by-op composition
+    // [B, H, T, T]; masked entries are -inf after the add, so softmax gives them weight 0.
+    const Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + attn_bias;
+    const Tensor att = drop(torch::softmax(logits, -1));
+    y = torch::matmul(att, v).transpose(1, 2).reshape({B * T, d});
+  } else {
+    y = fused_attention(q, k, v, attn_bias, 1.0 / std::sqrt(double(hd))).view({B * T, d});
+  }
+  y = unpad(y, pack);
   const Tensor h = x + drop(out_(y));
   return h + drop(fc2_(torch::gelu(fc1_(ln2_(h)))));
 }
