@@ -9,10 +9,15 @@ The model is the experiment's default: decoder-only pre-LayerNorm transformer, l
 d_model 64, heads 4, ff_mult 4, GELU, untied output head, RoPE (half pairing, base 10000) on q
 and k of every layer, causal mask; task copy with n uniform in [1, 8] per example, right-padded
 batch of 32, loss on output tokens; AdamW (weight decay 0.01 on matrices), warm-up + cosine
-schedule, gradient clipping at 1. Each side runs `--repeats` times alternately, after an untimed
-warm-up of 20 steps; the median steps/s of each is reported, with the ratio C++ / Python, by wall
-time and by CPU time of the process (user + sys: robust on a shared machine, where wall time
-counts the time other processes hold the core).
+schedule, gradient clipping at 1. The Python model is the plain PyTorch one (the padded batch
+through every layer, attention as matmul / softmax / matmul); the C++ trainer computes the same
+loss and gradients (tested against that composition: trainer_test.cpp, attention_test.cpp) with
+three differences of implementation: the position-wise layers see only the real (non-padding)
+tokens, attention is one fused autograd op, and each AdamW group's parameters live in one buffer.
+Each side runs `--repeats` times alternately, after an untimed warm-up of 20 steps; the median
+steps/s of each is reported, with the ratio C++ / Python, by wall time and by CPU time of the
+process (user + sys: robust on a shared machine, where wall time counts the time other processes
+hold the core).
 
 Python runs twice per repeat: in this process with glibc malloc's defaults ("python"), and in a
 child process with the allocator settings the C++ trainer makes for itself (set_threads() in
