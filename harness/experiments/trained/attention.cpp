@@ -141,6 +141,9 @@ Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
               "fused_attention: q, k, v must be [B, H, T, hd] of one shape");
   TORCH_CHECK(q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1,
               "fused_attention: the last dimension of q, k, v must be contiguous");
+  TORCH_CHECK(k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type() &&
+                  bias.scalar_type() == q.scalar_type() && bias.device() == q.device(),
+              "fused_attention: q, k, v and bias must have one dtype and device");
   const int64_t T = q.size(2);
   TORCH_CHECK(bias.size(-1) == T && bias.size(-2) == T &&
                   (bias.dim() == 2 || (bias.dim() == 4 && bias.size(1) == q.size(1) &&

@@ -54,8 +54,7 @@ Packing Packing::of(const std::vector<int64_t>& lengths, int64_t cols) {
 }
 
 Packing Packing::full(int64_t rows, int64_t cols) {
-  return {rows, cols, rows * cols, torch::arange(rows * cols, torch::kLong),
-          torch::arange(rows * cols, torch::kLong)};
+  return {rows, cols, rows * cols, {}, {}};  // dense: pad() and unpad() never read the indices
 }
 
 Tensor BlockImpl::forward(const Tensor& x, const Packing& pack, const std::vector<Tensor>& rot,
@@ -74,8 +73,8 @@ Tensor BlockImpl::forward(const Tensor& x, const Packing& pack, const std::vecto
     k = apply_rotary(k, rot[2], rot[3], pairing);
   }
   auto drop = [&](const Tensor& t) { return drop_ ? drop_(t) : t; };
-  Tensor y;     // [B * T, d]
-  if (drop_) {  // dropout on the attention weights: the op-by-op composition
+  Tensor y;                      // [B * T, d]
+  if (drop_ && is_training()) {  // dropout on the attention weights: the op-by-op composition
     // [B, H, T, T]; masked entries are -inf after the add, so softmax gives them weight 0.
     const Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd)) + attn_bias;
     const Tensor att = drop(torch::softmax(logits, -1));

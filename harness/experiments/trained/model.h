@@ -80,7 +80,7 @@ struct Packing {
   bool dense() const { return count == rows * cols; }
   // Row r holds lengths[r] real cells (its first ones) of cols.
   static Packing of(const std::vector<int64_t>& lengths, int64_t cols);
-  static Packing full(int64_t rows, int64_t cols);  // every cell real
+  static Packing full(int64_t rows, int64_t cols);  // every cell real (real, scatter undefined)
 };
 
 struct ModelOptions {

@@ -85,39 +85,47 @@ namespace {
 // The parameters of one AdamW group moved into one contiguous buffer, their gradients into
 // another, each parameter (still a leaf, still the module's) a view of them: AdamW, zeroing and
 // clipping then run a few ops on the whole group instead of a few per parameter tensor (~30 of
-// them; that was ~10% of a step). AdamW is elementwise, so its numbers do not change.
-struct FlatGroup {
-  Tensor params, grads;  // [P]
+// them; that was ~10% of a step). AdamW is elementwise, so its numbers do not change, provided
+// every parameter of the group gets a gradient at every step (true here: each takes part in every
+// forward; one that did not would still be decayed, where torch's per-tensor AdamW skips a tensor
+// without a gradient). Frozen parameters (requires_grad false) are never put in a group.
+class FlatGroup {
+ public:
+  explicit FlatGroup(std::vector<Tensor> members) : members_(std::move(members)) {
+    int64_t total = 0;
+    for (const Tensor& p : members_) total += p.numel();
+    const auto options = members_.empty() ? torch::TensorOptions() : members_[0].options();
+    params = torch::empty({total}, options), grads = torch::zeros({total}, options);
+    torch::NoGradGuard no_grad;
+    int64_t at = 0;
+    for (Tensor p : members_) {
+      Tensor values = params.narrow(0, at, p.numel()).view(p.sizes());
+      values.copy_(p);
+      p.set_data(values);  // the module's parameter now lives in the buffer
+      p.mutable_grad() = grads.narrow(0, at, p.numel()).view(p.sizes());  // accumulated in place
+      at += p.numel();
+    }
+    params.set_requires_grad(true);
+    params.mutable_grad() = grads;
+  }
+  // Each parameter gets its own storage back, also when training throws: the model outlives the
+  // training, and whatever uses it next (evaluation, a checkpoint, another train()) should see
+  // independent tensors, not views of a buffer it does not know of.
+  ~FlatGroup() {
+    torch::NoGradGuard no_grad;
+    for (Tensor p : members_) {
+      p.set_data(p.detach().clone());
+      p.mutable_grad() = Tensor();
+    }
+  }
+  FlatGroup(const FlatGroup&) = delete;
+  FlatGroup& operator=(const FlatGroup&) = delete;
+
+  Tensor params, grads;  // [P], P = the group's parameter count
+
+ private:
+  std::vector<Tensor> members_;
 };
-
-FlatGroup flatten(const std::vector<Tensor>& params) {
-  int64_t total = 0;
-  for (const Tensor& p : params) total += p.numel();
-  const auto options = params.empty() ? torch::TensorOptions() : params[0].options();
-  FlatGroup g{torch::empty({total}, options), torch::zeros({total}, options)};
-  torch::NoGradGuard no_grad;
-  int64_t at = 0;
-  for (Tensor p : params) {
-    Tensor values = g.params.narrow(0, at, p.numel()).view(p.sizes());
-    values.copy_(p);
-    p.set_data(values);  // the module's parameter now lives in the buffer
-    p.mutable_grad() = g.grads.narrow(0, at, p.numel()).view(p.sizes());  // accumulated in place
-    at += p.numel();
-  }
-  g.params.set_requires_grad(true);
-  g.params.mutable_grad() = g.grads;
-  return g;
-}
-
-// Back to one storage per parameter after training (a checkpoint then saves each parameter
-// alone, not the group's buffer once per parameter).
-void unflatten(const std::vector<Tensor>& params) {
-  torch::NoGradGuard no_grad;
-  for (Tensor p : params) {
-    p.set_data(p.detach().clone());
-    p.mutable_grad() = Tensor();
-  }
-}
 
 }  // namespace
 
@@ -130,7 +138,7 @@ TrainResult train(Transformer& model, const TaskSpec& task, const TrainOptions& 
     const bool matrix = item.value().dim() >= 2 && item.key().find("position") == std::string::npos;
     (matrix ? decay : no_decay).push_back(item.value());
   }
-  const FlatGroup flat_decay = flatten(decay), flat_no_decay = flatten(no_decay);
+  const FlatGroup flat_decay(decay), flat_no_decay(no_decay);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(std::vector<Tensor>{flat_decay.params},
                       std::make_unique<torch::optim::AdamWOptions>(
@@ -174,8 +182,6 @@ TrainResult train(Transformer& model, const TaskSpec& task, const TrainOptions& 
     if (progress) progress(s, l);
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  unflatten(decay);
-  unflatten(no_decay);
   out.steps_per_second = out.seconds > 0 ? double(o.steps) / out.seconds : 0;
   return out;
 }

@@ -54,7 +54,8 @@ double learning_rate(const TrainOptions& o, int64_t step);
 // Positions for `rows` sequences of length T.
 Positions sample_positions(const PositionSampling& s, int64_t rows, int64_t T, Rng& rng);
 
-// Masked mean cross-entropy of logits [B, T, V] against the batch's targets.
+// Masked mean cross-entropy of logits [B, T, V] against the batch's targets: the training loss
+// written plainly on the padded forward, the reference training_loss is tested against.
 torch::Tensor masked_loss(const torch::Tensor& logits, const Batch& batch);
 
 // The training loss: masked_loss(model->forward(inputs, pos), batch), computed on the batch's

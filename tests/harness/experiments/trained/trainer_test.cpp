@@ -122,7 +122,8 @@ void reference_train(Transformer& model, const TaskSpec& task, const TrainOption
     opt.zero_grad();
     const Tensor inputs = torch::tensor(b.inputs, torch::kLong).view({b.rows, b.cols});
     masked_loss(model->forward(inputs, pos), b).backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip);
+    const double norm = torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip);
+    EXPECT_GT(norm, o.clip) << "step " << s << ": the clipping must act for the test to see it";
     opt.step();
   }
 }
@@ -136,6 +137,9 @@ TEST(TrainedTrainer, TrainTakesTheStepsOfPlainAdamWOnThePaddedLoss) {
     const SchemeRef s = scheme(name);
     Transformer fast = tiny_model(s, true, 4), plain = tiny_model(s, true, 4),
                 init = tiny_model(s, true, 4);
+    // One frozen parameter: left out of the buffers, so AdamW neither moves nor decays it.
+    for (Transformer* m : {&fast, &plain})
+      (*m)->named_parameters()["ln_f.weight"].requires_grad_(false);
     train(fast, reverse, o);
     reference_train(plain, reverse, o);
     const auto pf = fast->named_parameters(), pp = plain->named_parameters(),
@@ -148,7 +152,11 @@ TEST(TrainedTrainer, TrainTakesTheStepsOfPlainAdamWOnThePaddedLoss) {
       ASSERT_EQ(f.storage().nbytes(), size_t(f.numel()) * sizeof(double)) << pf[i].key();
       moved = std::max(moved, (f - p0[i].value()).abs().max().item<double>());
     }
-    EXPECT_LE(worst, 1e-10) << name;  // float64 rounding of the clip norm, through Adam
+    EXPECT_LE(worst, 1e-10) << name;
+    EXPECT_TRUE(torch::equal(fast->named_parameters()["ln_f.weight"],
+                             init->named_parameters()["ln_f.weight"]))
+        << name
+        << ": the frozen parameter moved";  // float64 rounding of the clip norm, through Adam
     EXPECT_GT(moved, 1e-3) << name << ": the steps changed the parameters";
   }
 }
