@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Writes tests/unity_groups.cmake: the unity-build groups of the test executables.
+
+In a unity build the files of a group are one translation unit, so a file-private name (a helper
+in an anonymous namespace, a using-declaration, an alias) of one file is seen by the files after
+it: a second definition is an error, but a helper of the same name with other parameters would
+silently join an overload set. So a file joins a group only if no other file of the group
+defines, or mentions as an identifier (member accesses and names qualified by std::, fmt::, ...
+left out), a name the file defines at namespace scope; the same using-declaration or alias in
+both files is allowed. Files are then packed greedily into groups of at most 8 (fixed seeds: the
+same files give the same groups). A test file in no group is compiled on its own, so a new file
+builds before this is re-run; so are the files of ALONE.
+
+Run from the source tree after adding or renaming test files, or after giving a test file a new
+file-private name (needs Universal Ctags: apt-get install universal-ctags):
+
+    python3 tests/unity_groups.py > tests/unity_groups.cmake
+"""
+
+import glob
+import random
+import re
+import subprocess
+
+GROUP_SIZE = 8
+# Compiled on their own: in a group, GCC 12 inlines more of libstdc++'s std::string operator+
+# into their tests and warns about it (-Warray-bounds, -Wstringop-overflow: false positives).
+ALONE = {"tests/encoders/npy_test.cpp", "tests/harness/cli/apply_command_test.cpp"}
+SKIP = {"TEST", "TEST_F", "TEST_P", "TYPED_TEST", "INSTANTIATE_TEST_SUITE_P", "posbench"}
+FOREIGN = r"(?:std|fmt|nlohmann|Eigen|testing|xsimd|CLI|torch|at|c10|fs|chrono|json)"
+
+
+def definitions(path):
+    """Names a file defines at namespace scope (ctags), and its macros."""
+    out = subprocess.run(
+        ["ctags", "--c++-kinds=+p-m", "--language-force=C++", "--fields=+sK", "-o", "-", path],
+        capture_output=True, text=True, check=True).stdout
+    names = set()
+    for line in out.splitlines():
+        fields = line.split("\t")
+        name, kind = fields[0], fields[3] if len(fields) > 3 else ""
+        scope = [f for f in fields[4:] if f.startswith("scope:")]
+        if name in SKIP or name.startswith("__anon") or kind == "namespace":
+            continue
+        if scope and not scope[0].startswith("scope:namespace:"):
+            continue  # a member
+        names.add(name)
+    names |= set(re.findall(r"^\s*#\s*define\s+(\w+)", open(path).read(), re.M))
+    return names
+
+
+def usings(path):
+    """Using-declarations and aliases: name -> what it stands for."""
+    text = open(path).read()
+    found = {}
+    for m in re.finditer(r"^\s*using\s+(?!namespace)([\w:]+)\s*;", text, re.M):
+        found[m.group(1).split("::")[-1]] = m.group(1)
+    for m in re.finditer(r"^\s*using\s+(\w+)\s*=\s*([^;]+);", text, re.M):
+        found[m.group(1)] = re.sub(r"\s+", "", m.group(2))
+    return found
+
+
+def identifiers(path):
+    """Identifiers a file mentions, without comments, literals, members and foreign names."""
+    s = open(path).read()
+    s = re.sub(r"//[^\n]*", " ", s)
+    s = re.sub(r"/\*.*?\*/", " ", s, flags=re.S)
+    s = re.sub(r'R"(\w*)\(.*?\)\1"', " ", s, flags=re.S)
+    s = re.sub(r'"(\\.|[^"\\\n])*"', " ", s)
+    s = re.sub(r"'(\\.|[^'\\\n])*'", " ", s)
+    s = re.sub(r"(\.|->)\s*[A-Za-z_]\w*", " ", s)
+    s = re.sub(FOREIGN + r"\s*::\s*[A-Za-z_]\w*", " ", s)
+    return set(re.findall(r"[A-Za-z_]\w*", s))
+
+
+def groups_of(files):
+    alias = {f: usings(f) for f in files}
+    defs = {f: definitions(f) - set(alias[f]) for f in files}
+    uses = {f: identifiers(f) for f in files}
+
+    def seen(a, b):  # a's using-declarations and aliases that b mentions and means otherwise
+        return any(n in uses[b] and alias[b].get(n) != t for n, t in alias[a].items())
+
+    def clash(a, b):
+        return bool(defs[a] & uses[b] or defs[b] & uses[a] or defs[a] & defs[b]
+                    or seen(a, b) or seen(b, a))
+
+    conflicts = {f: {g for g in files if g != f and clash(f, g)} for f in files}
+    best = None
+    for seed in range(500):
+        rnd = random.Random(seed)
+        order = sorted(files, key=lambda f: (-len(conflicts[f]), rnd.random()))
+        groups = []
+        for f in order:
+            for g in groups:
+                if len(g) < GROUP_SIZE and not conflicts[f] & g:
+                    g.add(f)
+                    break
+            else:
+                groups.append({f})
+        key = (len(groups), sum(len(g) ** 2 for g in groups))
+        if best is None or key < best[0]:
+            best = (key, groups)
+    return sorted(sorted(g - ALONE) for g in best[1] if g - ALONE)
+
+
+def main():
+    tests = sorted(glob.glob("tests/**/*_test.cpp", recursive=True))
+    trained = [f for f in tests if "/experiments/trained/" in f]
+    plain = [f for f in tests if f not in trained]
+    print("# Generated by tests/unity_groups.py (see there): the unity-build groups of the test")
+    print("# executables; no file-private name of a file is seen by another file of its group.")
+    for prefix, files in (("tests", plain), ("trained_tests", trained)):
+        for i, group in enumerate(groups_of(files)):
+            print(f"set_source_files_properties(")
+            for f in group:
+                print(f"  ${{CMAKE_CURRENT_SOURCE_DIR}}/{f}")
+            print(f"  PROPERTIES UNITY_GROUP {prefix}_{i})")
+    print("set_source_files_properties(")
+    for f in sorted(ALONE):
+        print(f"  ${{CMAKE_CURRENT_SOURCE_DIR}}/{f}")
+    print("  PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)")
+
+
+if __name__ == "__main__":
+    main()
