@@ -16,32 +16,32 @@ using torch::autograd::tensor_list;
 template <typename S>
 using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename S>
-using Block = Eigen::Map<Mat<S>, 0, Eigen::OuterStride<>>;
+using BlockView = Eigen::Map<Mat<S>, 0, Eigen::OuterStride<>>;
 template <typename S>
-using ConstBlock = Eigen::Map<const Mat<S>, 0, Eigen::OuterStride<>>;
+using ConstBlockView = Eigen::Map<const Mat<S>, 0, Eigen::OuterStride<>>;
 
 // The rows x cols block of a tensor [B, H, rows, cols] (last dim contiguous) at (b, h).
 template <typename S>
-ConstBlock<S> block(const Tensor& t, int64_t b, int64_t h) {
+ConstBlockView<S> block(const Tensor& t, int64_t b, int64_t h) {
   return {t.data_ptr<S>() + b * t.stride(0) + h * t.stride(1), t.size(2), t.size(3),
           Eigen::OuterStride<>(t.stride(2))};
 }
 
 // Head h of row b of y [B, T, H * hd]: T x hd with row stride H * hd.
 template <typename S>
-Block<S> head_of(Tensor& y, int64_t b, int64_t h, int64_t hd) {
+BlockView<S> head_of(Tensor& y, int64_t b, int64_t h, int64_t hd) {
   return {y.data_ptr<S>() + b * y.stride(0) + h * hd, y.size(1), hd,
           Eigen::OuterStride<>(y.stride(1))};
 }
 template <typename S>
-ConstBlock<S> head_of(const Tensor& y, int64_t b, int64_t h, int64_t hd) {
+ConstBlockView<S> head_of(const Tensor& y, int64_t b, int64_t h, int64_t hd) {
   return {y.data_ptr<S>() + b * y.stride(0) + h * hd, y.size(1), hd,
           Eigen::OuterStride<>(y.stride(1))};
 }
 
 // bias [T, T], [1, H, T, T] or [B, H, T, T] seen as [B, H, T, T].
 template <typename S>
-ConstBlock<S> bias_of(const Tensor& bias, int64_t b, int64_t h) {
+ConstBlockView<S> bias_of(const Tensor& bias, int64_t b, int64_t h) {
   const int64_t T = bias.size(-1);
   if (bias.dim() == 2) return {bias.data_ptr<S>(), T, T, Eigen::OuterStride<>(T)};
   return {bias.data_ptr<S>() + (bias.size(0) == 1 ? 0 : b * bias.stride(0)) + h * bias.stride(1), T,
@@ -61,8 +61,8 @@ void forward_blocks(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
       s = (s.colwise() - row_max).array().exp().matrix();  // exp(-inf) = 0: masked keys
       const auto row_sum = s.rowwise().sum().eval();
       s.array().colwise() /= row_sum.array();
-      Block<S>(probs.data_ptr<S>() + g * s.size(), s.rows(), s.cols(),
-               Eigen::OuterStride<>(s.cols())) = s;
+      BlockView<S>(probs.data_ptr<S>() + g * s.size(), s.rows(), s.cols(),
+                   Eigen::OuterStride<>(s.cols())) = s;
       head_of<S>(y, b, h, hd).noalias() = s * block<S>(v, b, h);
     }
   });
@@ -76,21 +76,22 @@ void backward_blocks(const Tensor& q, const Tensor& k, const Tensor& v, const Te
   at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
     for (int64_t g = begin; g < end; ++g) {
       const int64_t b = g / H, h = g % H;
-      const ConstBlock<S> p = block<S>(probs, b, h), dyh = head_of<S>(dy, b, h, hd);
-      const ConstBlock<S> qh = block<S>(q, b, h), kh = block<S>(k, b, h), vh = block<S>(v, b, h);
-      Block<S>(dv.data_ptr<S>() + g * vh.size(), vh.rows(), hd, Eigen::OuterStride<>(hd))
+      const ConstBlockView<S> p = block<S>(probs, b, h), dyh = head_of<S>(dy, b, h, hd);
+      const ConstBlockView<S> qh = block<S>(q, b, h), kh = block<S>(k, b, h),
+                              vh = block<S>(v, b, h);
+      BlockView<S>(dv.data_ptr<S>() + g * vh.size(), vh.rows(), hd, Eigen::OuterStride<>(hd))
           .noalias() = p.transpose() * dyh;
       // dS = P * (dP - rowsum(dP * P)), dP = dY V^T (softmax's Jacobian, row by row)
       Mat<S> ds = dyh * vh.transpose();
       const auto dot = (ds.array() * p.array()).rowwise().sum().eval();
       ds = (p.array() * (ds.array().colwise() - dot)).matrix();
-      Block<S>(dq.data_ptr<S>() + g * qh.size(), qh.rows(), hd, Eigen::OuterStride<>(hd))
+      BlockView<S>(dq.data_ptr<S>() + g * qh.size(), qh.rows(), hd, Eigen::OuterStride<>(hd))
           .noalias() = S(scale) * (ds * kh);
-      Block<S>(dk.data_ptr<S>() + g * kh.size(), kh.rows(), hd, Eigen::OuterStride<>(hd))
+      BlockView<S>(dk.data_ptr<S>() + g * kh.size(), kh.rows(), hd, Eigen::OuterStride<>(hd))
           .noalias() = S(scale) * (ds.transpose() * qh);
       if (dscores)
-        Block<S>(dscores->data_ptr<S>() + g * ds.size(), ds.rows(), ds.cols(),
-                 Eigen::OuterStride<>(ds.cols())) = ds;
+        BlockView<S>(dscores->data_ptr<S>() + g * ds.size(), ds.rows(), ds.cols(),
+                     Eigen::OuterStride<>(ds.cols())) = ds;
     }
   });
 }
