@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/experiments/trained/trainer.h"
+#include "tests/harness/experiments/trained/scheme_ref.h"
 #include "tests/test_util.h"
 
 namespace posbench::trained {
@@ -13,13 +14,7 @@ namespace {
 
 using torch::Tensor;
 
-SchemeRef scheme(const std::string& name, const nlohmann::json& given = nlohmann::json::object()) {
-  const EncoderInfo& info = EncoderRegistry::instance().get(name, "encoder");
-  Diagnostics diag;
-  const nlohmann::json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok());
-  return {name, resolved, std::shared_ptr<const Encoder>(info.factory(Params(resolved)))};
-}
+using test::scheme;
 
 Transformer tiny_model(const SchemeRef& s, bool trainable, uint64_t seed) {
   ModelOptions o;
