@@ -41,11 +41,10 @@ Packing Packing::of(const std::vector<int64_t>& lengths, int64_t cols) {
   p.rows = int64_t(lengths.size()), p.cols = cols;
   std::vector<int64_t> real, scatter(size_t(p.rows * cols), -1);
   for (int64_t r = 0; r < p.rows; ++r)
-    for (int64_t t = 0; t < cols; ++t)
-      if (t < lengths[size_t(r)]) {
-        scatter[size_t(r * cols + t)] = int64_t(real.size());
-        real.push_back(r * cols + t);
-      }
+    for (int64_t t = 0; t < lengths[size_t(r)]; ++t) {
+      scatter[size_t(r * cols + t)] = int64_t(real.size());
+      real.push_back(r * cols + t);
+    }
   p.count = int64_t(real.size());
   std::replace(scatter.begin(), scatter.end(), int64_t(-1), p.count);  // padding: the zero row
   p.real = torch::tensor(real, torch::kLong);

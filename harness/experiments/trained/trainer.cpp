@@ -66,12 +66,10 @@ Tensor masked_loss(const Tensor& logits, const Batch& batch) {
 Tensor training_loss(Transformer& model, const Batch& batch, const Positions& pos) {
   const Packing pack = Packing::of(batch.lengths, batch.cols);
   std::vector<int64_t> wanted, targets;  // output cells: their rows in the packed [N], targets
-  int64_t packed_row = 0;
-  for (int64_t r = 0; r < batch.rows; ++r)
-    for (int64_t t = 0; t < batch.lengths[size_t(r)]; ++t, ++packed_row) {
-      const size_t at = size_t(r * batch.cols + t);
-      if (batch.loss_mask[at] == 0.0f) continue;
-      wanted.push_back(packed_row);
+  const int64_t* packed_row = pack.scatter.data_ptr<int64_t>();  // [B * T]
+  for (size_t at = 0; at < batch.loss_mask.size(); ++at)
+    if (batch.loss_mask[at] != 0.0f) {  // output cells are real cells
+      wanted.push_back(packed_row[at]);
       targets.push_back(batch.targets[at]);
     }
   const Tensor logits = model->forward(long_tensor(batch.inputs, batch.rows, batch.cols), pos, pack,
