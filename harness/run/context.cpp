@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <Eigen/Core>
 #include <array>
 #include <chrono>
 #include <ctime>
@@ -72,11 +71,11 @@ json run_context() {
       {"flags", build_info::kFlags},
       {"build_type", build_info::kBuildType},
       {"isa_flags", build_info::kIsaFlags},
+      {"cold_flags", build_info::kColdFlags},
       // Captured when the binary was built (cmake/git_describe.cmake), not when it runs.
       {"git_describe", build_info::kGitDescribe},
       {"libraries",
-       {{"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
-                      "." + std::to_string(EIGEN_MINOR_VERSION)},
+       {{"eigen", build_info::kEigenVersion},
         {"nlohmann_json", std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +
                               std::to_string(NLOHMANN_JSON_VERSION_MINOR) + "." +
                               std::to_string(NLOHMANN_JSON_VERSION_PATCH)},

@@ -4,7 +4,7 @@
 // ops forward and ~15 backward on tensors of a few KiB at the model's sizes, and torch 1.13's CPU
 // bmm runs one BLAS call per (row, head); here each (row, head) is a handful of Eigen products on
 // T x hd blocks, with no intermediate tensor but the probabilities kept for backward.
-#include <torch/torch.h>
+#include "harness/experiments/trained/torch_api.h"
 
 namespace posbench::trained {
 

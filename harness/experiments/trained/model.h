@@ -12,7 +12,7 @@
 // c and L_thr). Every other scheme (plugins included) is frozen: its table / coefficients / bias
 // are fetched through the Encoder interface (float64, converted to the model's dtype) and cached
 // per length for contiguous positions.
-#include <torch/torch.h>
+#include "harness/experiments/trained/torch_api.h"
 
 #include <map>
 #include <memory>
