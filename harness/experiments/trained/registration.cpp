@@ -38,7 +38,9 @@ bool is_file(const fs::path& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Directory of the executable or shared object that holds this function.
+#if POSBENCH_TRAINED_MODULE_BUILT
+// Directory of the executable or shared object that holds this function. (Only where there is a
+// module to look for: clang's -Wunneeded-internal-declaration otherwise.)
 fs::path own_image_dir() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&own_image_dir), &info) == 0 || !info.dli_fname) return {};
@@ -46,6 +48,7 @@ fs::path own_image_dir() {
   const fs::path image = fs::canonical(info.dli_fname, ec);
   return ec ? fs::path(info.dli_fname).parent_path() : image.parent_path();
 }
+#endif
 
 std::vector<fs::path> candidate_paths() {
 #if POSBENCH_TRAINED_MODULE_BUILT
