@@ -1,5 +1,5 @@
 // Fuzz target: a config file's text, through what `posbench validate` does with it
-// (harness/cli/main.cpp cmd_validate): parse (nesting, duplicate keys and numbers checked while
+// (harness/cli/app.cpp cmd_validate): parse (nesting, duplicate keys and numbers checked while
 // parsing), the "plugins" entries, build_plan (every experiment and encoder resolved and
 // constructed, each encoder checked by its experiment) and the memory guard. Plugins are named
 // but never loaded: a fuzzer must not dlopen what it invents.
