@@ -28,9 +28,10 @@
 #include "harness/run/results_file.h"
 #include "harness/run/runner.h"
 
+namespace posbench {
+
 namespace fs = std::filesystem;
 using nlohmann::json;
-using namespace posbench;
 
 namespace {
 
@@ -230,7 +231,7 @@ extern "C" void stop_on_signal(int sig) {
 
 }  // namespace
 
-int posbench::cli_main(int argc, char** argv) {
+int cli_main(int argc, char** argv) {
   std::signal(SIGINT, stop_on_signal);
   std::signal(SIGTERM, stop_on_signal);
   CLI::App app{"posbench: benchmark and compare positional encodings"};
@@ -374,3 +375,5 @@ int posbench::cli_main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace posbench
