@@ -72,6 +72,7 @@ json run_context() {
       {"build_type", build_info::kBuildType},
       {"isa_flags", build_info::kIsaFlags},
       {"cold_flags", build_info::kColdFlags},
+      {"layer_flags", nlohmann::json::parse(build_info::kLayerFlagsJson)},
       // Captured when the binary was built (cmake/git_describe.cmake), not when it runs.
       {"git_describe", build_info::kGitDescribe},
       {"libraries",

@@ -2,6 +2,7 @@
 """Training steps per second: trained_extrapolation's C++ trainer against the same model in
 PyTorch Python (Debian python3-torch), same batch, same threads, in one run.
 
+    cmake --build build --target posbench_train_speed    # not part of the default build
     /usr/bin/python3 python/benchmarks/train_speed.py [--binary build/posbench_train_speed]
                                                       [--steps 200] [--threads 1] [--repeats 3]
 
@@ -157,6 +158,9 @@ def main():
                     help="print this process's Python steps/s as JSON and exit (used for the "
                          "tuned-allocator run)")
     a = ap.parse_args()
+    if not os.path.exists(a.binary):  # not part of the default build (CMakeLists.txt)
+        sys.exit(f"{a.binary} does not exist: build it first with "
+                 "`cmake --build build --target posbench_train_speed`")
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # must be set before torch loads OpenBLAS
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
         os.execv(sys.executable, [sys.executable] + sys.argv)

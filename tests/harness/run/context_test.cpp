@@ -87,9 +87,24 @@ TEST(RunContext, BuildFacts) {
   // never in a fuzz build.
   const bool optimised =
       build_type == "Release" || build_type == "RelWithDebInfo" || build_type == "MinSizeRel";
-  EXPECT_EQ(c.at("cold_flags").get<std::string>().rfind("-O1", 0) == 0,
-            optimised && cmake_cache("POSBENCH_FUZZ") != "ON")
+  const bool tiered = optimised && cmake_cache("POSBENCH_FUZZ") != "ON";
+  EXPECT_EQ(c.at("cold_flags").get<std::string>().rfind("-O1", 0) == 0, tiered)
       << c.at("cold_flags");
+  // Every layer's own flags: the measured ones none, experiments (and the trained module, where
+  // there is one) -O2, the cold ones the cold flags.
+  const json& layers = c.at("layer_flags");
+  const std::string warm = tiered ? "-O2" : "";
+  const json expected = {{"encoders", ""},
+                         {"kernels", ""},
+                         {"analysis", ""},
+                         {"experiments", warm},
+                         {"run", c.at("cold_flags")},
+                         {"report", c.at("cold_flags")},
+                         {"cli", c.at("cold_flags")}};
+  for (const auto& [layer, flags] : expected.items())
+    EXPECT_EQ(layers.value(layer, json()), flags) << layer << " in " << layers;
+  if (cmake_cache("POSBENCH_TORCH") == "ON") EXPECT_EQ(layers.value("trained", json()), warm);
+  EXPECT_EQ(layers.size(), expected.size() + (layers.contains("trained") ? 1 : 0)) << layers;
 }
 
 TEST(RunContext, LibraryVersions) {
