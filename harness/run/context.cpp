@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <xsimd/xsimd.hpp>
 
 #include "build_info.h"
@@ -59,6 +60,9 @@ json run_context() {
                      : isa.sse4_2 ? "sse4.2"
                      : isa.sse2   ? "sse2"
                                   : "scalar";
+  json layer_flags = json::parse(build_info::kLayerFlagsJson);
+  // The run layer is a cold one (CMakeLists.txt); cold_flags predates layer_flags.
+  json cold_flags = layer_flags.at("run");
   return {
       {"utc_time", utc_timestamp(false)},
       {"host", host},
@@ -71,8 +75,8 @@ json run_context() {
       {"flags", build_info::kFlags},
       {"build_type", build_info::kBuildType},
       {"isa_flags", build_info::kIsaFlags},
-      {"cold_flags", build_info::kColdFlags},
-      {"layer_flags", nlohmann::json::parse(build_info::kLayerFlagsJson)},
+      {"cold_flags", std::move(cold_flags)},
+      {"layer_flags", std::move(layer_flags)},
       // Captured when the binary was built (cmake/git_describe.cmake), not when it runs.
       {"git_describe", build_info::kGitDescribe},
       {"libraries",
