@@ -116,12 +116,10 @@ set_source_files_properties(
 set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained/attention_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained/experiment_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained/tasks_test.cpp
-  PROPERTIES UNITY_GROUP trained_tests_0)
-set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained/model_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained/tasks_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained/trainer_test.cpp
-  PROPERTIES UNITY_GROUP trained_tests_1)
+  PROPERTIES UNITY_GROUP trained_tests_0)
 set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/npy_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/apply_command_test.cpp

@@ -13,7 +13,7 @@ namespace {
 using torch::Tensor;
 
 // Largest |a - b| / max(1, |b|).
-double worst(const Tensor& a, const Tensor& b) {
+double largest_scaled_difference(const Tensor& a, const Tensor& b) {
   return ((a - b).abs() / b.abs().clamp_min(1.0)).max().item<double>();
 }
 
@@ -50,9 +50,9 @@ void compare(torch::Dtype dtype, const std::vector<int64_t>& bias_shape, double 
                            std::to_string(bias_shape.size()) + " dims, [0] " +
                            std::to_string(bias_shape[0]) + ", scale " + std::to_string(scale) +
                            (weighted ? ", weighted" : ", sum");
-  EXPECT_LE(worst(fused, composed), tol) << what;
-  EXPECT_LE(worst(g_qkv, qkv_leaf.grad()), tol) << what;
-  EXPECT_LE(worst(g_bias, free_bias.grad()), tol) << what;
+  EXPECT_LE(largest_scaled_difference(fused, composed), tol) << what;
+  EXPECT_LE(largest_scaled_difference(g_qkv, qkv_leaf.grad()), tol) << what;
+  EXPECT_LE(largest_scaled_difference(g_bias, free_bias.grad()), tol) << what;
   EXPECT_GT(qkv_leaf.grad().abs().max().item<double>(), 1e-3) << what;
   EXPECT_GT(free_bias.grad().abs().max().item<double>(), 1e-3) << what;
 }
@@ -79,7 +79,7 @@ TEST(TrainedAttention, MaskedKeysGetNoWeight) {
   const Tensor y = fused_attention(q, k, v, causal, 1.0).view({3, 3});
   const Tensor want =
       torch::tensor({1.0, 0.0, 0.0, 0.5, 0.5, 0.0, 1 / 3.0, 1 / 3.0, 1 / 3.0}, f64).view({3, 3});
-  EXPECT_LE(worst(y, want), 1e-15);
+  EXPECT_LE(largest_scaled_difference(y, want), 1e-15);
 }
 
 }  // namespace
