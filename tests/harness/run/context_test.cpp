@@ -85,8 +85,8 @@ TEST(RunContext, BuildFacts) {
   if (build_type.empty()) GTEST_SKIP() << "no CMAKE_BUILD_TYPE in " << POSBENCH_BUILD_DIR;
   EXPECT_EQ(c.at("build_type"), build_type);
   // What each layer adds (CMakeLists.txt): in an optimised build other than the fuzz build,
-  // -O1 for the cold layers (GCC: and -Wno-maybe-uninitialized), and -O2 for experiments and
-  // the trained module where the build type's own level (its last -O) is -O3.
+  // -O1 for the cold layers, experiments among them (GCC: and -Wno-maybe-uninitialized), and -O2
+  // for analysis and the trained module where the build type's own level (its last -O) is -O3.
   const bool optimised =
       build_type == "Release" || build_type == "RelWithDebInfo" || build_type == "MinSizeRel";
   const bool tiered = optimised && cmake_cache("POSBENCH_FUZZ") != "ON";
@@ -103,7 +103,7 @@ TEST(RunContext, BuildFacts) {
   const std::string cold = tiered ? (gcc ? "-O1 -Wno-maybe-uninitialized" : "-O1") : "";
   const std::string warm = tiered && level == "-O3" ? "-O2" : "";
   EXPECT_EQ(c.at("cold_flags"), cold);
-  json expected = {{"encoders", ""}, {"kernels", ""},  {"analysis", ""}, {"experiments", warm},
+  json expected = {{"encoders", ""}, {"kernels", ""},  {"analysis", warm}, {"experiments", cold},
                    {"run", cold},    {"report", cold}, {"cli", cold}};
   if (cmake_cache("POSBENCH_TORCH") == "ON") expected["trained"] = warm;
   EXPECT_EQ(c.at("layer_flags"), expected);
