@@ -68,7 +68,7 @@ double spearman_with_index(const std::vector<double>& v, std::vector<size_t>& or
   return cov / std::sqrt(var_i * var_r);
 }
 
-struct ViewResult {
+struct ViewTrend {
   double spearman = 0;
   std::vector<double> mean_phi;
   int64_t first_rise = -1;
@@ -108,7 +108,7 @@ class Monotonicity final : public Experiment {
     int64_t first_rise = -1;
     Curve per_head_rho{"spearman_per_head", "head", "index", "1", {}, {}};
     for (int64_t v = 0; v < phi.views(); ++v) {
-      const ViewResult r = measure(phi, v);
+      const ViewTrend r = measure(phi, v);
       spearman += r.spearman;
       // A head whose rho is undefined (NaN: phi constant in m) makes the worst head undefined.
       spearman_max = std::isnan(r.spearman) || std::isnan(spearman_max)
@@ -155,7 +155,7 @@ class Monotonicity final : public Experiment {
     return similarity_options(shape_, seed, "monotonicity/content");
   }
 
-  ViewResult measure(const Similarity& phi, int64_t view) const {
+  ViewTrend measure(const Similarity& phi, int64_t view) const {
     const int64_t M = max_offset_, anchors = shape_.positions - max_offset_;
     // Per anchor, in parallel: rho_x. Per offset, in parallel: mean over anchors of phi(x, x+m).
     // Both reduced serially in a fixed order, so the result does not depend on threads.
@@ -170,7 +170,7 @@ class Monotonicity final : public Experiment {
         rho[size_t(x)] = spearman_with_index(v, order, rank);
       }
     }
-    ViewResult r;
+    ViewTrend r;
     r.mean_phi.resize(size_t(M + 1));
 #pragma omp parallel
     {

@@ -23,7 +23,7 @@
 namespace posbench {
 namespace {
 
-struct ViewResult {
+struct ViewSpread {
   std::vector<double> std_per_offset;
   double error = 0;
   int64_t worst_offset = 0;
@@ -58,7 +58,7 @@ class TranslationInvariance final : public Experiment {
     const Similarity phi(*enc.encoder, options(ctx.seed));
     const char* unit = phi_unit(enc.family);
     EncoderOutcome out;
-    std::vector<ViewResult> views;
+    std::vector<ViewSpread> views;
     for (int64_t v = 0; v < phi.views(); ++v) views.push_back(measure(phi, v));
     const bool per_head = enc.family == Family::bias;
     size_t worst = 0;
@@ -79,7 +79,7 @@ class TranslationInvariance final : public Experiment {
       out.curves.push_back(std::move(c));
     }
     mean_error /= double(views.size());
-    const ViewResult& w = views[worst];
+    const ViewSpread& w = views[worst];
     out.metrics = {
         {"invariance_error", w.error, "1"},
         {"worst_offset", double(w.worst_offset), "positions"},
@@ -98,7 +98,7 @@ class TranslationInvariance final : public Experiment {
     return similarity_options(shape_, seed, "translation_invariance/content");
   }
 
-  ViewResult measure(const Similarity& phi, int64_t view) const {
+  ViewSpread measure(const Similarity& phi, int64_t view) const {
     const int64_t P = shape_.positions, M = max_offset_;
     // Per offset, in parallel: count, mean and sum of squared deviations (two passes over the
     // n = P - m anchors). Reduced serially below, so the result does not depend on threads.
@@ -127,7 +127,7 @@ class TranslationInvariance final : public Experiment {
     }
     const double grand = total / count;
     double ssd_total = 0;
-    ViewResult r;
+    ViewSpread r;
     r.std_per_offset.resize(size_t(M + 1));
     double mean_std = 0;
     for (int64_t m = 0; m <= M; ++m) {

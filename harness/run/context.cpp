@@ -12,7 +12,6 @@
 #include <xsimd/xsimd.hpp>
 
 #include "build_info.h"
-#include "git_describe.h"
 
 namespace posbench {
 
@@ -78,7 +77,7 @@ json run_context() {
       {"cold_flags", std::move(cold_flags)},
       {"layer_flags", std::move(layer_flags)},
       // Captured when the binary was built (cmake/git_describe.cmake), not when it runs.
-      {"git_describe", build_info::kGitDescribe},
+      {"git_describe", build_info::git_describe()},
       {"libraries",
        {{"eigen", build_info::kEigenVersion},
         {"nlohmann_json", std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Checks the unity batches of the layers: no file-private name seen by another file of its layer.
+
+With POSBENCH_UNITY_BUILD each layer is compiled as one translation unit (CMakeLists.txt), so a
+name a file defines for itself (in an anonymous namespace, or static) is seen by the files after
+it. A second definition of the same name is a compile error, but a helper of the same name with
+other parameters silently joins an overload set, and a call in another file may pick it. This
+lists, for every pair of files of a layer, the file-private names one defines and the other
+defines or mentions (member accesses and names qualified by std::, fmt::, ... left out, as in
+tests/unity_groups.py), and fails on any pair not reviewed below. A reviewed pair says why the
+shared name is harmless; a new one is fixed by renaming the helper (or, once checked, added here).
+
+CTest runs it with each layer's sources, as CMake lists them (needs Universal Ctags):
+
+    python3 tests/unity_layers.py --layer NAME FILE... [--layer NAME FILE...]
+"""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from unity_groups import identifiers  # noqa: E402  (same rule for what a file mentions)
+
+# (name, file, file): why sharing it is harmless.
+REVIEWED = {
+    ("fail", "encoders/files.cpp", "encoders/npy.cpp"):
+        "files.cpp's fail is a local lambda, which hides npy.cpp's function",
+    ("fail", "encoders/npy.cpp", "encoders/rope.cpp"):
+        "rope.cpp calls its own member fail(key, message); a member hides the namespace's",
+    ("Kind", "encoders/npy.cpp", "encoders/rope.cpp"):
+        "npy.cpp's Kind is an enum inside a struct; rope.cpp's is at namespace scope",
+    ("dot", "harness/analysis/attention_logit.cpp", "harness/analysis/similarity.cpp"):
+        "two overloads with different parameters (two spans; two pointers and a length): "
+        "every call matches one of them only",
+    ("finish", "harness/run/progress.cpp", "harness/run/seeds.cpp"):
+        "progress.cpp's finish is the member Progress::finish",
+    ("joined", "harness/run/hf_config.cpp", "harness/run/runner.cpp"):
+        "runner.cpp's joined is a local variable, which hides hf_config.cpp's function",
+    ("table", "harness/report/compare_render.cpp", "harness/report/console.cpp"):
+        "console.cpp's table is a local variable",
+    ("render", "harness/report/console.cpp", "harness/report/json.cpp"):
+        "json.cpp's render is a reporter's member function",
+    ("experiment_json", "harness/report/json.cpp", "harness/report/registry_json.cpp"):
+        "two overloads, one of ExperimentRun and one of ExperimentInfo",
+    ("to_json", "harness/experiments/embedding_interference.cpp",
+     "harness/experiments/extrapolation_reference.cpp"):
+        "extrapolation_reference.cpp defines and calls the member Reference::to_json()",
+    ("to_json", "harness/experiments/embedding_interference.cpp",
+     "harness/experiments/speed/parameters.cpp"): "parameters.cpp's is the member Shape::to_json()",
+    ("to_json", "harness/experiments/embedding_interference.cpp",
+     "harness/experiments/speed/reliability.cpp"): "reliability.cpp calls members to_json()",
+    ("to_json", "harness/experiments/embedding_interference.cpp",
+     "harness/experiments/speed/statistics.cpp"): "statistics.cpp's is a member to_json()",
+    ("draw", "harness/experiments/embedding_interference.cpp",
+     "harness/experiments/trained/tasks.cpp"):
+        "embedding_interference.cpp's draw is a member, which hides tasks.cpp's function",
+    ("max_abs_diff", "harness/experiments/precision.cpp",
+     "harness/experiments/speed/workspaces.cpp"):
+        "precision.cpp's is a static member function, not seen outside its class",
+    ("seconds_of", "harness/experiments/speed/reliability.cpp",
+     "harness/experiments/speed/session.cpp"):
+        "two overloads, of timeval and of a steady_clock time_point: each call matches one",
+    ("make_workspace", "harness/experiments/speed/speed.cpp",
+     "harness/experiments/speed/workspaces.cpp"):
+        "speed.cpp's is the qualified call speed::make_workspace<T>(...), which ctags reads as a "
+        "declaration: the public function of workspaces.h",
+    ("num", "harness/experiments/speed/reliability.cpp",
+     "harness/experiments/speed/statistics.cpp"):
+        "statistics.cpp's num is a local lambda, which hides reliability.cpp's function",
+}
+NOT_PRIVATE = {"kRegistration", "kNaN"}  # made unique per file by the unity build's macros
+
+
+def private_names(path):
+    """Names the file defines for itself: in an anonymous namespace or static (ctags' file:)."""
+    try:
+        out = subprocess.run(
+            ["ctags", "--c++-kinds=+p-m", "--language-force=C++", "--fields=+sK", "-o", "-", path],
+            capture_output=True, text=True, check=True).stdout
+    except FileNotFoundError:
+        sys.exit("tests/unity_layers.py needs Universal Ctags: apt-get install universal-ctags")
+    names = set()
+    for line in out.splitlines():
+        fields = line.split("\t")
+        name, kind, rest = fields[0], fields[3] if len(fields) > 3 else "", fields[4:]
+        if kind == "namespace" or name.startswith("__anon"):
+            continue
+        scope = [x for x in rest if x.startswith(
+            ("namespace:", "class:", "struct:", "function:", "enum:", "union:"))]
+        if scope and not scope[0].startswith("namespace:"):
+            continue  # a member, an enumerator or a local
+        if "file:" in rest or (scope and "__anon" in scope[0]):
+            names.add(name)
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) > 1 and parts[0] == "#define":
+                names.add(parts[1].split("(")[0])
+    return names - NOT_PRIVATE
+
+
+def shared_names(files, root):
+    rel = {f: os.path.relpath(f, root) for f in files}
+    defs = {f: private_names(f) for f in files}
+    uses = {f: identifiers(f) for f in files}
+    found = []
+    for i, a in enumerate(files):
+        for b in files[i + 1:]:
+            for name in sorted((defs[a] & (defs[b] | uses[b])) | (defs[b] & uses[a])):
+                found.append((name, *sorted((rel[a], rel[b]))))
+    return found
+
+
+def main(argv):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    layers, current = {}, None
+    for arg in argv:
+        if arg == "--layer":
+            current = None
+        elif current is None:
+            current = layers.setdefault(arg, [])
+        else:
+            current.append(arg)
+    if not layers:
+        sys.exit(__doc__)
+    unreviewed = []
+    for layer, files in layers.items():
+        files = sorted(f for f in files if f.endswith(".cpp"))
+        shared = shared_names(files, root)
+        print(f"{layer}: {len(files)} files, {len(shared)} shared file-private names "
+              f"({sum(key in REVIEWED for key in shared)} reviewed)")
+        unreviewed += [key for key in shared if key not in REVIEWED]
+    for name, a, b in unreviewed:
+        print(f"NOT REVIEWED: `{name}` is private to one of {a} and {b}, and the other defines or "
+              f"mentions it; they are in one unity batch. Rename the helper, or check and add "
+              f"the pair to REVIEWED in tests/unity_layers.py.")
+    return 1 if unreviewed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
