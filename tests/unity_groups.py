@@ -21,6 +21,7 @@ import glob
 import random
 import re
 import subprocess
+import sys
 
 GROUP_SIZE = 8
 # Compiled on their own: in a group, GCC 12 inlines more of libstdc++'s std::string operator+
@@ -30,23 +31,35 @@ SKIP = {"TEST", "TEST_F", "TEST_P", "TYPED_TEST", "INSTANTIATE_TEST_SUITE_P", "p
 FOREIGN = r"(?:std|fmt|nlohmann|Eigen|testing|xsimd|CLI|torch|at|c10|fs|chrono|json)"
 
 
-def definitions(path):
-    """Names a file defines at namespace scope (ctags), and its macros."""
-    out = subprocess.run(
-        ["ctags", "--c++-kinds=+p-m", "--language-force=C++", "--fields=+sK", "-o", "-", path],
-        capture_output=True, text=True, check=True).stdout
-    names = set()
+def tags(path):
+    """The file's tags (Universal Ctags): (name, kind, extension fields) per tag."""
+    try:
+        out = subprocess.run(
+            ["ctags", "--c++-kinds=+p-m", "--language-force=C++", "--fields=+sK", "-o", "-", path],
+            capture_output=True, text=True, check=True).stdout
+    except FileNotFoundError:
+        sys.exit("needs Universal Ctags: apt-get install universal-ctags")
     for line in out.splitlines():
         fields = line.split("\t")
-        name, kind = fields[0], fields[3] if len(fields) > 3 else ""
-        scope = [f for f in fields[4:] if f.startswith("scope:")]
+        yield fields[0], fields[3] if len(fields) > 3 else "", fields[4:]
+
+
+def macros(path):
+    with open(path) as f:
+        return set(re.findall(r"^\s*#\s*define\s+(\w+)", f.read(), re.M))
+
+
+def definitions(path):
+    """Names a file defines at namespace scope (ctags), and its macros."""
+    names = set()
+    for name, kind, rest in tags(path):
+        scope = [f for f in rest if f.startswith("scope:")]
         if name in SKIP or name.startswith("__anon") or kind == "namespace":
             continue
         if scope and not scope[0].startswith("scope:namespace:"):
             continue  # a member
         names.add(name)
-    names |= set(re.findall(r"^\s*#\s*define\s+(\w+)", open(path).read(), re.M))
-    return names
+    return names | macros(path)
 
 
 def usings(path):

@@ -16,11 +16,10 @@ CTest runs it with each layer's sources, as CMake lists them (needs Universal Ct
 """
 
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from unity_groups import identifiers  # noqa: E402  (same rule for what a file mentions)
+from unity_groups import identifiers, macros, tags  # noqa: E402  (the same reading of a file)
 
 # (name, file, file): why sharing it is harmless.
 REVIEWED = {
@@ -75,16 +74,8 @@ NOT_PRIVATE = {"kRegistration", "kNaN"}  # made unique per file by the unity bui
 
 def private_names(path):
     """Names the file defines for itself: in an anonymous namespace or static (ctags' file:)."""
-    try:
-        out = subprocess.run(
-            ["ctags", "--c++-kinds=+p-m", "--language-force=C++", "--fields=+sK", "-o", "-", path],
-            capture_output=True, text=True, check=True).stdout
-    except FileNotFoundError:
-        sys.exit("tests/unity_layers.py needs Universal Ctags: apt-get install universal-ctags")
     names = set()
-    for line in out.splitlines():
-        fields = line.split("\t")
-        name, kind, rest = fields[0], fields[3] if len(fields) > 3 else "", fields[4:]
+    for name, kind, rest in tags(path):
         if kind == "namespace" or name.startswith("__anon"):
             continue
         scope = [x for x in rest if x.startswith(
@@ -93,11 +84,7 @@ def private_names(path):
             continue  # a member, an enumerator or a local
         if "file:" in rest or (scope and "__anon" in scope[0]):
             names.add(name)
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) > 1 and parts[0] == "#define":
-                names.add(parts[1].split("(")[0])
+    names |= macros(path)
     return names - NOT_PRIVATE
 
 
