@@ -12,6 +12,7 @@
 
 #include "encoders/checked_size.h"
 #include "harness/kernels/reference.h"
+#include "harness/kernels/simd.h"
 
 namespace posbench::kernels {
 

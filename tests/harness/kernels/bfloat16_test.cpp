@@ -35,6 +35,7 @@
 
 #include "harness/kernels/bfloat16.h"
 #include "harness/kernels/ops.h"
+#include "harness/kernels/simd.h"
 #include "tests/harness/kernels/kernel_test_util.h"
 
 namespace posbench::kernels {
