@@ -25,10 +25,8 @@
 #include <vector>
 
 #include "encoders/encoder.h"
-#include "harness/kernels/bfloat16.h"
 #include "harness/kernels/buffer.h"
-// Not simd.h: it brings xsimd (~1 CPU-s to parse per translation unit), which the callers of
-// these operations (the speed experiment, the CLI, the Python module, the tests) do not need.
+#include "harness/kernels/simd.h"  // the constants and argument structs; no xsimd (simd_arch.h)
 
 namespace posbench::kernels {
 
@@ -80,7 +78,7 @@ class AdditiveTable {
   int64_t seq_, dim_;
   std::vector<int64_t> positions_;
   std::optional<AdditiveForm> form_;
-  std::vector<double> inv_freq_;  // padded to kTableChunk (simd.h)
+  std::vector<double> inv_freq_;  // padded to kTableChunk
   std::string method_;
   Buffer scratch_;  // generic path: the scheme's float64 table [seq, dim]
 };
@@ -184,7 +182,7 @@ class AttentionOp {
   int max_threads_;
   int64_t rotary_dims_ = 0;
   RotaryPairing pairing_ = RotaryPairing::half;
-  Buffer logits_;           // T [max_threads, kAttentionBlock (simd.h), n]
+  Buffer logits_;           // T [max_threads, kAttentionBlock, n]
   Buffer block_bias_;       // float64 [max_threads, heads, kAttentionBlock, n] (non-relative bias)
   Buffer q_work_, k_work_;  // T [n, heads, head_dim] (additive, rotary)
   Buffer pe_;               // T [n, heads * head_dim] (additive)

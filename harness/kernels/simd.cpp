@@ -1,6 +1,6 @@
 // Runtime dispatch: xsimd::dispatch<SimdArchs> calls the functor instantiated for the widest
 // instruction set in SimdArchs that this CPU supports (available_architectures().best).
-#include "harness/kernels/simd.h"
+#include "harness/kernels/simd_arch.h"
 
 namespace posbench::kernels {
 

@@ -1,13 +1,7 @@
 #pragma once
-// SIMD kernels (xsimd 8.1) with runtime dispatch to the widest instruction set the CPU has.
-//
-// Each kernel is a functor whose `template <class Arch, class T> operator()(Arch, const Args<T>&)`
-// is defined in harness/kernels/simd_impl.h and explicitly instantiated once per instruction set
-// in harness/kernels/isa/kernels_<isa>.cpp, each compiled with that set's -m flags (CMake picks
-// the flags from the file name). The declarations below (extern template) keep every other
-// translation unit from instantiating them with baseline flags; the wrappers in simd.cpp call
-// xsimd::dispatch<SimdArchs>(functor), which picks the best entry of SimdArchs the CPU supports
-// at run time. One binary thus runs on AVX-512, AVX2-only and SSE-only machines.
+// SIMD kernels (xsimd 8.1) with runtime dispatch to the widest instruction set the CPU has: their
+// arguments and the dispatched entry points (simd.cpp). The kernels themselves are functors
+// declared in harness/kernels/simd_arch.h, the one header here that includes xsimd.
 //
 // Every kernel parallelises with OpenMP over rows (or row chunks) with num_threads(threads)
 // exactly (dynamic schedule, see kRowsPerTask), and never allocates: scratch comes from the caller
@@ -20,14 +14,10 @@
 
 #include <cstdint>
 #include <string>
-#include <xsimd/xsimd.hpp>
 
 #include "harness/kernels/bfloat16.h"
 
 namespace posbench::kernels {
-
-// Widest first. sse2 is the x86-64 baseline, so the last entry always runs.
-using SimdArchs = xsimd::arch_list<xsimd::avx512bw, xsimd::avx2, xsimd::sse4_2, xsimd::sse2>;
 
 // Name of the instruction set the dispatcher picks on this CPU ("avx512bw", "avx2", "sse4.2",
 // "sse2").
@@ -161,63 +151,6 @@ struct ProbeArgs {
   float s = 1.0f;
   int threads = 1;
 };
-
-// ---- functors ----------------------------------------------------------------------------------
-
-struct IsaName {
-  template <class Arch>
-  const char* operator()(Arch) const;
-};
-struct SincosTable {
-  template <class Arch, class T>
-  void operator()(Arch, const SincosTableArgs<T>& a) const;
-};
-struct Rotate {
-  template <class Arch, class T>
-  void operator()(Arch, const RotateArgs<T>& a) const;
-};
-struct Axpy {
-  template <class Arch, class T>
-  void operator()(Arch, const AxpyArgs<T>& a) const;
-};
-struct RelativeBias {
-  template <class Arch, class T>
-  void operator()(Arch, const RelativeBiasArgs<T>& a) const;
-};
-struct Convert {
-  template <class Arch, class T>
-  void operator()(Arch, const ConvertArgs<T>& a) const;
-};
-struct Attention {
-  template <class Arch, class T>
-  void operator()(Arch, const AttentionArgs<T>& a) const;
-};
-struct Probe {
-  template <class Arch>
-  void operator()(Arch, const ProbeArgs& a) const;
-};
-
-#define POSBENCH_KERNELS_FOR_ARCH(PREFIX, A)                            \
-  PREFIX template const char* IsaName::operator()<A>(A) const;          \
-  PREFIX template void Probe::operator()<A>(A, const ProbeArgs&) const; \
-  POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, float)                         \
-  POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, double)                        \
-  POSBENCH_KERNELS_FOR_ARCH_STORAGE(PREFIX, A, bfloat16)
-#define POSBENCH_KERNELS_FOR_ARCH_T(PREFIX, A, T) \
-  POSBENCH_KERNELS_FOR_ARCH_STORAGE(PREFIX, A, T) \
-  PREFIX template void Attention::operator()<A, T>(A, const AttentionArgs<T>&) const;
-// The kernels every element type has (bfloat16 has no attention).
-#define POSBENCH_KERNELS_FOR_ARCH_STORAGE(PREFIX, A, T)                                     \
-  PREFIX template void SincosTable::operator()<A, T>(A, const SincosTableArgs<T>&) const;   \
-  PREFIX template void Rotate::operator()<A, T>(A, const RotateArgs<T>&) const;             \
-  PREFIX template void Axpy::operator()<A, T>(A, const AxpyArgs<T>&) const;                 \
-  PREFIX template void RelativeBias::operator()<A, T>(A, const RelativeBiasArgs<T>&) const; \
-  PREFIX template void Convert::operator()<A, T>(A, const ConvertArgs<T>&) const;
-
-POSBENCH_KERNELS_FOR_ARCH(extern, xsimd::avx512bw)
-POSBENCH_KERNELS_FOR_ARCH(extern, xsimd::avx2)
-POSBENCH_KERNELS_FOR_ARCH(extern, xsimd::sse4_2)
-POSBENCH_KERNELS_FOR_ARCH(extern, xsimd::sse2)
 
 // ---- dispatched entry points (simd.cpp) ---------------------------------------------------------
 

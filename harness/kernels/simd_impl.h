@@ -1,7 +1,7 @@
 #pragma once
-// Definitions of the SIMD kernels declared in simd.h. Included ONLY by the per-ISA translation
-// units harness/kernels/isa/kernels_<isa>.cpp, each compiled with its own -m flags and
-// instantiating every functor for one xsimd architecture.
+// Definitions of the SIMD kernels declared in simd_arch.h. Included ONLY by the per-ISA
+// translation units harness/kernels/isa/kernels_<isa>.cpp, each compiled with its own -m flags
+// and instantiating every functor for one xsimd architecture.
 //
 // One binary holds the same source compiled for several instruction sets, so nothing compiled
 // here may be shared (by the linker's choice of one copy of an inline function) with code
@@ -53,7 +53,7 @@
 
 #include "harness/kernels/attention_impl.h"
 #include "harness/kernels/bfloat16.h"
-#include "harness/kernels/simd.h"
+#include "harness/kernels/simd_arch.h"
 
 namespace posbench::kernels {
 namespace {

@@ -18,7 +18,7 @@
 #include "harness/kernels/bfloat16.h"
 #include "harness/kernels/ops.h"
 #include "harness/kernels/reference.h"
-#include "harness/kernels/simd.h"
+#include "harness/kernels/simd_arch.h"
 #include "tests/harness/kernels/kernel_test_util.h"
 
 namespace posbench::kernels {

@@ -13,7 +13,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "harness/kernels/reference.h"
-#include "harness/kernels/simd.h"
+#include "harness/kernels/simd_arch.h"
 #include "tests/harness/kernels/kernel_test_util.h"
 
 namespace posbench::kernels {
