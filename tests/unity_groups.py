@@ -24,15 +24,17 @@ import subprocess
 import sys
 
 # Fewer, larger groups compile the GoogleTest and nlohmann/json templates their files share fewer
-# times: posbench_tests' objects (and the two ALONE files) took 158 CPU-s in 9 groups of up to 12
-# files, against 177 in 14 groups of up to 8 (one `ninja -j1` of them each, PCH built). Above 12
-# the count stays at 9: name clashes bind.
+# times. posbench_tests' objects (and the two ALONE files) took 158 CPU-s in 9 groups of up to 12
+# files, against 177 in 14 groups of up to 8 before ctags' scope field was read right (members
+# counted as definitions then); one `ninja -j1` of them each, PCH built. With the scopes read
+# right, 8 gives 11 groups and 10 or more give 9: name clashes bind.
 GROUP_SIZE = 12
 # Compiled on their own: in a group, GCC 12 inlines more of libstdc++'s std::string operator+
 # into their tests and warns about it (-Warray-bounds, -Wstringop-overflow: false positives).
 ALONE = {"tests/encoders/npy_test.cpp", "tests/harness/cli/apply_command_test.cpp"}
 SKIP = {"TEST", "TEST_F", "TEST_P", "TYPED_TEST", "INSTANTIATE_TEST_SUITE_P", "posbench"}
-SCOPE_KINDS = ("namespace", "class", "struct", "union", "enum", "function")
+# The kinds of ctags' scope field ("<kind>:<name>") besides "enum" (see scope_of).
+SCOPE_KINDS = ("namespace", "class", "struct", "union", "function")
 FOREIGN = r"(?:std|fmt|nlohmann|Eigen|testing|xsimd|CLI|torch|at|c10|fs|chrono|json)"
 
 
@@ -54,15 +56,29 @@ def macros(path):
         return set(re.findall(r"^\s*#\s*define\s+(\w+)", f.read(), re.M))
 
 
+def scope_of(rest):
+    """The scope a tag's name is declared in, from its ctags fields: "" (none given) or
+    "<kind>:<name>", kind namespace, class, struct, union or function. An enumerator counts as
+    declared where its enum is: true of an unscoped enum; an enum class's, or those of an enum in
+    a class, count too (more names than needed, never fewer)."""
+    for f in rest:
+        kind, _, name = f.partition(":")
+        if kind == "enum":
+            outer = name.rpartition("::")[0]
+            return "namespace:" + outer if outer else ""
+        if kind in SCOPE_KINDS:
+            return f
+    return ""
+
+
 def definitions(path):
     """Names a file defines at namespace scope (ctags), and its macros."""
     names = set()
     for name, kind, rest in tags(path):
-        # The scope field is "<kind of the enclosing entity>:<its name>" (Universal Ctags).
-        scope = [f for f in rest if f.split(":", 1)[0] in SCOPE_KINDS]
+        scope = scope_of(rest)
         if name in SKIP or name.startswith("__anon") or kind == "namespace":
             continue
-        if scope and not scope[0].startswith("namespace:"):
+        if scope and not scope.startswith("namespace:"):
             continue  # a member, or local to a function
         names.add(name)
     return names | macros(path)

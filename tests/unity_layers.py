@@ -19,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from unity_groups import identifiers, macros, tags  # noqa: E402  (the same reading of a file)
+from unity_groups import identifiers, macros, scope_of, tags  # noqa: E402  (the same reading of a file)
 
 # (name, file, file): why sharing it is harmless.
 REVIEWED = {
@@ -78,11 +78,10 @@ def private_names(path):
     for name, kind, rest in tags(path):
         if kind == "namespace" or name.startswith("__anon"):
             continue
-        scope = [x for x in rest if x.startswith(
-            ("namespace:", "class:", "struct:", "function:", "enum:", "union:"))]
-        if scope and not scope[0].startswith("namespace:"):
-            continue  # a member, an enumerator or a local
-        if "file:" in rest or (scope and "__anon" in scope[0]):
+        scope = scope_of(rest)
+        if scope and not scope.startswith("namespace:"):
+            continue  # a member or a local
+        if "file:" in rest or "__anon" in scope:
             names.add(name)
     names |= macros(path)
     return names - NOT_PRIVATE

@@ -1,7 +1,8 @@
 #pragma once
 // SIMD kernels (xsimd 8.1) with runtime dispatch to the widest instruction set the CPU has: their
 // arguments and the dispatched entry points (simd.cpp). The kernels themselves are functors
-// declared in harness/kernels/simd_arch.h, the one header here that includes xsimd.
+// declared in harness/kernels/simd_arch.h, which (like their definitions, simd_impl.h) includes
+// xsimd; this header does not, so the callers of the kernels do not parse it.
 //
 // Every kernel parallelises with OpenMP over rows (or row chunks) with num_threads(threads)
 // exactly (dynamic schedule, see kRowsPerTask), and never allocates: scratch comes from the caller

@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 // xsimd's CPU detection and version macros only, not its SIMD types (~0.5 CPU-s less to parse).
+#include <xsimd/config/xsimd_config.hpp>
 #include <xsimd/config/xsimd_cpuid.hpp>
 
 #include "build_info.h"
