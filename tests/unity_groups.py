@@ -42,7 +42,8 @@ def tags(path):
     """The file's tags (Universal Ctags): (name, kind, extension fields) per tag."""
     try:
         out = subprocess.run(
-            ["ctags", "--c++-kinds=+p-m", "--language-force=C++", "--fields=+sK", "-o", "-", path],
+            ["ctags", "--c++-kinds=+p-m", "--language-force=C++", "--fields=+sK",
+             "--fields-C++=+{properties}", "-o", "-", path],
             capture_output=True, text=True, check=True).stdout
     except FileNotFoundError:
         sys.exit("needs Universal Ctags: apt-get install universal-ctags")
@@ -56,16 +57,25 @@ def macros(path):
         return set(re.findall(r"^\s*#\s*define\s+(\w+)", f.read(), re.M))
 
 
-def scope_of(rest):
+def enum_scopes(tagged):
+    """Each enum of a file's tags (full name) -> the scope its enumerators are declared in: the
+    enum's own scope for an unscoped enum, the enum itself for an enum class."""
+    scopes = {}
+    for name, kind, rest in tagged:
+        if kind == "enum":
+            scope = next((f for f in rest if f.split(":", 1)[0] in SCOPE_KINDS), "")
+            full = scope.split(":", 1)[1] + "::" + name if scope else name
+            scopes[full] = "enum:" + full if "properties:scopedenum" in rest else scope
+    return scopes
+
+
+def scope_of(rest, enums):
     """The scope a tag's name is declared in, from its ctags fields: "" (none given) or
-    "<kind>:<name>", kind namespace, class, struct, union or function. An enumerator counts as
-    declared where its enum is: true of an unscoped enum; an enum class's, or those of an enum in
-    a class, count too (more names than needed, never fewer)."""
+    "<kind>:<name>". An enumerator's is its enum's scope (enum_scopes)."""
     for f in rest:
         kind, _, name = f.partition(":")
-        if kind == "enum":
-            outer = name.rpartition("::")[0]
-            return "namespace:" + outer if outer else ""
+        if kind == "enum":  # an enum this file's tags do not show: taken as unscoped
+            return enums.get(name, "namespace:" + name.rpartition("::")[0])
         if kind in SCOPE_KINDS:
             return f
     return ""
@@ -74,8 +84,10 @@ def scope_of(rest):
 def definitions(path):
     """Names a file defines at namespace scope (ctags), and its macros."""
     names = set()
-    for name, kind, rest in tags(path):
-        scope = scope_of(rest)
+    tagged = list(tags(path))
+    enums = enum_scopes(tagged)
+    for name, kind, rest in tagged:
+        scope = scope_of(rest, enums)
         if name in SKIP or name.startswith("__anon") or kind == "namespace":
             continue
         if scope and not scope.startswith("namespace:"):

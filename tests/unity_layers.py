@@ -19,7 +19,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from unity_groups import identifiers, macros, scope_of, tags  # noqa: E402  (the same reading of a file)
+# The same reading of a file as unity_groups.py's.
+from unity_groups import enum_scopes, identifiers, macros, scope_of, tags  # noqa: E402
 
 # (name, file, file): why sharing it is harmless.
 REVIEWED = {
@@ -75,10 +76,12 @@ NOT_PRIVATE = {"kRegistration", "kNaN"}  # made unique per file by the unity bui
 def private_names(path):
     """Names the file defines for itself: in an anonymous namespace or static (ctags' file:)."""
     names = set()
-    for name, kind, rest in tags(path):
+    tagged = list(tags(path))
+    enums = enum_scopes(tagged)
+    for name, kind, rest in tagged:
         if kind == "namespace" or name.startswith("__anon"):
             continue
-        scope = scope_of(rest)
+        scope = scope_of(rest, enums)
         if scope and not scope.startswith("namespace:"):
             continue  # a member or a local
         if "file:" in rest or "__anon" in scope:
