@@ -83,6 +83,20 @@ inline bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// The problems of a Diagnostics, one per line, for a failure message.
+inline std::string problems_text(const std::vector<Problem>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += "\n  " + p.str();
+  return out;
+}
+
+// The dot product of two vectors of equal length, summed in index order.
+inline double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
 // `p` in single quotes, for a shell command. Built by appending: "'" + std::string trips GCC 12's
 // -Wrestrict false positive.
 inline std::string quoted(const std::filesystem::path& p) {

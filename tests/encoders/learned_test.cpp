@@ -33,7 +33,8 @@ std::shared_ptr<const Encoder> build(const json& params, std::vector<Problem>* p
   return inst.encoder;
 }
 
-std::vector<double> table(const Encoder& enc, const std::vector<int64_t>& positions, int64_t dim) {
+std::vector<double> learned_table(const Encoder& enc, const std::vector<int64_t>& positions,
+                                  int64_t dim) {
   std::vector<double> out(positions.size() * dim);
   enc.additive_table(positions, dim, out.data());
   return out;
@@ -72,16 +73,16 @@ TEST(Learned, NormalInitFollowsTheDocumentedDrawOrder) {
   const int64_t max_len = 16, dim = 8;
   auto enc = build({{"max_len", max_len}, {"seed", 7}, {"std", 0.5}});
   ASSERT_TRUE(enc);
-  const std::vector<double> w = table(*enc, range(max_len), dim);
+  const std::vector<double> w = learned_table(*enc, range(max_len), dim);
   Rng rng(7, "learned/table");
   for (int64_t k = 0; k < max_len * dim; ++k) ASSERT_EQ(w[k], 0.5 * rng.normal()) << "k = " << k;
 }
 
 TEST(Learned, SameSeedSameTableDifferentSeedDifferentTable) {
   const int64_t max_len = 32, dim = 12;
-  const auto a = table(*build({{"max_len", max_len}, {"seed", 3}}), range(max_len), dim);
-  const auto b = table(*build({{"max_len", max_len}, {"seed", 3}}), range(max_len), dim);
-  const auto c = table(*build({{"max_len", max_len}, {"seed", 4}}), range(max_len), dim);
+  const auto a = learned_table(*build({{"max_len", max_len}, {"seed", 3}}), range(max_len), dim);
+  const auto b = learned_table(*build({{"max_len", max_len}, {"seed", 3}}), range(max_len), dim);
+  const auto c = learned_table(*build({{"max_len", max_len}, {"seed", 4}}), range(max_len), dim);
   EXPECT_EQ(a, b);
   int same = 0;
   for (size_t k = 0; k < a.size(); ++k) same += a[k] == c[k];
@@ -90,13 +91,13 @@ TEST(Learned, SameSeedSameTableDifferentSeedDifferentTable) {
 
 TEST(Learned, TableIsTheSameAcrossCallsDimsAndThreads) {
   auto enc = build({{"max_len", 64}, {"seed", 11}});
-  const auto full8 = table(*enc, range(64), 8);
+  const auto full8 = learned_table(*enc, range(64), 8);
   // Another dim in between must not disturb the dim-8 table (cached per dim).
-  const auto full4 = table(*enc, range(64), 4);
-  EXPECT_EQ(table(*enc, range(64), 8), full8);
+  const auto full4 = learned_table(*enc, range(64), 4);
+  EXPECT_EQ(learned_table(*enc, range(64), 8), full8);
   // Row r of a later, shuffled call is row r of the table.
   const std::vector<int64_t> some = {63, 0, 17, 17, 5};
-  const auto rows = table(*enc, some, 8);
+  const auto rows = learned_table(*enc, some, 8);
   for (size_t t = 0; t < some.size(); ++t)
     for (int64_t c = 0; c < 8; ++c) EXPECT_EQ(rows[t * 8 + c], full8[some[t] * 8 + c]);
   // dim 4 uses the first 64 * 4 draws of the same stream.
@@ -107,7 +108,7 @@ TEST(Learned, TableIsTheSameAcrossCallsDimsAndThreads) {
   std::vector<std::vector<double>> got(4);
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i)
-    threads.emplace_back([&, i] { got[i] = table(*fresh, range(64), 8); });
+    threads.emplace_back([&, i] { got[i] = learned_table(*fresh, range(64), 8); });
   for (auto& t : threads) t.join();
   for (const auto& g : got) EXPECT_EQ(g, full8);
 }
@@ -117,8 +118,8 @@ TEST(Learned, EntriesHaveTheRequestedStd) {
   // 1 / sqrt(2 * 32768) = 0.4%, so 3% is > 7 standard errors (and the seed is fixed).
   const int64_t max_len = 512, dim = 64;
   const double stddev = 0.05;
-  const auto w =
-      table(*build({{"max_len", max_len}, {"std", stddev}, {"seed", 0}}), range(max_len), dim);
+  const auto w = learned_table(*build({{"max_len", max_len}, {"std", stddev}, {"seed", 0}}),
+                               range(max_len), dim);
   double sum = 0, sq = 0;
   for (double v : w) sum += v, sq += v * v;
   const double n = double(w.size()), mean = sum / n;
@@ -138,7 +139,7 @@ TEST_F(LearnedFileTest, FileInitRoundTripFloat64AndFloat32) {
     ASSERT_TRUE(enc);
     EXPECT_NO_THROW(enc->check_shape(dim, 1));
     const std::vector<int64_t> positions = {4, 0, 2, 2, 1, 3};
-    const auto rows = table(*enc, positions, dim);
+    const auto rows = learned_table(*enc, positions, dim);
     for (size_t t = 0; t < positions.size(); ++t)
       for (int64_t c = 0; c < dim; ++c) {
         const double v = values[positions[t] * dim + c];
@@ -183,7 +184,7 @@ TEST(Learned, NegativePositionsAreAlwaysUnsupported) {
 TEST_F(LearnedFileTest, ClampUsesTheLastRow) {
   auto enc =
       build({{"max_len", 4}, {"init", "file"}, {"path", small_table()}, {"out_of_range", "clamp"}});
-  const auto rows = table(*enc, {2, 3, 4, 100, 0}, 2);
+  const auto rows = learned_table(*enc, {2, 3, 4, 100, 0}, 2);
   const std::vector<double> expected = {4, 8, 9, 7, 9, 7, 9, 7, 0, 10};
   EXPECT_EQ(rows, expected);
 }
@@ -193,20 +194,20 @@ TEST_F(LearnedFileTest, InterpolateScalesTheCallIntoTheTable) {
   auto enc = build(
       {{"max_len", 4}, {"init", "file"}, {"path", small_table()}, {"out_of_range", "interpolate"}});
   // Largest position 6 >= 4: p' = p * 3 / 6 -> 0, 1.5, 2.5, 3.
-  auto rows = table(*enc, {0, 3, 5, 6}, 2);
+  auto rows = learned_table(*enc, {0, 3, 5, 6}, 2);
   std::vector<double> expected = {0, 10, 2.5, 8.5, 6.5, 7.5, 9, 7};
   ASSERT_EQ(rows.size(), expected.size());
   for (size_t k = 0; k < rows.size(); ++k) EXPECT_NEAR(rows[k], expected[k], 1e-15) << k;
   // Largest position 9: p' = p / 3 -> 0, 1/3, 3.
-  rows = table(*enc, {0, 1, 9}, 2);
+  rows = learned_table(*enc, {0, 1, 9}, 2);
   expected = {0, 10, 1.0 / 3, 29.0 / 3, 9, 7};
   for (size_t k = 0; k < rows.size(); ++k) EXPECT_NEAR(rows[k], expected[k], 1e-14) << k;
   // Largest position exactly max_len: p' = p * 3 / 4 -> 1.5 (half W1, half W2), 3.
-  rows = table(*enc, {2, 4}, 2);
+  rows = learned_table(*enc, {2, 4}, 2);
   expected = {2.5, 8.5, 9, 7};
   for (size_t k = 0; k < rows.size(); ++k) EXPECT_NEAR(rows[k], expected[k], 1e-15) << k;
   // Largest position < max_len: positions are used as they are (no scaling).
-  rows = table(*enc, {1, 2}, 2);
+  rows = learned_table(*enc, {1, 2}, 2);
   EXPECT_EQ(rows, (std::vector<double>{1, 9, 4, 8}));
 }
 
@@ -215,7 +216,8 @@ TEST_F(LearnedFileTest, InterpolateWithOneRowReturnsThatRow) {
                     {"init", "file"},
                     {"path", write_table("w1.npy", {1, 2}, {0.25, -4})},
                     {"out_of_range", "interpolate"}});
-  EXPECT_EQ(table(*enc, {0, 5, 1000}, 2), (std::vector<double>{0.25, -4, 0.25, -4, 0.25, -4}));
+  EXPECT_EQ(learned_table(*enc, {0, 5, 1000}, 2),
+            (std::vector<double>{0.25, -4, 0.25, -4, 0.25, -4}));
 }
 
 TEST(Learned, FileInitWithoutPathIsAnErrorNamingPath) {

@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "encoders/params.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
+using test::has;
 
 // Resolves {name: value} against one spec; returns the problems.
 std::vector<Problem> problems_for(const ParamSpec& spec, const json& value) {
@@ -22,10 +24,6 @@ std::vector<Problem> problems_for(const ParamSpec& spec, const json& value) {
 }
 
 bool accepts(const ParamSpec& spec, const json& value) { return problems_for(spec, value).empty(); }
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 TEST(ParamsResolve, NumberType) {
   const auto s = ParamSpec::number("v", 1.0, "");

@@ -29,6 +29,7 @@ namespace posbench {
 namespace {
 
 using nlohmann::json;
+using test::dot;
 constexpr double kPi = std::numbers::pi;
 
 std::unique_ptr<Encoder> make_rope(const json& params) { return test::make_scheme("rope", params); }
@@ -566,12 +567,6 @@ TEST(RopeScaling, ApplyCommandAppliesScalingAndAttentionFactor) {
 }
 
 // ---- length dependence -------------------------------------------------------------------------
-
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
 
 std::vector<double> rotated(const Encoder& enc, std::vector<double> x, int64_t p, int64_t seq_len,
                             Role role) {

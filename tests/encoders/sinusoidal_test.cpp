@@ -22,7 +22,7 @@ std::unique_ptr<Encoder> make_sinusoidal(const json& given) {
 }
 
 // Reference value of column c of PE(p), computed in long double from the paper's formula.
-long double reference(int64_t p, int64_t c, int64_t d, long double base, bool concat) {
+long double sinusoid_reference(int64_t p, int64_t c, int64_t d, long double base, bool concat) {
   const int64_t half = d / 2;
   int64_t i;
   bool is_sin;
@@ -38,7 +38,8 @@ long double reference(int64_t p, int64_t c, int64_t d, long double base, bool co
   return is_sin ? std::sin(angle) : std::cos(angle);
 }
 
-std::vector<double> table(const Encoder& enc, const std::vector<int64_t>& pos, int64_t dim) {
+std::vector<double> sinusoidal_table(const Encoder& enc, const std::vector<int64_t>& pos,
+                                     int64_t dim) {
   std::vector<double> out(pos.size() * dim, std::nan(""));
   positional_table<double>(enc, pos, dim, out.data());
   return out;
@@ -52,10 +53,10 @@ const std::vector<int64_t> kPositions = {0, 1, 7, 1000, 1000000};
 
 void check_against_reference(const json& params, int64_t dim, long double base, bool concat) {
   auto enc = make_sinusoidal(params);
-  const auto out = table(*enc, kPositions, dim);
+  const auto out = sinusoidal_table(*enc, kPositions, dim);
   for (size_t t = 0; t < kPositions.size(); ++t)
     for (int64_t c = 0; c < dim; ++c)
-      EXPECT_NEAR(out[t * dim + c], double(reference(kPositions[t], c, dim, base, concat)),
+      EXPECT_NEAR(out[t * dim + c], double(sinusoid_reference(kPositions[t], c, dim, base, concat)),
                   tolerance(kPositions[t]))
           << "p=" << kPositions[t] << " c=" << c << " dim=" << dim;
 }
@@ -78,7 +79,7 @@ TEST(Sinusoidal, BaseParameterIsUsed) {
 TEST(Sinusoidal, ClosedFormValues) {
   // d = 4, base 10000: frequencies 1 and 10000^(-1/2) = 0.01.
   auto enc = make_sinusoidal(json::object());
-  const auto out = table(*enc, {0, 1, 7}, 4);
+  const auto out = sinusoidal_table(*enc, {0, 1, 7}, 4);
   const double expected[3][4] = {
       {0.0, 1.0, 0.0, 1.0},
       {std::sin(1.0), std::cos(1.0), std::sin(0.01), std::cos(0.01)},
@@ -88,7 +89,7 @@ TEST(Sinusoidal, ClosedFormValues) {
     for (int c = 0; c < 4; ++c) EXPECT_NEAR(out[t * 4 + c], expected[t][c], 1e-15) << t << "," << c;
 
   auto concat = make_sinusoidal({{"layout", "concat"}});
-  const auto oc = table(*concat, {7}, 4);
+  const auto oc = sinusoidal_table(*concat, {7}, 4);
   EXPECT_NEAR(oc[0], std::sin(7.0), 1e-15);
   EXPECT_NEAR(oc[1], std::sin(0.07), 1e-15);
   EXPECT_NEAR(oc[2], std::cos(7.0), 1e-15);
@@ -105,12 +106,12 @@ TEST(Sinusoidal, PinsExponentTwoIOverD) {
   ASSERT_GT(std::abs(correct_cos - wrong_cos), 0.4);
 
   auto enc = make_sinusoidal(json::object());
-  const auto out = table(*enc, {p}, d);
+  const auto out = sinusoidal_table(*enc, {p}, d);
   EXPECT_NEAR(out[2 * i], correct_sin, 1e-14);
   EXPECT_NEAR(out[2 * i + 1], correct_cos, 1e-14);
 
   auto concat = make_sinusoidal({{"layout", "concat"}});
-  const auto oc = table(*concat, {p}, d);
+  const auto oc = sinusoidal_table(*concat, {p}, d);
   EXPECT_NEAR(oc[i], correct_sin, 1e-14);
   EXPECT_NEAR(oc[i + d / 2], correct_cos, 1e-14);
 
@@ -129,8 +130,8 @@ TEST(Sinusoidal, Float32AtLargePositionIsRoundedOnce) {
   positional_table<float>(*enc, pos, dim, out.data());
   for (size_t t = 0; t < pos.size(); ++t)
     for (int64_t c = 0; c < dim; ++c)
-      EXPECT_NEAR(double(out[t * dim + c]), double(reference(pos[t], c, dim, 10000.0L, false)),
-                  6e-8)
+      EXPECT_NEAR(double(out[t * dim + c]),
+                  double(sinusoid_reference(pos[t], c, dim, 10000.0L, false)), 6e-8)
           << "p=" << pos[t] << " c=" << c;
 }
 
@@ -145,7 +146,8 @@ TEST(Sinusoidal, AddPositionalAddsTheTable) {
   for (size_t t = 0; t < pos.size(); ++t)
     for (int64_t c = 0; c < dim; ++c)
       EXPECT_NEAR(x[t * dim + c],
-                  x0[t * dim + c] + double(reference(pos[t], c, dim, 10000.0L, false)), 1e-12);
+                  x0[t * dim + c] + double(sinusoid_reference(pos[t], c, dim, 10000.0L, false)),
+                  1e-12);
 }
 
 TEST(Sinusoidal, OddOrNonPositiveDimIsParamError) {

@@ -11,19 +11,13 @@
 #include "encoders/registry.h"
 #include "encoders/rng.h"
 #include "harness/analysis/attention_logit.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
-
-std::unique_ptr<Encoder> make(const std::string& name, const json& given) {
-  const EncoderInfo& info = EncoderRegistry::instance().get(name, "encoder");
-  Diagnostics diag;
-  json resolved = resolve_params(info.params, given, "params", diag);
-  EXPECT_TRUE(diag.ok());
-  return info.factory(Params(resolved));
-}
+using test::make_scheme;
 
 long double freq(int64_t i, int64_t d, long double base) {
   return std::exp(-(2.0L * (long double)i / (long double)d) * std::log(base));
@@ -62,7 +56,7 @@ const std::pair<int64_t, int64_t> kPairs[] = {{0, 0}, {3, 0}, {0, 3}, {10, 4}, {
 
 TEST(AttentionLogit, Additive) {
   const int64_t d = 16;
-  auto enc = make("sinusoidal", json::object());
+  auto enc = make_scheme("sinusoidal", json::object());
   const auto [q, k] = vectors(d);
   for (auto [m, n] : kPairs) {
     const auto pm = sinusoidal_pe(m, d), pn = sinusoidal_pe(n, d);
@@ -77,7 +71,7 @@ TEST(AttentionLogit, RotaryFullAndPartial) {
   const int64_t d = 16;
   const auto [q, k] = vectors(d);
   for (double fraction : {1.0, 0.5}) {
-    auto enc = make("rope", {{"rotary_fraction", fraction}});
+    auto enc = make_scheme("rope", {{"rotary_fraction", fraction}});
     const int64_t rd = int64_t(fraction * d);
     for (auto [m, n] : kPairs) {
       const auto rq = rope_rotate(q, m, rd), rk = rope_rotate(k, n, rd);
@@ -88,7 +82,7 @@ TEST(AttentionLogit, RotaryFullAndPartial) {
     }
   }
   // At m = n the rotation cancels: s = q . k.
-  auto enc = make("rope", json::object());
+  auto enc = make_scheme("rope", json::object());
   long double qk = 0;
   for (int64_t c = 0; c < d; ++c) qk += (long double)q[c] * k[c];
   EXPECT_NEAR(attention_logit(*enc, {d, 1, 0}, 0, q, k, 123456, 123456), double(qk), 1e-11);
@@ -96,7 +90,7 @@ TEST(AttentionLogit, RotaryFullAndPartial) {
 
 TEST(AttentionLogit, BiasPerHead) {
   const int64_t d = 8, heads = 4;
-  auto enc = make("alibi", json::object());
+  auto enc = make_scheme("alibi", json::object());
   const auto [q, k] = vectors(d);
   long double qk = 0;
   for (int64_t c = 0; c < d; ++c) qk += (long double)q[c] * k[c];

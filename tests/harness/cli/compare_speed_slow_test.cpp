@@ -22,7 +22,7 @@ using nlohmann::json;
 
 // One benchmark (rope's cos/sin table, 1024 x 128, 1 thread) and the bandwidth probe measured
 // next to it, 15 repetitions of >= 10 ms each: ~2 s per run on an idle machine.
-std::string config(const std::string& implementation) {
+std::string speed_config(const std::string& implementation) {
   return R"({"name": "compare-speed", "seed": 0, "experiments": [{"type": "speed",
     "operations": ["table"], "shapes": [{"seq": 1024, "dim": 128}], "threads": [1],
     "implementations": [")" +
@@ -33,8 +33,8 @@ std::string config(const std::string& implementation) {
 class CompareSpeedSlow : public test::BinaryTest {
  protected:
   CompareSpeedSlow() : BinaryTest("posbench-compare-speed") {
-    write("simd.json", config("simd"));
-    write("reference.json", config("reference"));
+    write("simd.json", speed_config("simd"));
+    write("reference.json", speed_config("reference"));
   }
   void run_config(const std::string& cfg, const std::string& out) {
     const auto r = run("run " + cfg + " -o " + out + " --force");

@@ -42,7 +42,7 @@ std::string experiment_with(const std::string& encoders) {
          encoders + "}]}";
 }
 
-struct Case {
+struct BadInputCase {
   const char* what;
   std::string config;                       // written to bad.json ("" for none)
   std::string args;                         // the command line after `posbench`
@@ -57,7 +57,7 @@ TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
   const std::string llama3_huge = experiment_with(R"([{"name": "rope", "params": {"scaling":
       {"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4,
        "original_max_position_embeddings": 9223372036854775808}}}])");
-  const std::vector<Case> cases = {
+  const std::vector<BadInputCase> cases = {
       {"nesting far too deep",
        std::string(100000, '['),
        "validate bad.json",
@@ -175,7 +175,7 @@ TEST_F(BadInput, EveryCaseExitsTwoNamesThePlaceAndLeavesNothing) {
        {"--role: got \"\xEF\xBF\xBD\", expected one of query, key"},
        {"type_error"}},
   };
-  for (const Case& c : cases) {
+  for (const BadInputCase& c : cases) {
     SCOPED_TRACE(c.what);
     if (!c.config.empty()) write("bad.json", c.config);
     const auto r = run(c.args);

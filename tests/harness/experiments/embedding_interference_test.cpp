@@ -31,7 +31,7 @@ json small(json extra) {
   return p;
 }
 
-EncoderOutcome run(const json& params, const json& spec) {
+EncoderOutcome run_interference(const json& params, const json& spec) {
   return run_experiment("embedding_interference", params, spec).outcomes.at(0);
 }
 
@@ -58,12 +58,6 @@ std::vector<double> project(const std::vector<double>& W, const std::vector<doub
   return out;
 }
 
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-
 // Sinusoidal PE(p) [d], interleaved: sin at 2i, cos at 2i + 1, angle p * 10000^(-2i/d).
 std::vector<double> sinusoid(int64_t p, int64_t d) {
   std::vector<double> pe(static_cast<size_t>(d));
@@ -75,7 +69,7 @@ std::vector<double> sinusoid(int64_t p, int64_t d) {
 }
 
 // RoPE (half pairing, base 10000) of x at position p.
-std::vector<double> rope(std::vector<double> x, int64_t p) {
+std::vector<double> rotate_rope(std::vector<double> x, int64_t p) {
   const size_t h = x.size() / 2;
   for (size_t i = 0; i < h; ++i) {
     const double a = double(p) * std::pow(10000.0, -2.0 * double(i) / double(x.size()));
@@ -90,7 +84,7 @@ std::vector<double> row(const std::vector<double>& M, int64_t r, int64_t d) {
 }
 
 TEST(EmbeddingInterference, NopeDecodesPositionAtChanceAndTokensPerfectly) {
-  const auto o = run(kSmall, {{"name", "nope"}});
+  const auto o = run_interference(kSmall, {{"name", "nope"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   // PE = 0: every key is at the same distance, the tie is shared: exactly 1/N.
   EXPECT_DOUBLE_EQ(metric(o, "position_nearest_pe_accuracy"), 1.0 / 64);
@@ -111,7 +105,7 @@ TEST(EmbeddingInterference, NopeDecodesPositionAtChanceAndTokensPerfectly) {
 }
 
 TEST(EmbeddingInterference, ZeroEmbeddingsDecodeSinusoidalPositionsPerfectly) {
-  const auto o = run(small({{"embedding_std", 0}}), {{"name", "sinusoidal"}});
+  const auto o = run_interference(small({{"embedding_std", 0}}), {{"name", "sinusoidal"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_EQ(metric(o, "position_nearest_pe_accuracy"), 1.0);
   // x = PE(p) has cosine 0 with every (zero) embedding: a tie over the vocabulary.
@@ -124,7 +118,7 @@ TEST(EmbeddingInterference, ZeroEmbeddingsDecodeSinusoidalPositionsPerfectly) {
 TEST(EmbeddingInterference, SinusoidalNormRatioIsSqrtHalfDimOverTheMeanEmbeddingNorm) {
   // |PE(p)|^2 = sum_i sin^2 + cos^2 = d / 2 at every p.
   const int64_t V = 128, d = 16;
-  const auto o = run(small({{"embedding_std", 0.5}}), {{"name", "sinusoidal"}});
+  const auto o = run_interference(small({{"embedding_std", 0.5}}), {{"name", "sinusoidal"}});
   const std::vector<double> E = embeddings(V, d, 0.5);
   double mean_norm = 0;
   for (int64_t w = 0; w < V; ++w) mean_norm += std::sqrt(dot(row(E, w, d), row(E, w, d))) / V;
@@ -165,7 +159,7 @@ TEST(EmbeddingInterference, OrthogonalSubspacesGiveZeroCrossTerms) {
                         {"params", {{"max_len", N}, {"init", "file"}, {"path", pe}}}};
   json params = {{"dim", d}, {"positions", N}, {"samples", 32}, {"embeddings", emb}};
   params["projection"] = "identity";
-  const auto o = run(params, learned);
+  const auto o = run_interference(params, learned);
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_EQ(metric(o, "logit_share_content_position"), 0.0);
   EXPECT_EQ(metric(o, "logit_share_position_content"), 0.0);
@@ -178,7 +172,7 @@ TEST(EmbeddingInterference, OrthogonalSubspacesGiveZeroCrossTerms) {
   }
   // Random projections mix the subspaces: the cross terms are no longer zero.
   params["projection"] = "random";
-  const auto mixed = run(params, learned);
+  const auto mixed = run_interference(params, learned);
   EXPECT_NE(metric(mixed, "logit_share_content_position"), 0.0);
 }
 
@@ -187,8 +181,8 @@ TEST(EmbeddingInterference, OrthogonalSubspacesGiveZeroCrossTerms) {
 void expect_four_terms(const std::string& projection_kind) {
   SCOPED_TRACE(projection_kind);
   const int64_t V = 128, d = 16;
-  const auto o = run(small({{"embedding_std", 0.7}, {"projection", projection_kind}}),
-                     {{"name", "sinusoidal"}});
+  const auto o = run_interference(small({{"embedding_std", 0.7}, {"projection", projection_kind}}),
+                                  {{"name", "sinusoidal"}});
   const std::vector<double> E = embeddings(V, d, 0.7);
   const bool id = projection_kind == "identity";
   const std::vector<double> Wq = projection("w_q", d), Wk = projection("w_k", d);
@@ -226,13 +220,13 @@ TEST(EmbeddingInterference, FourTermsSumToTheLogitRandomProjection) { expect_fou
 
 TEST(EmbeddingInterference, RotaryLogitsAreRotatedProjectedEmbeddings) {
   const int64_t V = 128, d = 16;
-  const auto o = run(small({{"embedding_std", 1.0}}), {{"name", "rope"}});
+  const auto o = run_interference(small({{"embedding_std", 1.0}}), {{"name", "rope"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   const std::vector<double> E = embeddings(V, d, 1.0);
   const std::vector<double> Wq = projection("w_q", d), Wk = projection("w_k", d);
   for (const json& cell : o.extra["logit_sample"]) {
-    const auto qi = rope(project(Wq, row(E, cell["token_i"], d)), cell["position_i"]);
-    const auto kj = rope(project(Wk, row(E, cell["token_j"], d)), cell["position_j"]);
+    const auto qi = rotate_rope(project(Wq, row(E, cell["token_i"], d)), cell["position_i"]);
+    const auto kj = rotate_rope(project(Wk, row(E, cell["token_j"], d)), cell["position_j"]);
     const double ref = dot(qi, kj);
     EXPECT_NEAR(cell["logit"].get<double>(), ref, 1e-12 * (1 + std::abs(ref))) << cell;
     EXPECT_FALSE(cell.contains("terms"));
@@ -251,7 +245,8 @@ TEST(EmbeddingInterference, RotaryLogitsAreRotatedProjectedEmbeddings) {
 
 TEST(EmbeddingInterference, BiasShareIsThePositionGivenContentShareAndLogitsAddTheBias) {
   const int64_t V = 128, d = 16;
-  const auto o = run(small({{"embedding_std", 0.3}, {"heads", 4}}), {{"name", "alibi"}});
+  const auto o =
+      run_interference(small({{"embedding_std", 0.3}, {"heads", 4}}), {{"name", "alibi"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   // Content depends on the row only and the bias on the column only: on the full grid their
   // covariance is 0, so Cov(b, s) / Var(s) = Var(b) / Var(s) = E_c[Var_m(s)] / Var(s).
@@ -274,8 +269,8 @@ TEST(EmbeddingInterference, BiasShareIsThePositionGivenContentShareAndLogitsAddT
 
 TEST(EmbeddingInterference, SeedPictureHoldsTheSentencesRawAndPrincipalComponents) {
   const int64_t V = 128, d = 16;
-  const auto o =
-      run(small({{"embedding_std", 0.1}, {"sentence_length", 8}}), {{"name", "sinusoidal"}});
+  const auto o = run_interference(small({{"embedding_std", 0.1}, {"sentence_length", 8}}),
+                                  {{"name", "sinusoidal"}});
   const json& pic = o.extra["seed_picture"];
   ASSERT_EQ(pic["positions"].size(), 8u);
   const std::vector<double> E = embeddings(V, d, 0.1);
@@ -299,21 +294,21 @@ TEST(EmbeddingInterference, SeedPictureHoldsTheSentencesRawAndPrincipalComponent
 }
 
 TEST(EmbeddingInterference, SweepsGiveCurvesOverStdAndDim) {
-  const auto o = run(small({{"std_sweep", {0.02, 0.25, 1.0}}, {"dim_sweep", {8, 32}}}),
-                     {{"name", "sinusoidal"}});
+  const auto o = run_interference(small({{"std_sweep", {0.02, 0.25, 1.0}}, {"dim_sweep", {8, 32}}}),
+                                  {{"name", "sinusoidal"}});
   const Curve& by_std = curve(o, "token_accuracy_with_position_by_embedding_std");
   EXPECT_EQ(by_std.x, (std::vector<double>{0.02, 0.25, 1.0}));
   const Curve& by_dim = curve(o, "position_nearest_pe_accuracy_by_dim");
   EXPECT_EQ(by_dim.x, (std::vector<double>{8, 32}));
   // The sweep at the main scale repeats the main measurement exactly.
-  const auto at = run(small({{"embedding_std", 0.25}}), {{"name", "sinusoidal"}});
+  const auto at = run_interference(small({{"embedding_std", 0.25}}), {{"name", "sinusoidal"}});
   EXPECT_EQ(by_std.y[1], metric(at, "token_accuracy_with_position"));
-  const auto at32 = run(small({{"dim", 32}}), {{"name", "sinusoidal"}});
+  const auto at32 = run_interference(small({{"dim", 32}}), {{"name", "sinusoidal"}});
   EXPECT_EQ(by_dim.y[1], metric(at32, "position_nearest_pe_accuracy"));
   // std_unit inv_sqrt_dim: 1 means 1/sqrt(dim).
-  const auto rel =
-      run(small({{"embedding_std", 1.0}, {"std_unit", "inv_sqrt_dim"}}), {{"name", "sinusoidal"}});
-  const auto abs = run(small({{"embedding_std", 0.25}}), {{"name", "sinusoidal"}});
+  const auto rel = run_interference(small({{"embedding_std", 1.0}, {"std_unit", "inv_sqrt_dim"}}),
+                                    {{"name", "sinusoidal"}});
+  const auto abs = run_interference(small({{"embedding_std", 0.25}}), {{"name", "sinusoidal"}});
   EXPECT_EQ(metric(rel, "norm_ratio_mean"), metric(abs, "norm_ratio_mean"));
 }
 
@@ -402,10 +397,10 @@ TEST(EmbeddingInterference, EmbeddingsFileIsCheckedAtTheHeaderAndReadAtRun) {
   }
 
   // The good file runs, its rows are the vocabulary; "to_std" rescales it.
-  const auto o = run({{"dim", 16}, {"embeddings", good}}, {{"name", "sinusoidal"}});
+  const auto o = run_interference({{"dim", 16}, {"embeddings", good}}, {{"name", "sinusoidal"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_DOUBLE_EQ(metric(o, "token_chance_accuracy"), 0.1);
-  const auto r = run(
+  const auto r = run_interference(
       {{"dim", 16}, {"embeddings", good}, {"embeddings_scale", "to_std"}, {"embedding_std", 2.0}},
       {{"name", "sinusoidal"}});
   EXPECT_NEAR(metric(r, "mean_embedding_norm") / metric(o, "mean_embedding_norm"),

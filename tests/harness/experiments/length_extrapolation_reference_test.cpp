@@ -102,7 +102,7 @@ json study_params() {
           {"samples", 1}};
 }
 
-json rope(const json& params) { return {{"name", "rope"}, {"params", params}}; }
+json rope_spec(const json& params) { return {{"name", "rope"}, {"params", params}}; }
 
 const json kYarn = {
     {"base", 10000},
@@ -173,7 +173,7 @@ TEST(LengthExtrapolationReference, ClosedFormsReproduceTheIssueCounts) {
 
 TEST(LengthExtrapolationReference, PlainRopeIsItsOwnReferenceAtTrainLength) {
   for (double base : {1e4, 5e5}) {
-    const auto o = run_one(study_params(), rope({{"base", base}}));
+    const auto o = run_one(study_params(), rope_spec({{"base", base}}));
     const auto theta = rope_theta(base, 128);
     expect_rotary(
         o, kStudyLengths, [&](double) { return theta; }, theta, 4096);
@@ -186,7 +186,7 @@ TEST(LengthExtrapolationReference, PlainRopeIsItsOwnReferenceAtTrainLength) {
 TEST(LengthExtrapolationReference, LinearScalingIsComparedWithUnscaledRopeAtTrainLength) {
   // linear has no original length: L_ref = train_length; the reference has no scaling.
   const auto o =
-      run_one(study_params(), rope({{"scaling", {{"rope_type", "linear"}, {"factor", 4}}}}));
+      run_one(study_params(), rope_spec({{"scaling", {{"rope_type", "linear"}, {"factor", 4}}}}));
   const auto theta = linear_theta(1e4, 128, 4);
   expect_rotary(
       o, kStudyLengths, [&](double) { return theta; }, rope_theta(1e4, 128), 4096);
@@ -201,14 +201,14 @@ TEST(LengthExtrapolationReference, LinearScalingIsComparedWithUnscaledRopeAtTrai
 }
 
 TEST(LengthExtrapolationReference, YarnReferenceIsUnscaledRopeAtOriginalLength) {
-  const auto o = run_one(study_params(), rope(kYarn));
+  const auto o = run_one(study_params(), rope_spec(kYarn));
   expect_rotary(
       o, kStudyLengths, [&](double) { return yarn_theta(1e4, 128, 4, 4096); }, rope_theta(1e4, 128),
       4096);
   // original 2048 with train_length 4096: L_ref is the scaling's original length, not L.
   json p = kYarn;
   p["scaling"]["original_max_position_embeddings"] = 2048;
-  const auto o2 = run_one(study_params(), rope(p));
+  const auto o2 = run_one(study_params(), rope_spec(p));
   expect_rotary(
       o2, kStudyLengths, [&](double) { return yarn_theta(1e4, 128, 4, 2048); },
       rope_theta(1e4, 128), 2048);
@@ -220,7 +220,7 @@ TEST(LengthExtrapolationReference, YarnReferenceIsUnscaledRopeAtOriginalLength) 
 }
 
 TEST(LengthExtrapolationReference, Llama3ReferenceIsUnscaledRopeAtOriginalLength) {
-  const auto o = run_one(study_params(), rope(kLlama3));
+  const auto o = run_one(study_params(), rope_spec(kLlama3));
   const auto theta = llama3_theta(5e5, 128, 8, 1, 4, 8192);
   expect_rotary(
       o, kStudyLengths, [&](double) { return theta; }, rope_theta(5e5, 128), 8192);
@@ -230,7 +230,7 @@ TEST(LengthExtrapolationReference, Llama3ReferenceIsUnscaledRopeAtOriginalLength
 
 TEST(LengthExtrapolationReference, ExplicitReferenceReplacesTheDefault) {
   // llama3 x8 against an unscaled base-500k model pretrained at 4096: the issue's 0/0/2/32.
-  json spec = rope(kLlama3);
+  json spec = rope_spec(kLlama3);
   spec["reference"] = {{"name", "rope"}, {"params", {{"base", 500000}}}, {"length", 4096}};
   const auto o = run_one(study_params(), spec);
   const auto theta = llama3_theta(5e5, 128, 8, 1, 4, 8192);
@@ -242,7 +242,7 @@ TEST(LengthExtrapolationReference, ExplicitReferenceReplacesTheDefault) {
 
   // Plain rope-10k against a base-500k reference at 2048 (another shape: d = 64).
   json p = {{"dim", 64}, {"train_length", 1024}, {"eval_lengths", {1024, 3000}}, {"samples", 1}};
-  json spec2 = rope({{"base", 10000}});
+  json spec2 = rope_spec({{"base", 10000}});
   spec2["reference"] = {{"name", "rope"}, {"params", {{"base", 500000}}}, {"length", 2048}};
   const auto o2 = run_one(p, spec2);
   const auto t10k = rope_theta(1e4, 64);
@@ -260,7 +260,7 @@ TEST(LengthExtrapolationReference, DynamicReferenceIsAtMaxPositionEmbeddings) {
                   {"eval_lengths", {256, 512, 2048}},
                   {"samples", 1},
                   {"window", 8}};
-  const auto o = run_one(p, rope(params));
+  const auto o = run_one(p, rope_spec(params));
   expect_rotary(
       o, {256, 512, 2048}, [&](double n) { return dynamic_theta(1e4, 32, 2, 512, n); },
       rope_theta(1e4, 32), 512);
@@ -330,7 +330,7 @@ TEST(LengthExtrapolationReference, SinusoidalAgainstAnotherBaseCoversEveryPositi
 }
 
 TEST(LengthExtrapolationReference, PerLengthTableInExtra) {
-  const auto o = run_one(study_params(), rope(kYarn));
+  const auto o = run_one(study_params(), rope_spec(kYarn));
   const json& rows = o.extra.at("per_length");
   ASSERT_EQ(rows.size(), 4u);
   for (size_t k = 0; k < 4; ++k) {

@@ -18,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-EncoderOutcome run(const json& params, const json& spec) {
+EncoderOutcome run_extrapolation(const json& params, const json& spec) {
   return run_experiment("length_extrapolation", params, spec).outcomes.at(0);
 }
 
@@ -51,8 +51,9 @@ TEST(LengthExtrapolation, RopeFullTurnPairsMatchYarnClosedForm) {
   for (int i = 0; i < 64; ++i)
     expected += 512.0 * std::pow(10000.0, -2.0 * i / 128.0) >= 2 * std::numbers::pi;
   EXPECT_EQ(expected, 31);
-  const auto o = run({{"train_length", 512}, {"eval_lengths", {512, 1024, 4096}}, {"samples", 1}},
-                     {{"name", "rope"}});
+  const auto o = run_extrapolation(
+      {{"train_length", 512}, {"eval_lengths", {512, 1024, 4096}}, {"samples", 1}},
+      {{"name", "rope"}});
   EXPECT_EQ(o.status, Status::ok) << o.note;
   EXPECT_EQ(metric(o, "full_turn_pairs"), double(expected));
   EXPECT_EQ(metric(o, "rotary_pairs"), 64.0);
@@ -62,7 +63,7 @@ TEST(LengthExtrapolation, RopeFullTurnPairsMatchYarnClosedForm) {
   EXPECT_EQ(metric(o, "unseen_angle_fraction"), 1.0);
 
   // Another shape: d = 64, base 500, L = 100.
-  const auto o2 = run(
+  const auto o2 = run_extrapolation(
       {{"dim", 64}, {"train_length", 100}, {"eval_lengths", {200}}, {"samples", 1}, {"window", 10}},
       {{"name", "rope"}, {"params", {{"base", 500}}}});
   int64_t e2 = 0;
@@ -72,12 +73,12 @@ TEST(LengthExtrapolation, RopeFullTurnPairsMatchYarnClosedForm) {
 }
 
 TEST(LengthExtrapolation, AlibiLogitGapIsSlopeTimesDistance) {
-  const auto o = run({{"dim", 16},
-                      {"train_length", 64},
-                      {"eval_lengths", {64, 100, 256}},
-                      {"samples", 2},
-                      {"window", 8}},
-                     {{"name", "alibi"}});
+  const auto o = run_extrapolation({{"dim", 16},
+                                    {"train_length", 64},
+                                    {"eval_lengths", {64, 100, 256}},
+                                    {"samples", 2},
+                                    {"window", 8}},
+                                   {{"name", "alibi"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   for (int h = 0; h < 8; ++h) {
     const double m = std::pow(2.0, -(h + 1.0));  // 2^(-8(h+1)/8)
@@ -93,14 +94,14 @@ TEST(LengthExtrapolation, AlibiLogitGapIsSlopeTimesDistance) {
 TEST(LengthExtrapolation, AlibiPositionOnlyAttentionIsGeometric) {
   // content_std 0: logits are b_h(n-1, j) = -m_h (n-1-j); softmax is geometric in t = n-1-j.
   const int64_t W = 8;
-  const auto o = run({{"dim", 16},
-                      {"heads", 4},
-                      {"train_length", 32},
-                      {"eval_lengths", {32, 80}},
-                      {"samples", 1},
-                      {"window", W},
-                      {"content_std", 0.0}},
-                     {{"name", "alibi"}});
+  const auto o = run_extrapolation({{"dim", 16},
+                                    {"heads", 4},
+                                    {"train_length", 32},
+                                    {"eval_lengths", {32, 80}},
+                                    {"samples", 1},
+                                    {"window", W},
+                                    {"content_std", 0.0}},
+                                   {{"name", "alibi"}});
   for (int64_t n : {32, 80}) {
     Stats mean{0, 0, 0};
     for (int h = 0; h < 4; ++h) {
@@ -128,8 +129,9 @@ TEST(LengthExtrapolation, AlibiPositionOnlyAttentionIsGeometric) {
 TEST(LengthExtrapolation, AlibiKeepsMassInWindowWithRandomContent) {
   // Head 0 (m = 1/2) with N(0, 1)-sized content logits: the mass beyond the last 64 keys is
   // below e^{-32 + O(10)}, whatever the length.
-  const auto o = run({{"dim", 32}, {"train_length", 128}, {"eval_lengths", {1024}}, {"samples", 8}},
-                     {{"name", "alibi"}});
+  const auto o = run_extrapolation(
+      {{"dim", 32}, {"train_length", 128}, {"eval_lengths", {1024}}, {"samples", 8}},
+      {{"name", "alibi"}});
   EXPECT_GT(curve_at(o, "window_mass_by_head", 0), 1 - 1e-6);
   // Head 7 (m = 1/256) spreads far beyond the window at n = 1024.
   EXPECT_LT(curve_at(o, "window_mass_by_head", 7), 0.5);
@@ -138,13 +140,13 @@ TEST(LengthExtrapolation, AlibiKeepsMassInWindowWithRandomContent) {
 TEST(LengthExtrapolation, SinusoidalPositionOnlyAttentionMatchesReference) {
   // content_std 0: logit_j = PE(n-1) . PE(j) / sqrt(d) = sum_i cos((n-1-j) theta_i) / sqrt(d).
   const int64_t d = 32, W = 4;
-  const auto o = run({{"dim", d},
-                      {"train_length", 24},
-                      {"eval_lengths", {24, 50, 96}},
-                      {"samples", 1},
-                      {"window", W},
-                      {"content_std", 0.0}},
-                     {{"name", "sinusoidal"}});
+  const auto o = run_extrapolation({{"dim", d},
+                                    {"train_length", 24},
+                                    {"eval_lengths", {24, 50, 96}},
+                                    {"samples", 1},
+                                    {"window", W},
+                                    {"content_std", 0.0}},
+                                   {{"name", "sinusoidal"}});
   for (int64_t n : {24, 50, 96}) {
     std::vector<double> x(n);
     for (int64_t j = 0; j < n; ++j) {
@@ -164,13 +166,13 @@ TEST(LengthExtrapolation, SinusoidalPositionOnlyAttentionMatchesReference) {
 
 TEST(LengthExtrapolation, RopePositionOnlyAttentionIsUniform) {
   // content_std 0: every logit is 0, so attention is uniform: H/ln n = 1, max 1/n, window W/n.
-  const auto o = run({{"dim", 16},
-                      {"train_length", 40},
-                      {"eval_lengths", {40, 160}},
-                      {"samples", 2},
-                      {"window", 10},
-                      {"content_std", 0.0}},
-                     {{"name", "rope"}});
+  const auto o = run_extrapolation({{"dim", 16},
+                                    {"train_length", 40},
+                                    {"eval_lengths", {40, 160}},
+                                    {"samples", 2},
+                                    {"window", 10},
+                                    {"content_std", 0.0}},
+                                   {{"name", "rope"}});
   for (double n : {40.0, 160.0}) {
     EXPECT_NEAR(curve_at(o, "normalized_entropy", n), 1.0, 1e-12);
     EXPECT_NEAR(curve_at(o, "max_attention_weight", n), 1.0 / n, 1e-15);
@@ -186,8 +188,8 @@ TEST(LengthExtrapolation, RopeWithIndependentKeysIgnoresPosition) {
                        {"eval_lengths", {64, 256}},
                        {"samples", 4},
                        {"window", 8}};
-  const auto a = run(params, {{"name", "rope"}, {"params", {{"base", 10000}}}});
-  const auto b = run(params, {{"name", "rope"}, {"params", {{"base", 3}}}});
+  const auto a = run_extrapolation(params, {{"name", "rope"}, {"params", {{"base", 10000}}}});
+  const auto b = run_extrapolation(params, {{"name", "rope"}, {"params", {{"base", 3}}}});
   for (const char* name : {"normalized_entropy", "max_attention_weight", "window_mass"})
     for (double n : {64.0, 256.0})
       EXPECT_NEAR(curve_at(a, name, n), curve_at(b, name, n), 1e-12) << name;
@@ -196,7 +198,7 @@ TEST(LengthExtrapolation, RopeWithIndependentKeysIgnoresPosition) {
 TEST(LengthExtrapolation, SinusoidalNoveltyMatchesCosineReference) {
   // cos(PE(p), PE(q)) = sum_i cos((p - q) theta_i) / (d / 2).
   const int64_t d = 16, L = 32;
-  const auto o = run(
+  const auto o = run_extrapolation(
       {{"dim", d}, {"train_length", L}, {"eval_lengths", {48, 96}}, {"samples", 1}, {"window", 4}},
       {{"name", "sinusoidal"}});
   for (int64_t n : {48, 96}) {
@@ -218,17 +220,18 @@ TEST(LengthExtrapolation, SinusoidalNoveltyMatchesCosineReference) {
 
 TEST(LengthExtrapolation, LearnedClampRepeatsASeenRow) {
   // max_len = L: every unseen position returns row L - 1, which was seen: max cosine 1.
-  const auto o =
-      run({{"dim", 8}, {"train_length", 16}, {"eval_lengths", {64}}, {"samples", 1}, {"window", 4}},
-          {{"name", "learned"}, {"params", {{"max_len", 16}, {"out_of_range", "clamp"}}}});
+  const auto o = run_extrapolation(
+      {{"dim", 8}, {"train_length", 16}, {"eval_lengths", {64}}, {"samples", 1}, {"window", 4}},
+      {{"name", "learned"}, {"params", {{"max_len", 16}, {"out_of_range", "clamp"}}}});
   EXPECT_EQ(o.status, Status::ok);
   EXPECT_NEAR(metric(o, "min_max_cosine_unseen"), 1.0, 1e-12);
   EXPECT_NEAR(metric(o, "mean_max_cosine_unseen"), 1.0, 1e-12);
 }
 
 TEST(LengthExtrapolation, LearnedErrorPastMaxLenIsUnsupportedNotACrash) {
-  const auto o = run({{"dim", 16}, {"train_length", 64}, {"samples", 2}, {"window", 8}},
-                     {{"name", "learned"}, {"params", {{"max_len", 128}}}});
+  const auto o =
+      run_extrapolation({{"dim", 16}, {"train_length", 64}, {"samples", 2}, {"window", 8}},
+                        {{"name", "learned"}, {"params", {{"max_len", 128}}}});
   EXPECT_EQ(o.status, Status::unsupported);
   EXPECT_NE(o.note.find("256"), std::string::npos) << o.note;
   EXPECT_EQ(o.extra.at("unsupported_lengths"), json({256, 512, 1024}));

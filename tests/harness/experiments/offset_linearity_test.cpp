@@ -11,11 +11,13 @@
 
 #include "encoders/experiment.h"
 #include "harness/run/config.h"
+#include "property_test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
+using test::metric;
 
 const std::vector<double> kOffsets = {1, 2, 5, 17, 100};
 
@@ -57,13 +59,6 @@ Outcomes run_config(const json& config) {
   EXPECT_EQ(result.outcomes.size(), e.encoders.size());
   for (auto& o : result.outcomes) out.by_label[o.label] = std::move(o);
   return out;
-}
-
-double metric(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& m : o.metrics)
-    if (m.name == name) return m.value;
-  ADD_FAILURE() << "no metric " << name << " for " << o.label;
-  return std::nan("");
 }
 
 const Curve& curve(const EncoderOutcome& o, const std::string& name) {

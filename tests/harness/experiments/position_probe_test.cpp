@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-EncoderOutcome run(const json& params, const json& spec) {
+EncoderOutcome run_probe(const json& params, const json& spec) {
   return run_experiment("position_probe", params, spec).outcomes.at(0);
 }
 
@@ -42,10 +42,10 @@ class LinearTable : public ::testing::Test {
 TEST_F(LinearTable, ExactlyLinearFeaturesGiveRSquaredOne) {
   // PE(p)[0] = 0.01 p + 3: p is an affine function of the features. lambda = 1e-6 * trace / d
   // shrinks the slope by 1 / (1 + 1e-6 / d), so 1 - R^2 is of order 1e-14 on both ranges.
-  const auto o =
-      run({{"dim", 4}, {"train_length", 100}},
-          {{"name", "learned"},
-           {"params", {{"max_len", 200}, {"init", "file"}, {"path", write(200, 4, 0.01, 3)}}}});
+  const auto o = run_probe(
+      {{"dim", 4}, {"train_length", 100}},
+      {{"name", "learned"},
+       {"params", {{"max_len", 200}, {"init", "file"}, {"path", write(200, 4, 0.01, 3)}}}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_GT(metric(o, "r_squared_train"), 1 - 1e-9);
   EXPECT_GT(metric(o, "r_squared_heldout"), 1 - 1e-9);
@@ -60,10 +60,10 @@ TEST_F(LinearTable, RidgeIsRelativeToTheMeanGramEigenvalue) {
   const int64_t d = 4, L = 50;
   const double ridge = 1.0, s = 1.0 / (1.0 + ridge / double(d));
   for (double a : {1e-3, 7.0}) {
-    const auto o =
-        run({{"dim", d}, {"train_length", L}, {"ridge", ridge}},
-            {{"name", "learned"},
-             {"params", {{"max_len", 2 * L}, {"init", "file"}, {"path", write(2 * L, d, a, -1)}}}});
+    const auto o = run_probe(
+        {{"dim", d}, {"train_length", L}, {"ridge", ridge}},
+        {{"name", "learned"},
+         {"params", {{"max_len", 2 * L}, {"init", "file"}, {"path", write(2 * L, d, a, -1)}}}});
     EXPECT_NEAR(metric(o, "r_squared_train"), 1 - (1 - s) * (1 - s), 1e-12) << a;
     const double ybar_train = (L - 1) / 2.0, ybar_ho = L + (L - 1) / 2.0;
     double res = 0, tot = 0;
@@ -79,7 +79,7 @@ TEST_F(LinearTable, RidgeIsRelativeToTheMeanGramEigenvalue) {
 TEST(PositionProbe, SinusoidalIsLinearlyDecodableOnTheTrainingRange) {
   // Wang & Chen 2020: absolute position is (almost) linearly recoverable from sinusoidal PE
   // (d = 128, base 1e4, L = 512: the slowest pairs are nearly linear, sin x ~ x, over [0, L)).
-  const auto o = run({}, {{"name", "sinusoidal"}});
+  const auto o = run_probe({}, {{"name", "sinusoidal"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_GT(metric(o, "r_squared_train"), 0.999);
   EXPECT_LE(metric(o, "r_squared_train"), 1.0);
@@ -89,35 +89,36 @@ TEST(PositionProbe, SinusoidalIsLinearlyDecodableOnTheTrainingRange) {
 TEST(PositionProbe, RandomLearnedTableMatchesChanceRSquared) {
   // Features independent of p: least-squares R^2 ~ Beta(d/2, (N-d-1)/2), mean d / (N - 1)
   // = 32 / 255, sd ~0.03; and no generalisation to [L, 2L).
-  const auto o = run({{"dim", 32}, {"train_length", 256}},
-                     {{"name", "learned"}, {"params", {{"max_len", 512}}}});
+  const auto o = run_probe({{"dim", 32}, {"train_length", 256}},
+                           {{"name", "learned"}, {"params", {{"max_len", 512}}}});
   EXPECT_NEAR(metric(o, "r_squared_train"), 32.0 / 255.0, 0.1);
   EXPECT_LT(metric(o, "r_squared_heldout"), 0.0);
 }
 
 TEST(PositionProbe, BiasSchemesAreNotApplicable) {
-  const auto o = run({{"dim", 8}, {"train_length", 16}}, {{"name", "alibi"}});
+  const auto o = run_probe({{"dim", 8}, {"train_length", 16}}, {{"name", "alibi"}});
   EXPECT_EQ(o.status, Status::not_applicable);
   EXPECT_NE(o.note.find("query-key pair"), std::string::npos) << o.note;
   EXPECT_TRUE(o.metrics.empty());
 }
 
 TEST(PositionProbe, HeldOutPastMaxLenIsUnsupported) {
-  const auto o = run({{"dim", 8}, {"train_length", 64}},
-                     {{"name", "learned"}, {"params", {{"max_len", 100}}}});
+  const auto o = run_probe({{"dim", 8}, {"train_length", 64}},
+                           {{"name", "learned"}, {"params", {{"max_len", 100}}}});
   EXPECT_EQ(o.status, Status::unsupported);
   EXPECT_NE(o.note.find("held-out"), std::string::npos) << o.note;
   EXPECT_TRUE(std::isfinite(metric(o, "r_squared_train")));
   EXPECT_TRUE(std::isnan(metric(o, "r_squared_heldout")));
 
-  const auto o2 =
-      run({{"dim", 8}, {"train_length", 64}}, {{"name", "learned"}, {"params", {{"max_len", 32}}}});
+  const auto o2 = run_probe({{"dim", 8}, {"train_length", 64}},
+                            {{"name", "learned"}, {"params", {{"max_len", 32}}}});
   EXPECT_EQ(o2.status, Status::unsupported);
   EXPECT_TRUE(std::isnan(metric(o2, "r_squared_train")));
 }
 
 TEST(PositionProbe, RotaryAveragesOverSamples) {
-  const auto o = run({{"dim", 32}, {"train_length", 128}, {"samples", 5}}, {{"name", "rope"}});
+  const auto o =
+      run_probe({{"dim", 32}, {"train_length", 128}, {"samples", 5}}, {{"name", "rope"}});
   ASSERT_EQ(o.status, Status::ok);
   double mean = 0;
   for (const auto& c : o.curves)

@@ -21,7 +21,7 @@ ExperimentResult run_result(const json& params, const json& spec) {
   return run_experiment("precision", params, spec);
 }
 
-EncoderOutcome run(const json& params, const json& spec) {
+EncoderOutcome run_precision(const json& params, const json& spec) {
   return run_result(params, spec).outcomes.at(0);
 }
 
@@ -45,7 +45,7 @@ TEST(Precision, Bfloat16RoundingKeepsEightSignificantBits) {
 }
 
 TEST(Precision, SinusoidalFloat32IsExactToRoundingNaiveAngleIsNot) {
-  const auto o = run({}, {{"name", "sinusoidal"}});
+  const auto o = run_precision({}, {{"name", "sinusoidal"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   // Values in [-1, 1], computed in float64 and rounded once: error <= 2^-25 (half an ulp).
   EXPECT_LE(metric(o, "max_abs_error_float32"), std::ldexp(1.0, -25));
@@ -76,7 +76,7 @@ TEST(Precision, SinusoidalFloat32IsExactToRoundingNaiveAngleIsNot) {
 }
 
 TEST(Precision, RopeFloat32RotationIsAccurateNaiveIsNot) {
-  const auto o = run({}, {{"name", "rope"}});
+  const auto o = run_precision({}, {{"name", "rope"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_LE(metric(o, "max_abs_error_float32"), 1e-6);
   // p = 0: the identity rotation; only storing u in float32 (|u_c| < 1) errs.
@@ -101,7 +101,7 @@ TEST(Precision, RopeFloat32RotationIsAccurateNaiveIsNot) {
 TEST(Precision, AlibiFloat32IsExactBfloat16IsNot) {
   // m_h = 2^-(h+1) and integer distances < 2^24: every bias is exact in float32. bfloat16
   // keeps 8 significant bits; reference max over the evaluated (p, k <= p, h).
-  const auto o = run({}, {{"name", "alibi"}});
+  const auto o = run_precision({}, {{"name", "alibi"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_EQ(metric(o, "max_abs_error_float32"), 0.0);
   const std::vector<int64_t> pos = o.extra.at("positions").get<std::vector<int64_t>>();
@@ -121,8 +121,8 @@ TEST(Precision, AlibiFloat32IsExactBfloat16IsNot) {
 }
 
 TEST(Precision, LearnedErrorPastMaxLenIsUnsupported) {
-  const auto o =
-      run({{"dim", 16}, {"samples", 16}}, {{"name", "learned"}, {"params", {{"max_len", 1000}}}});
+  const auto o = run_precision({{"dim", 16}, {"samples", 16}},
+                               {{"name", "learned"}, {"params", {{"max_len", 1000}}}});
   EXPECT_EQ(o.status, Status::unsupported);
   const std::vector<int64_t> pos = o.extra.at("positions").get<std::vector<int64_t>>();
   int64_t last_ok = -1;

@@ -18,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-EncoderOutcome run(const json& params, const json& spec) {
+EncoderOutcome run_resolution(const json& params, const json& spec) {
   return run_experiment("resolution", params, spec).outcomes.at(0);
 }
 
@@ -28,7 +28,7 @@ struct Reference {
 
 // From a distance function dist(p, q) over [0, n): the definitions, literally.
 template <class Dist>
-Reference reference(int64_t n, Dist dist) {
+Reference resolution_reference(int64_t n, Dist dist) {
   double mn = INFINITY, sum = 0;
   int64_t hits = 0;
   std::vector<double> nearest(n, INFINITY);
@@ -60,8 +60,8 @@ TEST(Resolution, SinusoidalMatchesClosedFormDistances) {
     for (int i = 0; i < d / 2; ++i)
       f[k] += 2 * (1 - std::cos(double(k) * std::pow(1e4, -2.0 * i / d)));
   const Reference r =
-      reference(n, [&](int64_t p, int64_t q) { return std::sqrt(f[std::abs(p - q)]); });
-  const auto o = run({{"dim", d}, {"positions", n}}, {{"name", "sinusoidal"}});
+      resolution_reference(n, [&](int64_t p, int64_t q) { return std::sqrt(f[std::abs(p - q)]); });
+  const auto o = run_resolution({{"dim", d}, {"positions", n}}, {{"name", "sinusoidal"}});
   ASSERT_EQ(o.status, Status::ok) << o.note;
   EXPECT_NEAR(metric(o, "min_distance"), r.min_distance, 1e-9);
   EXPECT_NEAR(metric(o, "mean_distance"), r.mean_distance, 1e-9);
@@ -150,7 +150,7 @@ TEST(Resolution, RampIsLocalEverywhere) {
 
 TEST(Resolution, RopeAdjacentDistanceIsTranslationInvariant) {
   // ||R(p+1) u - R(p) u|| = ||R(1) u - u|| for every p (rotations compose).
-  const auto o = run({{"dim", 32}, {"positions", 300}}, {{"name", "rope"}});
+  const auto o = run_resolution({{"dim", 32}, {"positions", 300}}, {{"name", "rope"}});
   const Curve& adj = curve(o, "adjacent_distance");
   ASSERT_EQ(adj.y.size(), 299u);
   for (double v : adj.y) EXPECT_NEAR(v, adj.y[0], 1e-9 * adj.y[0]);
@@ -159,8 +159,8 @@ TEST(Resolution, RopeAdjacentDistanceIsTranslationInvariant) {
 
 TEST(Resolution, RandomLearnedTableHasChanceNeighbours) {
   // Random rows: the nearest row is p +- 1 with probability 2 / (n - 1) (here ~0.008).
-  const auto o =
-      run({{"dim", 32}, {"positions", 256}}, {{"name", "learned"}, {"params", {{"max_len", 256}}}});
+  const auto o = run_resolution({{"dim", 32}, {"positions", 256}},
+                                {{"name", "learned"}, {"params", {{"max_len", 256}}}});
   EXPECT_LT(metric(o, "nearest_is_adjacent"), 0.05);
   EXPECT_GT(metric(o, "min_distance_ratio"), 0.3);
   EXPECT_EQ(metric(o, "nearest_is_self"), 1.0);  // well separated: every row decodes
@@ -168,16 +168,16 @@ TEST(Resolution, RandomLearnedTableHasChanceNeighbours) {
 
 TEST(Resolution, ClampedLearnedTableCollides) {
   // Positions >= max_len all return the last row: distance 0 between distinct positions.
-  const auto o =
-      run({{"dim", 16}, {"positions", 64}},
-          {{"name", "learned"}, {"params", {{"max_len", 32}, {"out_of_range", "clamp"}}}});
+  const auto o = run_resolution(
+      {{"dim", 16}, {"positions", 64}},
+      {{"name", "learned"}, {"params", {{"max_len", 32}, {"out_of_range", "clamp"}}}});
   EXPECT_LT(metric(o, "min_distance_ratio"), 1e-6);
   // Positions 33..62 have two identical neighbours but also identical non-neighbours: misses.
   EXPECT_LE(metric(o, "nearest_is_adjacent"), 34.0 / 64.0);
   // Positions 31..63 share the last row: only 0..30 decode to themselves.
   EXPECT_DOUBLE_EQ(metric(o, "nearest_is_self"), 31.0 / 64.0);
-  const auto e =
-      run({{"dim", 16}, {"positions", 64}}, {{"name", "learned"}, {"params", {{"max_len", 32}}}});
+  const auto e = run_resolution({{"dim", 16}, {"positions", 64}},
+                                {{"name", "learned"}, {"params", {{"max_len", 32}}}});
   EXPECT_EQ(e.status, Status::unsupported);
   EXPECT_NE(e.note.find("32"), std::string::npos) << e.note;
 }

@@ -54,7 +54,7 @@ struct Reference {
   int worst = 0;
 };
 
-Reference reference(const std::vector<double>& W, int P, int dim, int M) {
+Reference invariance_reference(const std::vector<double>& W, int P, int dim, int M) {
   auto phi = [&](int x, int y) {
     long double s = 0;
     for (int c = 0; c < dim; ++c) s += (long double)W[x * dim + c] * W[y * dim + c];
@@ -94,7 +94,7 @@ TEST(TranslationInvariance, RandomLearnedTableIsNotInvariant) {
   ASSERT_EQ(o.status, Status::ok) << o.note;
 
   const std::vector<double> W = table_rows(enc, P, dim);
-  const Reference ref = reference(W, P, dim, M);
+  const Reference ref = invariance_reference(W, P, dim, M);
 
   EXPECT_GT(metric(o, "invariance_error"), 0.1);
   EXPECT_NEAR(metric(o, "invariance_error"), ref.error, 1e-12 * ref.error);

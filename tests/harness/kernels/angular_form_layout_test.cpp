@@ -10,15 +10,13 @@
 
 #include "harness/kernels/ops.h"
 #include "tests/harness/kernels/kernel_test_util.h"
+#include "tests/test_util.h"
 
 namespace posbench::kernels {
 namespace {
 
 using kernel_test::make;
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::has;
 
 // An additive scheme whose table is sin/cos(p * 0.1^(i+1)) in `actual` layout and whose
 // angular_form declares `declared`.

@@ -55,7 +55,7 @@ Vec oracle_attention(const Vec& q, const Vec& k, const Vec& v, int64_t n, int64_
 
 // scheme: "none", "rope", "sinusoidal", "alibi" or "test_bias".
 template <class T>
-void check(const std::string& scheme) {
+void check_attention(const std::string& scheme) {
   const int64_t heads = 2;
   std::unique_ptr<Encoder> owned;
   const kernel_test::TestBias test_bias;
@@ -133,15 +133,19 @@ void check(const std::string& scheme) {
     }
 }
 
-TEST(KernelAttention, NoSchemeFloat) { check<float>("none"); }
-TEST(KernelAttention, NoSchemeDouble) { check<double>("none"); }
-TEST(KernelAttention, RopeFloat) { check<float>("rope"); }
-TEST(KernelAttention, RopeDouble) { check<double>("rope"); }
-TEST(KernelAttention, SinusoidalFloat) { check<float>("sinusoidal"); }
-TEST(KernelAttention, AlibiMaterialisedAndFusedFloat) { check<float>("alibi"); }
-TEST(KernelAttention, AlibiMaterialisedAndFusedDouble) { check<double>("alibi"); }
-TEST(KernelAttention, NonRelativeBiasMaterialisedAndFusedFloat) { check<float>("test_bias"); }
-TEST(KernelAttention, NonRelativeBiasMaterialisedAndFusedDouble) { check<double>("test_bias"); }
+TEST(KernelAttention, NoSchemeFloat) { check_attention<float>("none"); }
+TEST(KernelAttention, NoSchemeDouble) { check_attention<double>("none"); }
+TEST(KernelAttention, RopeFloat) { check_attention<float>("rope"); }
+TEST(KernelAttention, RopeDouble) { check_attention<double>("rope"); }
+TEST(KernelAttention, SinusoidalFloat) { check_attention<float>("sinusoidal"); }
+TEST(KernelAttention, AlibiMaterialisedAndFusedFloat) { check_attention<float>("alibi"); }
+TEST(KernelAttention, AlibiMaterialisedAndFusedDouble) { check_attention<double>("alibi"); }
+TEST(KernelAttention, NonRelativeBiasMaterialisedAndFusedFloat) {
+  check_attention<float>("test_bias");
+}
+TEST(KernelAttention, NonRelativeBiasMaterialisedAndFusedDouble) {
+  check_attention<double>("test_bias");
+}
 
 }  // namespace
 }  // namespace posbench::kernels

@@ -28,7 +28,7 @@ using kernel_test::for_each_supported;
 using kernel_test::make;
 using kernel_test::Unaligned;
 
-void fill_normal(bfloat16* p, int64_t n, const char* stream, double sigma = 1.0) {
+void fill_normal_bf16(bfloat16* p, int64_t n, const char* stream, double sigma = 1.0) {
   Rng rng(11, stream);
   for (int64_t i = 0; i < n; ++i) p[i] = to_bfloat16(float(sigma * rng.normal()));
 }
@@ -190,9 +190,9 @@ TEST(Bf16Kernels, EveryInstructionSetAgreesWithTheReference) {
           const int64_t heads = head_dim == 128 ? 40 : head_dim == 1100 ? 5 : 3;
           const int64_t rows = 7, half = rd / 2, n = rows * heads * head_dim;
           Unaligned<bfloat16> x(n), y(n), z(n), c(rows * half), s(rows * half);
-          fill_normal(x.data(), n, "bf16/x");
-          fill_normal(c.data(), rows * half, "bf16/c");
-          fill_normal(s.data(), rows * half, "bf16/s");
+          fill_normal_bf16(x.data(), n, "bf16/x");
+          fill_normal_bf16(c.data(), rows * half, "bf16/c");
+          fill_normal_bf16(s.data(), rows * half, "bf16/s");
           std::memcpy(z.data(), x.data(), size_t(n) * sizeof(bfloat16));
           RotateArgs<bfloat16> a{x.data(), y.data(),    rows,     heads,    head_dim,
                                  rd,       interleaved, c.data(), s.data(), 2};
@@ -212,8 +212,8 @@ TEST(Bf16Kernels, EveryInstructionSetAgreesWithTheReference) {
     {
       const int64_t n = 70001;  // > kElementsPerTask: two tasks, odd tail
       Unaligned<bfloat16> x(n), y(n), d1(n), d2(n);
-      fill_normal(x.data(), n, "bf16/ax");
-      fill_normal(y.data(), n, "bf16/ay", 0.01);
+      fill_normal_bf16(x.data(), n, "bf16/ax");
+      fill_normal_bf16(y.data(), n, "bf16/ay", 0.01);
       for (bfloat16 scale : {one, minus_one}) {
         AxpyArgs<bfloat16> a{d1.data(), x.data(), y.data(), n, scale, 2};
         Axpy{}(arch, a);
@@ -229,8 +229,8 @@ TEST(Bf16Kernels, EveryInstructionSetAgreesWithTheReference) {
     for (int64_t m : {1, 13, 300}) {
       const int64_t heads = 3;
       Unaligned<bfloat16> rel(heads * (2 * m - 1)), o1(heads * m * m), o2(heads * m * m);
-      fill_normal(rel.data(), heads * (2 * m - 1), "bf16/rel");
-      fill_normal(o1.data(), heads * m * m, "bf16/logits");
+      fill_normal_bf16(rel.data(), heads * (2 * m - 1), "bf16/rel");
+      fill_normal_bf16(o1.data(), heads * m * m, "bf16/logits");
       std::memcpy(o2.data(), o1.data(), size_t(heads * m * m) * sizeof(bfloat16));
       for (bool add : {true, false}) {
         RelativeBiasArgs<bfloat16> r{rel.data(), o1.data(), heads, m, add, minus_one, 2};
@@ -282,7 +282,7 @@ TEST(Bf16Kernels, OpsDoNotDependOnTheThreadCount) {
       });
       Unaligned<bfloat16> c(seq * half), s(seq * half), x(seq * heads * head_dim);
       rt.run(Impl::reference, 1, c.data(), s.data());
-      fill_normal(x.data(), seq * heads * head_dim, "bf16/q");
+      fill_normal_bf16(x.data(), seq * heads * head_dim, "bf16/q");
       check_threads_and_impls("rotate", seq * heads * head_dim,
                               [&](Impl impl, int threads, bfloat16* o) {
                                 rotate(impl, threads, x.data(), o, seq, heads, head_dim, rd,
@@ -301,7 +301,7 @@ TEST(Bf16Kernels, OpsDoNotDependOnTheThreadCount) {
           [&](Impl impl, int threads, bfloat16* o) { op.materialize(impl, threads, o); });
       check_threads_and_impls("bias add", heads * seq * seq,
                               [&](Impl impl, int threads, bfloat16* o) {
-                                fill_normal(o, heads * seq * seq, "bf16/logits");
+                                fill_normal_bf16(o, heads * seq * seq, "bf16/logits");
                                 op.add(impl, threads, o, to_bfloat16(-1.0f));
                               });
     }
@@ -315,7 +315,7 @@ TEST(Bf16Kernels, RotateLeavesTheOtherChannelsBitForBit) {
   for (Impl impl : {Impl::reference, Impl::simd})
     for (RotaryPairing pairing : {RotaryPairing::half, RotaryPairing::interleaved}) {
       Unaligned<bfloat16> x(n), y(n), c(rows * half), s(rows * half);
-      fill_normal(x.data(), n, "bf16/rest");
+      fill_normal_bf16(x.data(), n, "bf16/rest");
       for (int64_t k = 0; k < rows * half; ++k) c[k] = to_bfloat16(1.0f), s[k] = bfloat16{};
       for (int64_t r = 0; r < rows * heads; ++r) x[r * head_dim + rd + 1] = bfloat16{0x7F81};
       for (int64_t k = 0; k < n; ++k) y[k] = bfloat16{0x1234};

@@ -249,13 +249,13 @@ void check_op(const std::vector<std::vector<Window>>& want, const Runner& run,
 
 // ---- conversion -------------------------------------------------------------------------------
 
-struct Case {
+struct RoundingCase {
   uint32_t in;   // float32 bits
   uint16_t out;  // expected bfloat16 bits
   const char* why;
 };
 
-const std::vector<Case> kRoundingCases = {
+const std::vector<RoundingCase> kRoundingCases = {
     {0x3F800000, 0x3F80, "1 (exact)"},
     {0xC0000000, 0xC000, "-2 (exact)"},
     {0x3E800000, 0x3E80, "0.25 (exact)"},
@@ -293,7 +293,7 @@ const std::vector<Case> kRoundingCases = {
 };
 
 TEST(BFloat16Conversion, RoundsToNearestEvenOnHandPickedValues) {
-  for (const Case& c : kRoundingCases) {
+  for (const RoundingCase& c : kRoundingCases) {
     const float x = f32(c.in);
     EXPECT_EQ(hex16(to_bfloat16(x).bits), hex16(c.out))
         << c.why << ": to_bfloat16(" << std::setprecision(10) << x << ")";

@@ -40,7 +40,7 @@ std::vector<long double> oracle(const std::vector<double>& x, int64_t seq, int64
 }
 
 template <class T>
-void check(bool interleaved, double fraction) {
+void check_rotation(bool interleaved, double fraction) {
   auto enc = make(
       "rope", {{"layout", interleaved ? "interleaved" : "half"}, {"rotary_fraction", fraction}});
   const int64_t heads = 3;
@@ -87,14 +87,14 @@ void check(bool interleaved, double fraction) {
     }
 }
 
-TEST(KernelRotate, HalfFloat) { check<float>(false, 1.0); }
-TEST(KernelRotate, HalfDouble) { check<double>(false, 1.0); }
-TEST(KernelRotate, InterleavedFloat) { check<float>(true, 1.0); }
-TEST(KernelRotate, InterleavedDouble) { check<double>(true, 1.0); }
-TEST(KernelRotate, HalfPartialFloat) { check<float>(false, 0.5); }
-TEST(KernelRotate, HalfPartialDouble) { check<double>(false, 0.25); }
-TEST(KernelRotate, InterleavedPartialFloat) { check<float>(true, 0.5); }
-TEST(KernelRotate, InterleavedPartialDouble) { check<double>(true, 0.25); }
+TEST(KernelRotate, HalfFloat) { check_rotation<float>(false, 1.0); }
+TEST(KernelRotate, HalfDouble) { check_rotation<double>(false, 1.0); }
+TEST(KernelRotate, InterleavedFloat) { check_rotation<float>(true, 1.0); }
+TEST(KernelRotate, InterleavedDouble) { check_rotation<double>(true, 1.0); }
+TEST(KernelRotate, HalfPartialFloat) { check_rotation<float>(false, 0.5); }
+TEST(KernelRotate, HalfPartialDouble) { check_rotation<double>(false, 0.25); }
+TEST(KernelRotate, InterleavedPartialFloat) { check_rotation<float>(true, 0.5); }
+TEST(KernelRotate, InterleavedPartialDouble) { check_rotation<double>(true, 0.25); }
 
 // Channels rotate in pairs: an odd, zero or too wide rotary width is refused before any
 // memory is touched (a plugin's rotary_dims could give one).

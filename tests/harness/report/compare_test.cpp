@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-json metric(double v, const std::string& unit = "1") { return {{"value", v}, {"unit", unit}}; }
+json metric_json(double v, const std::string& unit = "1") { return {{"value", v}, {"unit", unit}}; }
 
 json encoder(const std::string& name, const std::string& label, json params, json metrics) {
   return {
@@ -39,9 +39,9 @@ json properties_experiment(double rope_residual, double alibi_residual) {
           {"wall_seconds", 0.25},
           {"encoders",
            {encoder("rope", "rope", {{"base", 10000}},
-                    {{"max_relative_residual", metric(rope_residual)}}),
+                    {{"max_relative_residual", metric_json(rope_residual)}}),
             encoder("alibi", "alibi", json::object(),
-                    {{"max_relative_residual", metric(alibi_residual)}})}}};
+                    {{"max_relative_residual", metric_json(alibi_residual)}})}}};
 }
 
 // A speed record of `impl` with the given seconds per repetition.
@@ -58,8 +58,8 @@ json bench(const std::string& impl, std::vector<double> seconds, const std::stri
 
 json speed_experiment(std::vector<json> benchmarks) {
   json rope = encoder("rope", "rope", {{"base", 10000}},
-                      {{"apply_simd_t1_median_ms", metric(1.0, "ms")},
-                       {"apply_simd_t1_max_abs_error", metric(1e-7)}});
+                      {{"apply_simd_t1_median_ms", metric_json(1.0, "ms")},
+                       {"apply_simd_t1_max_abs_error", metric_json(1e-7)}});
   rope["extra"] = {{"benchmarks", json(benchmarks)}};
   return {{"type", "speed"},
           {"path", "experiments[1]"},
@@ -333,7 +333,7 @@ TEST(Compare, MapComparesOneImplementationOfAWithAnotherOfB) {
   EXPECT_TRUE(m["fail"].get<bool>());
   // The tables' error of A's simd meets B's reference one (named after it), not "only in".
   b["experiments"][0]["encoders"][0]["metrics"] = {
-      {"apply_reference_t1_max_abs_error", metric(3e-8)}};
+      {"apply_reference_t1_max_abs_error", metric_json(3e-8)}};
   const json mm = compare_results({"A", a}, {"B", b}, o)["experiments"][0]["encoders"][0];
   ASSERT_EQ(mm["metrics"].size(), 1u);
   EXPECT_EQ(mm["metrics"][0]["name"], "apply_simd_t1_max_abs_error");
@@ -380,7 +380,7 @@ TEST(Compare, ByLabelMakesTheSweptParamsColumns) {
     e["encoders"].push_back(encoder(
         "rope", "rope-" + std::to_string(int(base)),
         {{"base", base}, {"layout", "half"}, {"scaling", {{"type", "linear"}, {"factor", 2}}}},
-        {{"max_relative_residual", metric(base * 1e-20)}}));
+        {{"max_relative_residual", metric_json(base * 1e-20)}}));
   e["encoders"][2]["params"]["scaling"]["factor"] = 4;
   const json t = by_label_tables({"R", document({e})});
   const json& x = t["experiments"][0];
@@ -415,14 +415,15 @@ TEST(Compare, ByLabelShowsASweepAsOneTableWithOnlyTheSweptParams) {
                 {"seeded", true},
                 {"encoders", json::array()}};
       json resolved = {{"type", "position_probe"}, {"encoders", json::array()}};
-      e["encoders"].push_back(
-          encoder("sinusoidal", "sinusoidal", {{"max_len", 512}}, {{"r2", metric(length + seed)}}));
+      e["encoders"].push_back(encoder("sinusoidal", "sinusoidal", {{"max_len", 512}},
+                                      {{"r2", metric_json(length + seed)}}));
       resolved["encoders"].push_back({{"label", "sinusoidal"}, {"name", "sinusoidal"}});
       for (double base : {1e4, 5e5}) {
         const std::string label = base == 1e4 ? "rope[base=1e4]" : "rope[base=5e5]";
         json p = rope_params;
         p["base"] = base;
-        e["encoders"].push_back(encoder("rope", label, p, {{"r2", metric(base + length + seed)}}));
+        e["encoders"].push_back(
+            encoder("rope", label, p, {{"r2", metric_json(base + length + seed)}}));
         resolved["encoders"].push_back({{"label", label},
                                         {"name", "rope"},
                                         {"sweep_point", {{"base", base}, {"scaling.factor", 2}}}});

@@ -12,15 +12,14 @@
 #include <vector>
 
 #include "harness/run/config.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::has;
+using test::problems_text;
 
 std::vector<Problem> problems_of(const json& config) {
   Diagnostics diag;
@@ -28,16 +27,10 @@ std::vector<Problem> problems_of(const json& config) {
   return diag.problems();
 }
 
-std::string dump(const std::vector<Problem>& ps) {
-  std::string out;
-  for (const auto& p : ps) out += "\n  " + p.str();
-  return out;
-}
-
 // The single problem of a config with one mistake.
 Problem only_problem(const json& config) {
   const auto ps = problems_of(config);
-  EXPECT_EQ(ps.size(), 1u) << dump(ps);
+  EXPECT_EQ(ps.size(), 1u) << problems_text(ps);
   return ps.empty() ? Problem{"<none>", ""} : ps[0];
 }
 
@@ -167,7 +160,7 @@ TEST(Config, OddDimForRotaryAndSinusoidal) {
   auto e = small_experiment({{{"name", "alibi"}}, {{"name", "rope"}}, {{"name", "sinusoidal"}}});
   e["dim"] = 127;
   const auto ps = problems_of(config_with({e}));
-  ASSERT_EQ(ps.size(), 2u) << dump(ps);
+  ASSERT_EQ(ps.size(), 2u) << problems_text(ps);
   EXPECT_EQ(ps[0].path, "experiments[0].encoders[1].params");
   EXPECT_EQ(ps[1].path, "experiments[0].encoders[2].params");
   EXPECT_TRUE(has(ps[0].message, "127")) << ps[0].message;
@@ -230,7 +223,7 @@ TEST(Config, StructuralErrors) {
   EXPECT_EQ(paths, (std::vector<std::string>{"name", "experiments[0]", "experiments[1].type",
                                              "experiments[2].encoders[0]",
                                              "experiments[2].encoders[1].name"}))
-      << dump(ps);
+      << problems_text(ps);
   EXPECT_TRUE(has(ps[2].message, "offset_linearity")) << ps[2].message;  // lists the types
 }
 
@@ -258,7 +251,7 @@ TEST(Config, AllErrorsCollectedAtOnce) {
   json c = config_with({small_experiment({{{"name", "rope"}, {"params", {{"bsae", 1}}}}}),
                         small_experiment({{{"name", "sinusoidal"}, {"params", {{"base", 0}}}}})});
   auto ps = problems_of(c);
-  ASSERT_EQ(ps.size(), 2u) << dump(ps);
+  ASSERT_EQ(ps.size(), 2u) << problems_text(ps);
   EXPECT_EQ(ps[0].path, "experiments[0].encoders[0].params.bsae");
   EXPECT_EQ(ps[1].path, "experiments[1].encoders[0].params.base");
 
@@ -271,7 +264,7 @@ TEST(Config, AllErrorsCollectedAtOnce) {
   for (const auto& p : ps) paths.push_back(p.path);
   EXPECT_EQ(paths, (std::vector<std::string>{"extra", "seed", "experiments[0].type",
                                              "experiments[1].encoders[0].params.base"}))
-      << dump(ps);
+      << problems_text(ps);
 }
 
 TEST(Config, ResolvedConfigHasAllDefaults) {
@@ -279,7 +272,7 @@ TEST(Config, ResolvedConfigHasAllDefaults) {
       "encoders": [{"name": "rope"}, {"name": "alibi", "label": "a"}]}]})");
   Diagnostics diag;
   Plan plan = build_plan(given, diag);
-  ASSERT_TRUE(diag.ok()) << dump(diag.problems());
+  ASSERT_TRUE(diag.ok()) << problems_text(diag.problems());
   EXPECT_EQ(plan.given, given);
   EXPECT_EQ(plan.name, "unnamed");
   EXPECT_EQ(plan.seed, 0u);

@@ -19,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::problems_text;
 
 const fs::path kHfDir = fs::path(POSBENCH_SOURCE_DIR) / "configs" / "hf";
 
@@ -28,12 +29,6 @@ const char* kLlama = R"({
   "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                    "original_max_position_embeddings": 8192, "rope_type": "llama3"}
 })";
-
-std::string dump(const std::vector<Problem>& ps) {
-  std::string out;
-  for (const auto& p : ps) out += "\n  " + p.str();
-  return out;
-}
 
 class HfConfigErrors : public ::testing::Test {
  protected:
@@ -59,7 +54,7 @@ class HfConfigErrors : public ::testing::Test {
   // The resolved entry of a config that must be valid.
   json resolved(const json& entry, int dim = 128) {
     const auto ps = plan_problems({entry}, dim);
-    EXPECT_TRUE(ps.empty()) << dump(ps);
+    EXPECT_TRUE(ps.empty()) << problems_text(ps);
     if (!ps.empty()) return json::object();
     return plan_.resolved.at("experiments")[0].at("encoders")[0];
   }
@@ -67,7 +62,7 @@ class HfConfigErrors : public ::testing::Test {
   // The single problem's full text.
   std::string only_problem(const json& entry, int dim = 128) {
     const auto ps = plan_problems({entry}, dim);
-    EXPECT_EQ(ps.size(), 1u) << dump(ps);
+    EXPECT_EQ(ps.size(), 1u) << problems_text(ps);
     return ps.empty() ? "<none>" : ps[0].str();
   }
 
@@ -146,7 +141,7 @@ TEST_F(HfConfigErrors, AValueFromTheFileIsNamedInTheFile) {
   bad.replace(bad.find("low_freq_factor"), 15, "low_freq_factr");
   write("typo.json", bad);
   const auto ps = plan_problems({rope_from("typo.json")});
-  ASSERT_EQ(ps.size(), 2u) << dump(ps);
+  ASSERT_EQ(ps.size(), 2u) << problems_text(ps);
   const std::string at = kEntry + ".hf_config: " + (dir_ / "typo.json").string() + ": ";
   EXPECT_EQ(ps[0].str().rfind(at + "rope_scaling.low_freq_factr: unknown key 'low_freq_factr'; "
                                    "did you mean 'low_freq_factor'?",
@@ -301,7 +296,7 @@ TEST_F(HfConfigErrors, RopeParametersProblems) {
 
 TEST_F(HfConfigErrors, ValidateReportsEveryEntrysProblems) {
   const auto ps = plan_problems({rope_from("a.json"), rope_from("b.json")});
-  ASSERT_EQ(ps.size(), 2u) << dump(ps);
+  ASSERT_EQ(ps.size(), 2u) << problems_text(ps);
   EXPECT_EQ(ps[0].path, "experiments[0].encoders[0].hf_config");
   EXPECT_EQ(ps[1].path, "experiments[0].encoders[1].hf_config");
 }

@@ -24,6 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::problems_text;
 
 const fs::path kHfDir = fs::path(POSBENCH_SOURCE_DIR) / "configs" / "hf";
 
@@ -42,12 +43,6 @@ Built build(const json& entry, const fs::path& base_dir = kHfDir) {
   return b;
 }
 
-std::string dump(const std::vector<Problem>& ps) {
-  std::string out;
-  for (const auto& p : ps) out += "\n  " + p.str();
-  return out;
-}
-
 std::vector<double> cos_at(const Encoder& enc, int64_t position, int64_t head_dim) {
   const int64_t half = enc.rotary_dims(head_dim) / 2;
   std::vector<double> c(half), s(half);
@@ -58,7 +53,7 @@ std::vector<double> cos_at(const Encoder& enc, int64_t position, int64_t head_di
 
 TEST(HfConfig, Llama31ResolvesToItsPublishedRopeFields) {
   const Built b = build({{"name", "rope"}, {"hf_config", "llama-3.1-8b.json"}});
-  ASSERT_TRUE(b.problems.empty()) << dump(b.problems);
+  ASSERT_TRUE(b.problems.empty()) << problems_text(b.problems);
   ASSERT_TRUE(b.inst.encoder);
   // By hand from the model card's config.json: head_dim = 4096 / 32.
   const json expected = {{"base", 500000.0},
@@ -112,7 +107,7 @@ double llama31_inv_freq(int i) {
 
 TEST(HfConfig, Llama31FrequenciesMatchTheClosedForm) {
   const Built b = build({{"name", "rope"}, {"hf_config", "llama-3.1-8b.json"}});
-  ASSERT_TRUE(b.inst.encoder) << dump(b.problems);
+  ASSERT_TRUE(b.inst.encoder) << problems_text(b.problems);
   const Encoder& enc = *b.inst.encoder;
   const auto form = enc.angular_form(128, RotaryContext{});
   ASSERT_TRUE(form.has_value());
@@ -137,7 +132,7 @@ TEST(HfConfig, Llama31FrequenciesMatchTheClosedForm) {
 
 TEST(HfConfig, QwenYarnResolvesWithTheOlderTypeKey) {
   const Built b = build({{"name", "rope"}, {"hf_config", "qwen2.5-7b-instruct-yarn.json"}});
-  ASSERT_TRUE(b.problems.empty()) << dump(b.problems);
+  ASSERT_TRUE(b.problems.empty()) << problems_text(b.problems);
   // head_dim = 3584 / 28; the model card's block: "type" is folded into rope_type.
   const json expected = {
       {"base", 1000000.0},
@@ -157,7 +152,7 @@ TEST(HfConfig, QwenYarnResolvesWithTheOlderTypeKey) {
 
 TEST(HfConfig, PhiLongRopeTakesTheTopLevelOriginalContext) {
   const Built b = build({{"name", "rope"}, {"hf_config", "phi-3.5-mini-instruct.json"}});
-  ASSERT_TRUE(b.problems.empty()) << dump(b.problems);
+  ASSERT_TRUE(b.problems.empty()) << problems_text(b.problems);
   const json file = read_json_file(kHfDir / "phi-3.5-mini-instruct.json");
   const json& lists = file.at("rope_scaling");
   ASSERT_EQ(lists.at("long_factor").size(), 48u);  // head_dim / 2 = 96 / 2
@@ -206,7 +201,7 @@ TEST(HfConfig, TransformersV5RopeParametersAreLiftedIntoBaseAndScaling) {
     "rope_local_base_freq": 10000
   })";
   const Built b = build({{"name", "rope"}, {"hf_config", "config.json"}}, dir.path());
-  ASSERT_TRUE(b.problems.empty()) << dump(b.problems);
+  ASSERT_TRUE(b.problems.empty()) << problems_text(b.problems);
   EXPECT_EQ(b.inst.params, json({{"base", 150000},
                                  {"layout", "half"},
                                  {"rotary_fraction", 0.5},
@@ -243,7 +238,7 @@ TEST(HfConfig, DeepSeekRotatesQkRopeHeadDimInterleaved) {
                      "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0}
   })";
   const Built b = build({{"name", "rope"}, {"hf_config", "deepseek.json"}}, dir.path());
-  ASSERT_TRUE(b.problems.empty()) << dump(b.problems);
+  ASSERT_TRUE(b.problems.empty()) << problems_text(b.problems);
   EXPECT_EQ(b.inst.params.at("head_dim"), 64);
   EXPECT_EQ(b.inst.params.at("layout"), "interleaved");
   // mscale / mscale_all_dim = 1: DeepSeek's attention factor is 1.
@@ -267,7 +262,7 @@ TEST(HfConfig, ResolvedConfigCarriesTheRecordBesideTheParams) {
            {{"name", "rope"}}}}}}}};
   Diagnostics diag;
   const Plan plan = build_plan(config, diag, kHfDir.parent_path());
-  ASSERT_TRUE(diag.ok()) << dump(diag.problems());
+  ASSERT_TRUE(diag.ok()) << problems_text(diag.problems());
   const json& entries = plan.resolved.at("experiments")[0].at("encoders");
   EXPECT_EQ(entries[0].at("params").at("base"), 500000.0);
   EXPECT_EQ(entries[0].at("hf_config").at("path"), "hf/llama-3.1-8b.json");
@@ -281,7 +276,7 @@ TEST(HfConfig, ShippedStudyValidatesAndReadsEveryShippedFile) {
   const fs::path study = fs::path(POSBENCH_SOURCE_DIR) / "configs" / "studies" / "hf-models.json";
   Diagnostics diag;
   const Plan plan = build_plan(read_json_file(study), diag, study.parent_path());
-  ASSERT_TRUE(diag.ok()) << dump(diag.problems());
+  ASSERT_TRUE(diag.ok()) << problems_text(diag.problems());
   std::set<std::string> files;
   for (const auto& e : plan.resolved.at("experiments"))
     for (const auto& enc : e.at("encoders"))

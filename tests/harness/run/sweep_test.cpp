@@ -15,12 +15,7 @@ namespace {
 
 using nlohmann::json;
 using test::has;
-
-std::string dump(const std::vector<Problem>& ps) {
-  std::string out;
-  for (const auto& p : ps) out += "\n  " + p.str();
-  return out;
-}
+using test::problems_text;
 
 TEST(Sweep, ValueTextIsTheShorterOfDecimalAndExponentForm) {
   // Written out by hand from the rule: shortest round-trip decimal vs "<mantissa>e<exponent>".
@@ -46,7 +41,7 @@ TEST(Sweep, PointsAreTheCartesianProductLastNameFastest) {
   Diagnostics diag;
   const auto points =
       sweep_points(json{{"scaling.factor", {2, 4, 8}}, {"base", {10000, 500000}}}, "s", diag);
-  ASSERT_TRUE(diag.ok()) << dump(diag.problems());
+  ASSERT_TRUE(diag.ok()) << problems_text(diag.problems());
   ASSERT_EQ(points.size(), 6u);
   // Names in sorted order: base, then scaling.factor (fastest).
   const std::vector<std::string> texts = {"base=1e4,scaling.factor=2", "base=1e4,scaling.factor=4",
@@ -66,7 +61,7 @@ TEST(Sweep, BadSweepsAreRefusedWithTheirPath) {
   EXPECT_TRUE(sweep_points(json{{"scaling..factor", {1}}}, "e.sweep", diag).empty());
   EXPECT_TRUE(sweep_points(json::array({1}), "e.sweep", diag).empty());
   const auto& ps = diag.problems();
-  ASSERT_EQ(ps.size(), 4u) << dump(ps);
+  ASSERT_EQ(ps.size(), 4u) << problems_text(ps);
   EXPECT_EQ(ps[0].str(), R"(e.sweep["base"]: got [], expected a non-empty list of values)");
   EXPECT_EQ(ps[1].str(), R"(e.sweep["base"]: got 3, expected a non-empty list of values)");
   EXPECT_EQ(ps[2].path, R"(e.sweep["scaling..factor"])");
@@ -76,7 +71,8 @@ TEST(Sweep, BadSweepsAreRefusedWithTheirPath) {
   for (const char* n : {"a", "b", "c", "d", "e"}) big[n] = json(std::vector<int>(11, 1));
   Diagnostics many;
   EXPECT_TRUE(sweep_points(big, "e.sweep", many).empty());
-  EXPECT_TRUE(has(dump(many.problems()), "more than 100000 points")) << dump(many.problems());
+  EXPECT_TRUE(has(problems_text(many.problems()), "more than 100000 points"))
+      << problems_text(many.problems());
 }
 
 TEST(Sweep, DottedNamesReachIntoNestedParamsKeepingTheRest) {
@@ -121,7 +117,7 @@ json probe_config(const json& rope_entry, const json& extra = json::object()) {
 TEST(SweepConfig, EncoderSweepBecomesOneEntryPerPointInResolvedConfig) {
   Diagnostics diag;
   const Plan plan = build_plan(probe_config(json::parse(kSweptRope)), diag);
-  ASSERT_TRUE(diag.ok()) << dump(diag.problems());
+  ASSERT_TRUE(diag.ok()) << problems_text(diag.problems());
   ASSERT_EQ(plan.experiments.size(), 1u);
   const auto& encs = plan.experiments[0].encoders;
   ASSERT_EQ(encs.size(), 7u);
@@ -145,7 +141,7 @@ TEST(SweepConfig, ExperimentSweepAndSeedsGiveOneInstancePerPointAndSeed) {
       build_plan(probe_config(json{{"name", "rope"}},
                               json{{"sweep", {{"train_length", {32, 64}}}}, {"seeds", {5, 0, 9}}}),
                  diag);
-  ASSERT_TRUE(diag.ok()) << dump(diag.problems());
+  ASSERT_TRUE(diag.ok()) << problems_text(diag.problems());
   ASSERT_EQ(plan.experiments.size(), 6u);
   const std::vector<std::pair<int, uint64_t>> expected = {{32, 5}, {32, 0}, {32, 9},
                                                           {64, 5}, {64, 0}, {64, 9}};
@@ -177,7 +173,7 @@ TEST(SweepConfig, ProblemsNameThePointAndTheSweptValue) {
   Diagnostics diag;
   build_plan(probe_config(rope, json{{"sweep", {{"train_length", {32, 1}}}}}), diag);
   const auto& ps = diag.problems();
-  const std::string all = dump(ps);
+  const std::string all = problems_text(ps);
   ASSERT_EQ(ps.size(), 2u) << all;
   EXPECT_EQ(ps[0].path, R"(experiments[0].encoders[1].sweep["base"][1])") << all;
   EXPECT_TRUE(has(ps[0].message,
@@ -193,7 +189,7 @@ TEST(SweepConfig, UnknownSweptParamSuggestsTheNameAtItsSweepPath) {
   Diagnostics diag;
   build_plan(probe_config(rope), diag);
   const auto& ps = diag.problems();
-  ASSERT_EQ(ps.size(), 2u) << dump(ps);
+  ASSERT_EQ(ps.size(), 2u) << problems_text(ps);
   EXPECT_EQ(ps[0].path, R"(experiments[0].encoders[1].sweep["bsae"][0])");
   EXPECT_TRUE(has(ps[0].message, "at rope[bsae=1]: unknown parameter 'bsae'; did you mean 'base'"))
       << ps[0].message;
@@ -203,7 +199,7 @@ TEST(SweepConfig, SeedsMustBeDistinctUnsignedIntegers) {
   for (const json& seeds : {json::array(), json{1, 1}, json{-1}, json(3)}) {
     Diagnostics diag;
     build_plan(probe_config(json{{"name", "rope"}}, json{{"seeds", seeds}}), diag);
-    ASSERT_EQ(diag.problems().size(), 1u) << seeds << dump(diag.problems());
+    ASSERT_EQ(diag.problems().size(), 1u) << seeds << problems_text(diag.problems());
     EXPECT_TRUE(has(diag.problems()[0].path, "experiments[0].seeds")) << diag.problems()[0].path;
   }
 }
@@ -212,7 +208,7 @@ TEST(SweepConfig, TwoPointsWithOneLabelAreRefused) {
   json rope = {{"name", "rope"}, {"label", "rope-{base}"}, {"sweep", {{"base", {1e4, 1e4}}}}};
   Diagnostics diag;
   build_plan(probe_config(rope), diag);
-  ASSERT_EQ(diag.problems().size(), 1u) << dump(diag.problems());
+  ASSERT_EQ(diag.problems().size(), 1u) << problems_text(diag.problems());
   EXPECT_TRUE(has(diag.problems()[0].message, "label 'rope-1e4' is used twice"));
 }
 

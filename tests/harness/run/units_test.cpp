@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-json config(double base) {
+json units_config(double base) {
   return json::parse(R"({"name": "u", "seed": 1, "experiments": [
     {"type": "offset_linearity", "dim": 8, "positions": 16, "offsets": [1, 2],
      "encoders": [{"name": "sinusoidal"}, {"name": "rope", "sweep": {"base": [10000, )" +
@@ -33,7 +33,7 @@ Plan plan_of(const json& c) {
 }
 
 TEST(Units, SeparableExperimentsSplitPerEncoderOthersStayTogether) {
-  const Plan plan = plan_of(config(500000));
+  const Plan plan = plan_of(units_config(500000));
   const auto units = plan_units(plan);
   ASSERT_EQ(units.size(), 5u);  // 3 offset_linearity encoders, 1 speed, 1 snapshots
   for (size_t k = 0; k < 3; ++k) {
@@ -58,9 +58,9 @@ TEST(Units, SeparableExperimentsSplitPerEncoderOthersStayTogether) {
 }
 
 TEST(Units, IdsComeFromContentOnly) {
-  const auto a = plan_units(plan_of(config(500000)));
-  const auto b = plan_units(plan_of(config(500000)));
-  const auto c = plan_units(plan_of(config(250000)));
+  const auto a = plan_units(plan_of(units_config(500000)));
+  const auto b = plan_units(plan_of(units_config(500000)));
+  const auto c = plan_units(plan_of(units_config(250000)));
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
   // Changing the second rope's base changes its unit (and the config's hash, so the snapshot
@@ -70,7 +70,7 @@ TEST(Units, IdsComeFromContentOnly) {
   EXPECT_NE(a[2].id, c[2].id);
   EXPECT_EQ(a[3].id, c[3].id);
   EXPECT_NE(a[4].id, c[4].id);
-  EXPECT_NE(config_hash(plan_of(config(500000))), config_hash(plan_of(config(250000))));
+  EXPECT_NE(config_hash(plan_of(units_config(500000))), config_hash(plan_of(units_config(250000))));
 }
 
 TEST(Units, Fnv1aMatchesPublishedVectors) {
@@ -108,7 +108,7 @@ TEST(Units, ShardsAreLongestProcessingTimeFirst) {
 TEST(Units, CostIsEstimatedSecondsThatGrowWithTheWork) {
   // offset_linearity keeps Experiment::estimated_seconds' default: 1 ns per byte it allocates,
   // plus 10 ms per unit.
-  const Plan plan = plan_of(config(500000));
+  const Plan plan = plan_of(units_config(500000));
   const auto units = plan_units(plan);
   for (size_t k = 0; k < 3; ++k)
     EXPECT_DOUBLE_EQ(units[k].cost, 0.01 + 1e-9 * double(units[k].memory_bytes)) << k;
