@@ -2,49 +2,42 @@
 # executables; no file-private name of a file is seen by another file of its group.
 set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/alibi_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/error_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/files_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/fire_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/params_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/registry_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rope_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/weight_init_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/apply_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/position_features_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/similarity_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/offset_linearity_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/busy_machine_slow_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/speed_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained_availability_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/angular_form_layout_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/attention_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/bias_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/compare_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/config_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_scheme_memory_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/sweep_test.cpp
-  PROPERTIES UNITY_GROUP tests_0)
-set_source_files_properties(
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/checked_size_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/nope_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rng_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/t5_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/snapshot_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/main_options_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/main_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/units_command_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/embedding_interference_measures_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/length_extrapolation_reference_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/metric_declarations_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/plan_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/rotate_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/busy_machine_slow_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/bias_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/tables_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/context_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/hf_config_errors_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/plugins_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/progress_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_thread_count_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_units_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/units_test.cpp
+  PROPERTIES UNITY_GROUP tests_0)
+set_source_files_properties(
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/checked_size_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/encoder_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/learned_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rng_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/snapshot_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/compare_command_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/embedding_interference_measures_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/long_term_decay_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/plan_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/rotate_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/simd_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/console_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/mann_whitney_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/seeds_test.cpp
   PROPERTIES UNITY_GROUP tests_1)
 set_source_files_properties(
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/encoder_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/error_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/kerple_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rope_scaling_refusals_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rope_scaling_test.cpp
@@ -61,11 +54,7 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/symmetry_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/translation_invariance_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/bf16_kernels_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/simd_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/console_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/mann_whitney_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/units_test.cpp
   PROPERTIES UNITY_GROUP tests_2)
 set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/experiment_test.cpp
@@ -80,20 +69,31 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/statistics_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/bfloat16_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/isa_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/context_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/hf_config_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/progress_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/results_file_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_thread_count_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_units_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/timing_fields_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/unit_record_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/layers_test.cpp
   PROPERTIES UNITY_GROUP tests_3)
 set_source_files_properties(
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/learned_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/compare_command_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/long_term_decay_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/files_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/fire_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/params_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/registry_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rope_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/weight_init_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/apply_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/position_features_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/similarity_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/offset_linearity_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/speed_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained_availability_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/angular_form_layout_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/attention_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/compare_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/config_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_scheme_memory_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/sweep_test.cpp
   PROPERTIES UNITY_GROUP tests_4)
 set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained/attention_test.cpp

@@ -7,9 +7,10 @@ it: a second definition is an error, but a helper of the same name with other pa
 silently join an overload set. So a file joins a group only if no other file of the group
 defines, or mentions as an identifier (member accesses and names qualified by std::, fmt::, ...
 left out), a name the file defines at namespace scope; the same using-declaration or alias in
-both files is allowed. Files are then packed greedily into groups of at most 12 (fixed seeds: the
-same files give the same groups). A test file in no group is compiled on its own, so a new file
-builds before this is re-run; so are the files of ALONE.
+both files is allowed. Files are then packed greedily into groups of at most GROUP_SIZE (fixed
+seeds: the same files give the same groups). A test file in no group is compiled on its own, so
+a new file builds before this is re-run; so are the files of ALONE. Helpers that several test
+files need belong in tests/test_util.h (or the folder's *_test_util.h): one copy, and no clash.
 
 Run from the source tree after adding or renaming test files, or after giving a test file a new
 file-private name (needs Universal Ctags: apt-get install universal-ctags):
@@ -24,11 +25,14 @@ import subprocess
 import sys
 
 # Fewer, larger groups compile the GoogleTest and nlohmann/json templates their files share fewer
-# times. posbench_tests' objects (and the two ALONE files) took 158 CPU-s in 9 groups of up to 12
-# files, against 177 in 14 groups of up to 8 before ctags' scope field was read right (members
-# counted as definitions then); one `ninja -j1` of them each, PCH built. With the scopes read
-# right, 8 gives 11 groups and 10 or more give 9: name clashes bind.
-GROUP_SIZE = 22
+# times. With the helpers several test files need in tests/test_util.h and the file-private
+# helpers named apart (run_probe, run_resolution, ... instead of five different `run`s), the 85
+# files fit in 5 groups: posbench_tests' objects took 169 and 161 s of compile time against 194
+# and 212 in the 9 groups of up to 12 files before (two alternating clean builds of everything
+# each, summed over the ninja log). 18 is the smallest size that still gives 5 groups, and the
+# most even ([18, 14, 18, 17, 18] files), so no group compiles much longer than the rest at the
+# end of a build.
+GROUP_SIZE = 18
 # Compiled on their own: in a group, GCC 12 inlines more of libstdc++'s std::string operator+
 # into their tests and warns about it (-Warray-bounds, -Wstringop-overflow: false positives).
 ALONE = {"tests/encoders/npy_test.cpp", "tests/harness/cli/apply_command_test.cpp"}
