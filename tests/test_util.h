@@ -1,8 +1,10 @@
 #pragma once
 // Helpers shared by the test files: building a registered scheme from its params, a temporary
-// directory per test, and running the real posbench binary (POSBENCH_BINARY) with its exit code
-// and output captured. Each was written out again in many test files before; one copy keeps the
-// scaffolding the same everywhere and leaves each test file with only what it checks.
+// directory per test, a working directory for a scope, reading a file, substring and dot-product
+// checks, a Diagnostics' problems as text, and running the real posbench binary
+// (POSBENCH_BINARY) with its exit code and output captured. Each was written out again in many
+// test files before; one copy keeps the scaffolding the same everywhere, leaves each test file
+// with only what it checks, and lets the files share a unity group (tests/unity_groups.py).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -69,6 +71,17 @@ class TempDir {
 
  private:
   std::filesystem::path dir_;
+};
+
+// Makes `to` the working directory until this goes out of scope, then restores the one before.
+struct CwdGuard {
+  explicit CwdGuard(const std::filesystem::path& to) : old(std::filesystem::current_path()) {
+    std::filesystem::current_path(to);
+  }
+  ~CwdGuard() { std::filesystem::current_path(old); }
+  CwdGuard(const CwdGuard&) = delete;
+  CwdGuard& operator=(const CwdGuard&) = delete;
+  std::filesystem::path old;
 };
 
 // The whole content of a file, byte for byte ("" if it cannot be read).

@@ -12,11 +12,11 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/busy_machine_slow_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/bias_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/tables_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/mann_whitney_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/context_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/hf_config_errors_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/plugins_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/progress_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_thread_count_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_units_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/units_test.cpp
   PROPERTIES UNITY_GROUP tests_0)
@@ -33,7 +33,7 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/rotate_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/simd_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/console_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/mann_whitney_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/results_file_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/seeds_test.cpp
   PROPERTIES UNITY_GROUP tests_1)
 set_source_files_properties(
@@ -43,7 +43,6 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rope_scaling_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/sinusoidal_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/xpos_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/zoo_experiments_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/content_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/apply_hf_config_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/cli/main_bad_input_test.cpp
@@ -52,6 +51,7 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/length_extrapolation_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/reliability_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/symmetry_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained_availability_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/translation_invariance_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/bf16_kernels_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_test.cpp
@@ -70,7 +70,7 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/bfloat16_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/isa_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/hf_config_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/results_file_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/runner_thread_count_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/timing_fields_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/run/unit_record_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/layers_test.cpp
@@ -82,12 +82,12 @@ set_source_files_properties(
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/registry_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/rope_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/weight_init_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/tests/encoders/zoo_experiments_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/apply_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/position_features_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/analysis/similarity_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/offset_linearity_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/speed/speed_test.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/experiments/trained_availability_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/angular_form_layout_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/kernels/attention_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/tests/harness/report/compare_test.cpp

@@ -7,10 +7,12 @@ it: a second definition is an error, but a helper of the same name with other pa
 silently join an overload set. So a file joins a group only if no other file of the group
 defines, or mentions as an identifier (member accesses and names qualified by std::, fmt::, ...
 left out), a name the file defines at namespace scope; the same using-declaration or alias in
-both files is allowed. Files are then packed greedily into groups of at most GROUP_SIZE (fixed
-seeds: the same files give the same groups). A test file in no group is compiled on its own, so
-a new file builds before this is re-run; so are the files of ALONE. Helpers that several test
-files need belong in tests/test_util.h (or the folder's *_test_util.h): one copy, and no clash.
+both files is allowed, and so is a using-declaration of a name the other file only mentions
+qualified by the test helpers' namespaces (test::has, kernel_test::make). Files are then packed
+greedily into groups of at most GROUP_SIZE (fixed seeds: the same files give the same groups). A
+test file in no group is compiled on its own, so a new file builds before this is re-run; so are
+the files of ALONE. Helpers that several test files need belong in tests/test_util.h (or the
+folder's *_test_util.h): one copy, and no clash.
 
 Run from the source tree after adding or renaming test files, or after giving a test file a new
 file-private name (needs Universal Ctags: apt-get install universal-ctags):
@@ -27,8 +29,8 @@ import sys
 # Fewer, larger groups compile the GoogleTest and nlohmann/json templates their files share fewer
 # times. With the helpers several test files need in tests/test_util.h and the file-private
 # helpers named apart (run_probe, run_resolution, ... instead of five different `run`s), the 85
-# files fit in 5 groups: posbench_tests' objects took 169 and 161 s of compile time against 194
-# and 212 in the 9 groups of up to 12 files before (two alternating clean builds of everything
+# files fit in 5 groups: the objects of both test executables took 169 and 161 s of compile time
+# against 194 and 212 with 9 groups of up to 12 files (two alternating clean builds of everything
 # each, summed over the ninja log). 18 is the smallest size that still gives 5 groups, and the
 # most even ([18, 14, 18, 17, 18] files), so no group compiles much longer than the rest at the
 # end of a build.
@@ -114,7 +116,7 @@ def usings(path):
 
 def identifiers(path, qualified=r"(?!)"):
     """Identifiers a file mentions, without comments, literals, members and foreign names (and
-    names qualified by a namespace matching `qualified`)."""
+    the names qualified by a namespace matching `qualified`, the qualifier itself kept)."""
     s = open(path).read()
     s = re.sub(r"//[^\n]*", " ", s)
     s = re.sub(r"/\*.*?\*/", " ", s, flags=re.S)
@@ -122,7 +124,8 @@ def identifiers(path, qualified=r"(?!)"):
     s = re.sub(r'"(\\.|[^"\\\n])*"', " ", s)
     s = re.sub(r"'(\\.|[^'\\\n])*'", " ", s)
     s = re.sub(r"(\.|->)\s*[A-Za-z_]\w*", " ", s)
-    s = re.sub(r"(?:" + FOREIGN + "|" + qualified + r")\s*::\s*[A-Za-z_]\w*", " ", s)
+    s = re.sub(FOREIGN + r"\s*::\s*[A-Za-z_]\w*", " ", s)
+    s = re.sub(r"\b(" + qualified + r")\s*::\s*[A-Za-z_]\w*", r"\1", s)  # keeps the qualifier
     return set(re.findall(r"[A-Za-z_]\w*", s))
 
 
@@ -131,8 +134,10 @@ def groups_of(files):
     defs = {f: definitions(f) - set(alias[f]) for f in files}
     uses = {f: identifiers(f) for f in files}
     # A name b qualifies with the test helpers' namespaces (test::has) means the same whatever
-    # a's using-declarations say; a's definitions can still join it (b's test::has finds a
-    # helper of a's in posbench::test's unnamed namespace), so `uses` keeps it.
+    # a's using-declarations say: they declare names in a's own (unnamed) namespace, and
+    # qualified lookup searches posbench::test. `uses` keeps it for the other checks: a name a
+    # defines that b brings in with `using test::has;` would meet a's definition in the unnamed
+    # namespace both files share (an error, or an overload set).
     unqualified = {f: identifiers(f, TEST_NAMESPACES) for f in files}
 
     def seen(a, b):  # a's using-declarations and aliases that b mentions and means otherwise

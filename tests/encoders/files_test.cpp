@@ -18,16 +18,11 @@ namespace posbench {
 namespace {
 
 namespace fs = std::filesystem;
+using test::CwdGuard;
 using test::read_file;
 using test::TempDir;
 
 // Restores the working directory even when an assertion returns early.
-struct CwdGuard {
-  explicit CwdGuard(const fs::path& to) : old(fs::current_path()) { fs::current_path(to); }
-  ~CwdGuard() { fs::current_path(old); }
-  fs::path old;
-};
-
 class WriteFileAtomically : public ::testing::Test {
  protected:
   // Every entry below `root`, recursively, relative to it.

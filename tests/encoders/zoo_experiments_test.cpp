@@ -28,11 +28,13 @@
 #include "harness/experiments/trained/spec.h"
 #include "harness/run/config.h"
 #include "tests/encoders/scheme_params.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 using nlohmann::json;
+using test::has;
 
 // Non-default variants run in addition to every registered scheme with its minimal params.
 const json kVariants = json::array({
@@ -53,8 +55,6 @@ json zoo() {
   return out;
 }
 
-bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
-
 // The integer params of `info`, made smaller: divisor 0 means "keep the defaults".
 json shrunk_params(const ExperimentInfo& info, int64_t divisor) {
   json out = json::object();
@@ -63,9 +63,9 @@ json shrunk_params(const ExperimentInfo& info, int64_t divisor) {
     if (spec.type != ParamType::integer || !spec.default_value.is_number_integer()) continue;
     const int64_t dflt = spec.default_value.get<int64_t>();
     int64_t v = dflt;
-    if (contains(spec.name, "dim"))
+    if (has(spec.name, "dim"))
       v = std::min<int64_t>(dflt, 16);
-    else if (contains(spec.name, "heads"))
+    else if (has(spec.name, "heads"))
       v = std::min<int64_t>(dflt, 2);
     else if (spec.name == "samples")
       v = std::min<int64_t>(dflt, 4);

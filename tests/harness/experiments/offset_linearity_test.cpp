@@ -17,6 +17,7 @@ namespace posbench {
 namespace {
 
 using nlohmann::json;
+using test::curve;
 using test::metric;
 
 const std::vector<double> kOffsets = {1, 2, 5, 17, 100};
@@ -59,12 +60,6 @@ Outcomes run_config(const json& config) {
   EXPECT_EQ(result.outcomes.size(), e.encoders.size());
   for (auto& o : result.outcomes) out.by_label[o.label] = std::move(o);
   return out;
-}
-
-const Curve& curve(const EncoderOutcome& o, const std::string& name) {
-  for (const auto& c : o.curves)
-    if (c.name == name) return c;
-  throw std::runtime_error("no curve " + name + " for " + o.label);
 }
 
 class OffsetLinearity : public ::testing::Test {

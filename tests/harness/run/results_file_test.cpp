@@ -14,19 +14,15 @@
 
 #include "encoders/error.h"
 #include "harness/run/results_file.h"
+#include "tests/test_util.h"
 
 namespace posbench {
 namespace {
 
 namespace fs = std::filesystem;
+using test::CwdGuard;
 
 // Restores the working directory even when an assertion returns early.
-struct CwdGuard {
-  explicit CwdGuard(const fs::path& to) : old(fs::current_path()) { fs::current_path(to); }
-  ~CwdGuard() { fs::current_path(old); }
-  fs::path old;
-};
-
 class ResultsFile : public ::testing::Test {
  protected:
   void SetUp() override {
