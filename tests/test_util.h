@@ -73,7 +73,8 @@ class TempDir {
   std::filesystem::path dir_;
 };
 
-// Makes `to` the working directory until this goes out of scope, then restores the one before.
+// Makes `to` the working directory until this goes out of scope (also when an assertion ends
+// the test early), then restores the one before.
 struct CwdGuard {
   explicit CwdGuard(const std::filesystem::path& to) : old(std::filesystem::current_path()) {
     std::filesystem::current_path(to);

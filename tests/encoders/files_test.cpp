@@ -22,7 +22,6 @@ using test::CwdGuard;
 using test::read_file;
 using test::TempDir;
 
-// Restores the working directory even when an assertion returns early.
 class WriteFileAtomically : public ::testing::Test {
  protected:
   // Every entry below `root`, recursively, relative to it.

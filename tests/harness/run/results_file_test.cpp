@@ -22,7 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using test::CwdGuard;
 
-// Restores the working directory even when an assertion returns early.
 class ResultsFile : public ::testing::Test {
  protected:
   void SetUp() override {
