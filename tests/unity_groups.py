@@ -31,9 +31,9 @@ import sys
 # helpers named apart (run_probe, run_resolution, ... instead of five different `run`s), the 85
 # files fit in 5 groups: the objects of both test executables took 169 and 161 s of compile time
 # against 194 and 212 with 9 groups of up to 12 files (two alternating clean builds of everything
-# each, summed over the ninja log, before CMakeLists.txt's GCC heap parameter). 18 is the smallest size that still gives 5 groups, and the
-# most even ([18, 14, 18, 17, 18] files), so no group compiles much longer than the rest at the
-# end of a build.
+# each, summed over the ninja log, before CMakeLists.txt's GCC heap parameter). 18 is the
+# smallest size that still gives 5 groups, and the most even ([18, 14, 18, 17, 18] files), so no
+# group compiles much longer than the rest at the end of a build.
 GROUP_SIZE = 18
 # Compiled on their own: in a group, GCC 12 inlines more of libstdc++'s std::string operator+
 # into their tests and warns about it (-Warray-bounds, -Wstringop-overflow: false positives).
