@@ -21,8 +21,9 @@ namespace {
 
 using nlohmann::json;
 
-// One benchmark (rope's cos/sin table, 1024 x 128, 1 thread) and the bandwidth probe measured
-// next to it, 15 repetitions of >= 10 ms each: ~2 s per run on an idle machine.
+// One benchmark (rope's cos/sin table, 1024 x 128, 1 thread) and the bandwidth probes (three
+// reference probes of 1 MiB and one measured next to the table), 15 repetitions of >= 10 ms
+// each: ~2 s per run on an idle machine.
 std::string speed_config(const std::string& implementation) {
   return R"({"name": "compare-speed", "seed": 0, "experiments": [{"type": "speed",
     "operations": ["table"], "shapes": [{"seq": 1024, "dim": 128}], "threads": [1],
@@ -41,25 +42,40 @@ class CompareSpeedSlow : public test::BinaryTest {
     const auto r = run("run " + cfg + " -o " + out + " --force");
     ASSERT_EQ(r.code, 0) << r.err;
   }
-  // `compare ARGS --json`, its exit code checked unless `expected_code` is -1.
-  json compare(const std::string& args, int expected_code) {
+  // `compare ARGS --json`, its exit code checked unless `expected_code` is -1 (then stored in
+  // `*code`, if given).
+  json compare(const std::string& args, int expected_code, int* code = nullptr) {
     const auto r = run("compare " + args + " --json");
     if (expected_code >= 0) {
       EXPECT_EQ(r.code, expected_code) << args << "\n" << r.err;
     }
     EXPECT_TRUE(r.code == 0 || r.code == 1) << args << "\n" << r.err;
+    if (code) *code = r.code;
     return json::parse(r.out);
   }
-  // A record's CPU seconds per repetition in a results file (what compare tests a 1-thread
-  // benchmark on), found by name among the scheme's benchmarks and the bandwidth probes; without
-  // a name, the scheme's first benchmark (rope's table).
-  std::vector<double> cpu_seconds(const std::string& file, const std::string& name = "") {
+  // The rope table's CPU seconds per repetition in a results file (what compare tests a
+  // 1-thread benchmark on).
+  std::vector<double> table_cpu_seconds(const std::string& file) {
     const json d = json::parse(test::read_file(work() / file));
-    const json& e = d["experiments"][0];
-    if (name.empty()) return e["encoders"][0]["extra"]["benchmarks"][0]["cpu_time_s"]["all"];
-    for (const json* list : {&e["encoders"][0]["extra"]["benchmarks"], &e["extra"]["probes"]})
+    return d.at("experiments")
+        .at(0)
+        .at("encoders")
+        .at(0)
+        .at("extra")
+        .at("benchmarks")
+        .at(0)
+        .at("cpu_time_s")
+        .at("all");
+  }
+  // The same of the record named `name`, among the scheme's benchmarks and the bandwidth probes
+  // (empty, and a failure recorded, if there is none).
+  std::vector<double> cpu_seconds(const std::string& file, const std::string& name) {
+    const json d = json::parse(test::read_file(work() / file));
+    const json& e = d.at("experiments").at(0);
+    for (const json* list :
+         {&e.at("encoders").at(0).at("extra").at("benchmarks"), &e.at("extra").at("probes")})
       for (const auto& r : *list)
-        if (r.value("name", "") == name) return r["cpu_time_s"]["all"];
+        if (r.value("name", "") == name) return r.at("cpu_time_s").at("all");
     ADD_FAILURE() << "no record named " << name << " in " << file;
     return {};
   }
@@ -79,10 +95,10 @@ const json& scheme_row(const json& c) {
 
 // Whether this build's timings are the product's: an AddressSanitizer build (CI's sanitizer
 // stage, -O1) checks every memory access and inlines little of xsimd's small functions, so there
-// the SIMD table was measured slower than the float64 reference, and the noise floor (measured on
-// release builds) says nothing about its run-to-run spread. Compare's figures are still checked
-// against the files in that build; which kernel is faster, and that a rerun is no significant
-// change, are checked where they are facts.
+// the SIMD table was measured slower than the float64 reference, and the noise floor (measured
+// with optimised builds, harness/cli/README.md) says nothing about its run-to-run spread. Compare's
+// figures are still checked against the files in that build; which kernel is faster, and that a
+// rerun is no significant change, are checked where they are facts.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kTimingsAreTheProducts = false;
 #else
@@ -104,7 +120,7 @@ TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
   EXPECT_EQ(r["implementation_b"], "reference");
   // The figures from the files' repetitions, counted here: U of B (pairs where B's repetition
   // is slower) and the change of the medians.
-  const std::vector<double> a = cpu_seconds("a.json"), b = cpu_seconds("b.json");
+  const std::vector<double> a = table_cpu_seconds("a.json"), b = table_cpu_seconds("b.json");
   double u = 0;
   for (double y : b)
     for (double x : a) u += y > x ? 1 : y == x ? 0.5 : 0;
@@ -139,14 +155,18 @@ TEST_F(CompareSpeedSlow, TwoRunsOfOneConfigShowNoSignificantChange) {
   // change under the default rule, and --fail-on-regression 10 exits 0. (The U test alone on
   // wall time called such pairs significant, +165% with p < 0.001 on a busy machine: the noise
   // floor and CPU time are why this holds; harness/cli/README.md has the measurement.)
-  // The bandwidth probes measure the machine, not the code: between two runs 6 s apart CI's
-  // machine once lost half its memory bandwidth (the three probes +52-58% in CPU time, p < 1e-4,
-  // the compute-bound table +13%), and compare rightly called the probes slower. For them the
-  // test checks that compare's verdict follows its rule on the files' own repetitions, and that
-  // a probe never counts as a regression.
+  // The bandwidth probes measure the machine, not the code: between two runs 6 s apart in CI's
+  // sanitizer stage, three of the four probes took 52-58% more CPU time (p < 1e-4; the table
+  // +13%), and compare rightly called them slower. For every row the test checks that compare's
+  // verdict follows its rule on the files' own repetitions, and that a probe never counts as a
+  // regression.
   run_config("simd.json", "a.json");
   run_config("simd.json", "a2.json");
-  const json c = compare("a.json a2.json --fail-on-regression 10", -1);
+  int code = -1;
+  const json c = compare("a.json a2.json --fail-on-regression 10", -1, &code);
+  // The rule the test applies below is compare's default one.
+  EXPECT_EQ(c["options"]["alpha"], 0.05);
+  EXPECT_EQ(c["options"]["noise_pct"], 50);
   const json& rows = c["experiments"][0]["benchmarks"]["rows"];
   ASSERT_GE(rows.size(), 2u);  // the table and at least the probe measured next to it
   int schemes = 0, slower = 0, faster = 0, regressions = 0;
@@ -184,12 +204,13 @@ TEST_F(CompareSpeedSlow, TwoRunsOfOneConfigShowNoSignificantChange) {
   EXPECT_EQ(c["summary"]["benchmarks_faster"], faster);
   EXPECT_EQ(c["summary"]["regressions"].size(), static_cast<size_t>(regressions));
   EXPECT_EQ(c["fail"].get<bool>(), regressions > 0);
+  EXPECT_EQ(code, regressions > 0 ? 1 : 0);
   if (kTimingsAreTheProducts) {
     EXPECT_EQ(regressions, 0);
   }
   const auto text = run("compare a.json a2.json --fail-on-regression 10");
   EXPECT_EQ(text.code, regressions > 0 ? 1 : 0) << text.out;
-  EXPECT_NE(text.out.find(std::to_string(slower) + " significantly slower, " +
+  EXPECT_NE(text.out.find("benchmarks: " + std::to_string(slower) + " significantly slower, " +
                           std::to_string(faster) + " significantly faster"),
             std::string::npos)
       << text.out;

@@ -308,6 +308,46 @@ TEST(Compare, CarriesEachSidesUnreliableMarksAndRendersThem) {
       << text;
 }
 
+TEST(Compare, ABandwidthProbeSignificantlySlowerIsSlowerButNeverARegression) {
+  // A probe measures the machine, not the code: twice as slow in B (U_B = 81 of 81, +100%) it
+  // is "slower", but --fail-on-regression counts only the scheme's benchmarks (and the
+  // attention baseline); the scheme's benchmark, as slow again, is one.
+  const std::vector<double> fast = micro({10, 11, 12, 13, 14, 15, 16, 17, 18}),
+                            slow = micro({20, 22, 24, 26, 28, 30, 32, 34, 36});
+  const auto doc = [](const std::vector<double>& scheme, const std::vector<double>& probe) {
+    json e = speed_experiment({bench("simd", scheme)});
+    e["extra"]["probes"] = json::array({{{"name", "probe/fill/1048576B/threads:1"},
+                                         {"threads", 1},
+                                         {"working_set_bytes", 1048576},
+                                         {"repetitions", probe.size()},
+                                         {"time_s", {{"median", nullptr}, {"all", probe}}}}});
+    return document({e});
+  };
+  CompareOptions o;
+  o.fail_on_regression_pct = 10;
+  const json c = compare_results({"A", doc(fast, fast)}, {"B", doc(fast, slow)}, o);
+  const json& rows = c["experiments"][0]["benchmarks"]["rows"];
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["group"], "scheme");
+  EXPECT_EQ(rows[0]["verdict"], "no significant change");
+  const json& probe = rows[1];
+  EXPECT_EQ(probe["group"], "probe");
+  EXPECT_EQ(probe["u_test"]["u_b"], 81);
+  EXPECT_NEAR(probe["change_pct"].get<double>(), 100, 1e-9);  // medians 14 -> 28
+  EXPECT_TRUE(probe["significant"].get<bool>());
+  EXPECT_EQ(probe["verdict"], "slower");
+  EXPECT_FALSE(probe["regression"].get<bool>());
+  EXPECT_EQ(c["summary"]["benchmarks_slower"], 1);
+  EXPECT_TRUE(c["summary"]["regressions"].empty());
+  EXPECT_FALSE(c["fail"].get<bool>());
+  const json s = compare_results({"A", doc(fast, fast)}, {"B", doc(slow, slow)}, o);
+  EXPECT_TRUE(s["experiments"][0]["benchmarks"]["rows"][0]["regression"].get<bool>());
+  EXPECT_FALSE(s["experiments"][0]["benchmarks"]["rows"][1]["regression"].get<bool>());
+  EXPECT_EQ(s["summary"]["benchmarks_slower"], 2);
+  EXPECT_EQ(s["summary"]["regressions"].size(), 1u);
+  EXPECT_TRUE(s["fail"].get<bool>());
+}
+
 TEST(Compare, MapComparesOneImplementationOfAWithAnotherOfB) {
   const std::vector<double> fast = micro({1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8}),
                             slow = micro({5, 5.1, 5.2, 5.3, 5.4, 5.5, 5.6, 5.7, 5.8});
