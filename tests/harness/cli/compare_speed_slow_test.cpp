@@ -87,6 +87,20 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// Checks a compared benchmark's U of B (pairs where B's repetition is slower, ties 1/2) and
+// change of the medians in percent against the repetitions `a` and `b` of its two files,
+// counted here; returns the change.
+double check_u_and_change(const json& row, const std::vector<double>& a,
+                          const std::vector<double>& b) {
+  double u = 0;
+  for (double y : b)
+    for (double x : a) u += y > x ? 1 : y == x ? 0.5 : 0;
+  EXPECT_EQ(row["u_test"]["u_b"].get<double>(), u);
+  const double change = (median(b) - median(a)) / median(a) * 100;
+  EXPECT_NEAR(row["change_pct"].get<double>(), change, 1e-9 * std::abs(change));
+  return change;
+}
+
 const json& scheme_row(const json& c) {
   for (const auto& r : c["experiments"][0]["benchmarks"]["rows"])
     if (r["group"] == "scheme") return r;
@@ -118,15 +132,9 @@ TEST_F(CompareSpeedSlow, ReferenceKernelInPlaceOfSimdIsASignificantRegression) {
   EXPECT_EQ(r["time"], "cpu");
   EXPECT_EQ(r["implementation_a"], "simd");
   EXPECT_EQ(r["implementation_b"], "reference");
-  // The figures from the files' repetitions, counted here: U of B (pairs where B's repetition
-  // is slower) and the change of the medians.
+  // The figures from the files' repetitions, counted here.
   const std::vector<double> a = table_cpu_seconds("a.json"), b = table_cpu_seconds("b.json");
-  double u = 0;
-  for (double y : b)
-    for (double x : a) u += y > x ? 1 : y == x ? 0.5 : 0;
-  EXPECT_EQ(r["u_test"]["u_b"].get<double>(), u);
-  const double change = (median(b) - median(a)) / median(a) * 100;
-  EXPECT_NEAR(r["change_pct"].get<double>(), change, 1e-9 * std::abs(change));
+  const double change = check_u_and_change(r, a, b);
   if (kTimingsAreTheProducts) {
     EXPECT_GT(change, 100);  // float64 libm sin/cos per pair vs vectorised float32 sincos
     EXPECT_EQ(r["verdict"], "slower");
@@ -174,15 +182,10 @@ TEST_F(CompareSpeedSlow, TwoRunsOfOneConfigShowNoSignificantChange) {
     const std::string name = r["name_a"];
     SCOPED_TRACE(name);
     EXPECT_EQ(r["time"], "cpu");  // 1 thread, both files schema 7
-    // The figures from the files' repetitions, counted here (as in the test above).
+    // The figures from the files' repetitions, counted here.
     const std::vector<double> a = cpu_seconds("a.json", name), b = cpu_seconds("a2.json", name);
     if (a.empty() || b.empty()) continue;  // a failure recorded by cpu_seconds
-    double u = 0;
-    for (double y : b)
-      for (double x : a) u += y > x ? 1 : y == x ? 0.5 : 0;
-    EXPECT_EQ(r["u_test"]["u_b"].get<double>(), u);
-    const double change = (median(b) - median(a)) / median(a) * 100;
-    EXPECT_NEAR(r["change_pct"].get<double>(), change, 1e-9 * std::abs(change));
+    const double change = check_u_and_change(r, a, b);
     const bool significant = r["u_test"]["p"].get<double>() < 0.05 && std::abs(change) > 50;
     EXPECT_EQ(r["significant"].get<bool>(), significant)
         << "change " << change << "%, p " << r["u_test"]["p"];
